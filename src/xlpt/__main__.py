@@ -1,0 +1,5 @@
+import sys
+
+from xlpt.cli import main
+
+sys.exit(main())
