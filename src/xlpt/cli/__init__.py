@@ -15,6 +15,11 @@ from xlpt.errors import XlptError
 # One line per command module (xlpt.cli.<name>), in the order they appear in --help.
 COMMAND_MODULES = [
     "data",
+    "model",
+    "train",
+    "tokenization",
+    "score",
+    "report",
 ]
 
 

@@ -33,6 +33,18 @@ def default_corpus() -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
 
 
+def template_lines(repeat: int = 30) -> list[str]:
+    """Lines that make every template's label words single pieces in a tiny vocabulary (the verbalizer
+    formulation requires single-token label words, and a small corpus would otherwise split them)."""
+    from xlpt.tasks.templates import TEMPLATES
+
+    lines = []
+    for template in TEMPLATES.values():
+        for word in template.label_words.values():
+            lines += [template.text.format(text_a="x", text_b="y") + word] * repeat
+    return lines
+
+
 def train_sentencepiece(lines: list[str], model_prefix: str, vocab_size: int) -> str:
     """Train a unigram SentencePiece model on `lines`; returns the `.model` path."""
     import sentencepiece as spm
@@ -61,7 +73,7 @@ def build_tiny_model(out_dir: str | os.PathLike, corpus: list[str] | None = None
     spec = spec or TinyModelSpec()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    lines = corpus if corpus is not None else default_corpus()
+    lines = (corpus if corpus is not None else default_corpus()) + template_lines()
     with tempfile.TemporaryDirectory() as tmp:
         spm_path = train_sentencepiece(lines, os.path.join(tmp, "spm"), spec.vocab_size)
         tokenizer = xglm_tokenizer_from_spm(spm_path)
@@ -72,7 +84,13 @@ def build_tiny_model(out_dir: str | os.PathLike, corpus: list[str] | None = None
         vocab_size=len(tokenizer), d_model=spec.d_model, num_layers=spec.num_layers,
         attention_heads=spec.attention_heads, ffn_dim=spec.ffn_dim,
         max_position_embeddings=spec.max_position_embeddings,
-        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        # init_std 1/sqrt(d) instead of XGLM's 0.02: at width 64 the default makes attention outputs ~1e-3 of
+        # the residual stream and token embeddings (even after the sqrt(d) scale) 8x smaller than the
+        # sinusoidal positions, so the last position sees neither other tokens nor content and a frozen model
+        # gives a soft prompt nothing to steer. Unit-scale embeddings and real attention, as in trained XGLM.
+        init_std=spec.d_model ** -0.5, pad_token_id=tokenizer.pad_token_id,
+        dropout=0.0, attention_dropout=0.0, activation_dropout=0.0,  # deterministic tiny runs
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
     )
     XGLMForCausalLM(config).save_pretrained(out)
     load_tokenizer(out)  # round-trip check: the saved folder must load as a working tokenizer

@@ -1,0 +1,92 @@
+"""Glue between the data layer and the tokenization analysis: which split to read, and its words.
+
+This is the only analysis module that reads datasets (through `xlpt.data.loading`); the statistics
+themselves work on plain lists of words.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping
+
+from xlpt.data.examples import PairExample, TaggedSentence
+from xlpt.errors import ConfigError
+from xlpt.tasks.spec import TaskSpec
+
+# Where the requested split is missing for a language, read this one instead (and record it): e.g.
+# XTREME ships no UDPOS dev set for kk/th/tl/yo, and most PAN-X languages have no test file here.
+SPLIT_FALLBACKS: dict[str, tuple[str, ...]] = {"dev": ("test",), "test": ("dev",), "train": ()}
+
+
+@dataclass(frozen=True)
+class LanguageText:
+    """The text of one language, as word lists, and where it came from."""
+
+    lang: str
+    split: str
+    word_lists: list[list[str]]
+    files: tuple[str, ...]
+    n_examples: int
+
+
+def choose_split(available: Mapping[str, object], requested: str) -> str | None:
+    """The requested split if present, else its first present fallback, else None."""
+    for split in (requested, *SPLIT_FALLBACKS.get(requested, ())):
+        if split in available:
+            return split
+    return None
+
+
+def whitespace_words(text: str) -> list[str]:
+    """Split raw text on whitespace, the way the tokenizer's pre-tokenizer splits it."""
+    return text.split()
+
+
+def example_word_lists(examples) -> list[list[str]]:
+    """Word lists of examples: each side of a pair on whitespace; a tagged sentence's own words."""
+    lists: list[list[str]] = []
+    for example in examples:
+        if isinstance(example, PairExample):
+            lists.append(whitespace_words(example.text_a))
+            lists.append(whitespace_words(example.text_b))
+        elif isinstance(example, TaggedSentence):
+            lists.append(list(example.words))
+        else:
+            raise TypeError(f"cannot take words from {type(example).__name__}")
+    return lists
+
+
+def discover_languages(task: TaskSpec, data_dir: str | os.PathLike) -> dict[str, dict]:
+    """{lang: {split: source}} for the task's files present in `data_dir`."""
+    from xlpt.data.loading import discover
+
+    found = discover(task.name, data_dir)
+    if not found:
+        raise ConfigError(f"no {task.name} data found under {data_dir}")
+    return found
+
+
+def select_languages(found: Mapping[str, object], languages: str | list[str] | None) -> list[str]:
+    """Resolve "all" / None / "de,fr" / ["de", "fr"] against the languages present, in sorted order."""
+    if languages is None or languages == "all" or languages == ["all"]:
+        return sorted(found)
+    wanted = [lang.strip() for lang in languages.split(",")] if isinstance(languages, str) else list(languages)
+    missing = [lang for lang in wanted if lang and lang not in found]
+    if missing:
+        raise ConfigError(f"language(s) {', '.join(missing)} not found in the data; "
+                          f"available: {', '.join(sorted(found))}")
+    return [lang for lang in wanted if lang]
+
+
+def load_language_text(task: TaskSpec, lang: str, splits: Mapping[str, object], requested: str,
+                       max_examples: int | None = None) -> LanguageText | None:
+    """Read one language's text from the chosen split; None when no usable split exists."""
+    from xlpt.data.loading import load_split
+
+    split = choose_split(splits, requested)
+    if split is None:
+        return None
+    loaded = load_split(task.name, lang, split, splits[split], limit=max_examples)
+    files = tuple(str(path) for path in getattr(loaded, "files", ()))
+    return LanguageText(lang, split, example_word_lists(loaded.examples), files, len(loaded.examples))

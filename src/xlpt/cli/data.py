@@ -1,0 +1,90 @@
+"""`xlpt data stats|check`: what a data folder holds, and whether every file in it is well-formed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from xlpt.errors import ConfigError
+
+DATA_DIR_ENV = "XLPT_DATA_DIR"
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "data",
+        help="inspect and validate data folders",
+        description="Inspect (stats) and validate (check) the task data under a folder in the shared layout "
+        "<task>/<lang>/<source>/<file> or XTREME's download/<task>/<split>-<lang>.tsv.",
+    )
+    commands = parser.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
+    commands.required = True
+
+    stats = commands.add_parser(
+        "stats",
+        help="per language and split: examples, words, labels, quirk counts, files",
+        description="Load every split found for a task and print, per language and split: examples "
+        "(sentences for tagging), words (whitespace words of both sentences for pairs; tokens for tagging), "
+        "label distribution, reconstructed/duplicate/repaired counts, whether it is labeled, and its files.",
+    )
+    _add_common(stats)
+    stats.add_argument("--json", action="store_true",
+                       help='print exactly one JSON object {"task": T, "languages": {LANG: {SPLIT: {...}}}} '
+                       "instead of the table")
+    stats.add_argument("--lang", metavar="L1,L2",
+                       help="only these comma-separated languages (default: every language found)")
+    stats.add_argument("--repair-iob", action="store_true",
+                       help="turn orphan I-X tags into B-X before counting (the repairs are counted)")
+    stats.set_defaults(func=run_stats)
+
+    check = commands.add_parser(
+        "check",
+        help="validate every file of a task; print each problem as file:line: reason",
+        description="Read every recognised file of a task (also the ones not picked for loading) and report "
+        "every problem as file:line: reason. Exit status 1 if any problem was found, 0 with a one-line "
+        "OK summary otherwise.",
+    )
+    _add_common(check)
+    check.set_defaults(func=run_check)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task", required=True, help="task name: xnli, pawsx, udpos or panx")
+    parser.add_argument("--data-dir", default=os.environ.get(DATA_DIR_ENV),
+                        help=f"data folder (shared layout, or an XTREME download/ folder or its parent); "
+                        f"default: ${DATA_DIR_ENV}")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="never show the progress bar (it is shown on stderr only when that is a terminal)")
+
+
+def _data_dir(args) -> str:
+    if not args.data_dir:
+        raise ConfigError(f"no data folder given: pass --data-dir or set ${DATA_DIR_ENV}")
+    return args.data_dir
+
+
+def _progress(args) -> bool | None:
+    return False if args.no_progress else None
+
+
+def run_stats(args) -> int:
+    from xlpt.data.stats import format_table, task_stats
+
+    langs = [lang.strip() for lang in args.lang.split(",") if lang.strip()] if args.lang else None
+    stats = task_stats(args.task, _data_dir(args), langs=langs, repair_iob=args.repair_iob, progress=_progress(args))
+    print(json.dumps(stats, ensure_ascii=False) if args.json else format_table(stats))
+    return 0
+
+
+def run_check(args) -> int:
+    from xlpt.data.check import check_task
+
+    report = check_task(args.task, _data_dir(args), progress=_progress(args))
+    for problem in report.problems:
+        print(problem)
+    if report.ok:
+        print(report.summary())
+        return 0
+    print(f"{report.task}: {len(report.problems)} problem(s) in {report.files} files checked")
+    return 1

@@ -1,0 +1,48 @@
+"""`xlpt report`: tables, significance tests, correlation plots and a Markdown/HTML page over finished runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from xlpt.errors import ConfigError
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="summarize runs: per-language tables, PT − FT gaps, correlations with tokenization",
+        description="Search --runs recursively for run directories (results.json, predictions/) and write "
+        "report.md, report.html, PNG figures and tables/*.csv|.tex to --out.",
+    )
+    parser.add_argument("--runs", type=Path, required=True, help="folder searched recursively for run directories")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
+    parser.add_argument("--tokenization", type=Path, action="append", default=[], metavar="FILE",
+                        help="JSON from `xlpt tokenization --json` (repeatable; matched to runs by task, then model)")
+    parser.add_argument("--split", default="test", help="evaluation split to report (results.json is test; "
+                        "other splits are read from results-<split>.json)")
+    parser.add_argument("--decimals", type=int, default=1, help="decimals for percentages in tables (default 1)")
+    parser.add_argument("--resamples", type=int, default=None,
+                        help="paired-bootstrap resamples for PT − FT tests (default 1000)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every bootstrap (default 0)")
+    parser.set_defaults(func=handler)
+
+
+def handler(args: argparse.Namespace) -> int:
+    from xlpt.reporting import ReportOptions, build_report  # imported lazily: matplotlib/scipy are slow to load
+
+    if not 0 <= args.decimals <= 4:
+        raise ConfigError(f"--decimals must be between 0 and 4, got {args.decimals}")
+    if args.resamples is not None and args.resamples < 100:
+        raise ConfigError(f"--resamples must be at least 100, got {args.resamples}")
+    options = ReportOptions(split=args.split, decimals=args.decimals, seed=args.seed)
+    if args.resamples is not None:
+        options = replace(options, paired_resamples=args.resamples)
+    report = build_report(args.runs, args.out, args.tokenization, options)
+    c = report.collection
+    print(f"report: {len(c.runs)} runs, {len(c.skipped)} skipped, {len(c.incomplete)} incomplete -> {report.markdown_path}")
+    for problem in c.skipped:
+        print(f"  skipped {problem.path}: {problem.reason}", file=sys.stderr)
+    return 0 if c.runs else 1

@@ -1,0 +1,55 @@
+"""Readers for every real file format, keyed by the manifest's `fmt` names.
+
+Each reader takes a `ReadContext` and yields `PairExample`s or `TaggedSentence`s. Malformed input is
+reported through the context (DataFormatError naming file, line and problem); quirks are counted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from xlpt.data.examples import PairExample, TaggedSentence
+from xlpt.data.formats.conllu import read_conllu
+from xlpt.data.formats.context import ReadContext
+from xlpt.data.formats.csv_token import read_csv_token
+from xlpt.data.formats.pairs import read_hdr4, read_hdr4q, read_jsonl, read_tsv2, read_tsv3, read_txt3
+from xlpt.data.formats.tagged import read_tagged
+from xlpt.data.problems import ProblemSink
+from xlpt.errors import ConfigError
+from xlpt.tasks.spec import get_task
+
+READERS: dict[str, Callable[[ReadContext], Iterator]] = {
+    "tsv3": read_tsv3,
+    "tsv2": read_tsv2,
+    "txt3": read_txt3,
+    "hdr4": read_hdr4,
+    "hdr4q": read_hdr4q,
+    "jsonl": read_jsonl,
+    "tag": read_tagged,
+    "conllu": read_conllu,
+    "csv_token": read_csv_token,
+}
+PAIR_FORMATS = frozenset({"tsv3", "tsv2", "txt3", "hdr4", "hdr4q", "jsonl"})
+TAGGING_FORMATS = frozenset({"tag", "conllu", "csv_token"})
+
+
+def read_file(
+    path: Path | str,
+    fmt: str,
+    *,
+    task: str,
+    lang: str,
+    counts: Counter | None = None,
+    problems: ProblemSink | None = None,
+) -> Iterator[PairExample | TaggedSentence]:
+    """Examples of one file in format `fmt`. Raises ConfigError for an unknown format or task/format mismatch."""
+    spec = get_task(task)
+    if fmt not in READERS:
+        raise ConfigError(f"unknown data format {fmt!r}; valid formats: {', '.join(READERS)}")
+    allowed = PAIR_FORMATS if spec.kind == "pair" else TAGGING_FORMATS
+    if fmt not in allowed:
+        raise ConfigError(f"format {fmt!r} cannot hold {spec.name} data (use one of: {', '.join(sorted(allowed))})")
+    ctx = ReadContext(Path(path), spec, lang, counts if counts is not None else Counter(), problems or ProblemSink())
+    return READERS[fmt](ctx)

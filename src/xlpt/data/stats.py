@@ -1,0 +1,114 @@
+"""Per-language, per-split statistics of a data folder (`xlpt data stats`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import chain
+from pathlib import Path
+
+from tqdm import tqdm
+
+from xlpt.data.examples import PairExample
+from xlpt.data.layout import SPLITS, discover
+from xlpt.data.loading import LoadedSplit, load_split
+from xlpt.errors import ConfigError
+from xlpt.tasks.spec import get_task
+
+
+def split_stats(loaded: LoadedSplit, root: Path | None = None) -> dict:
+    """Examples, words, label distribution and quirk counts of one loaded split (JSON-ready).
+
+    `words` is whitespace words of both sentences for pairs, and words (tokens) for tagging.
+    `labels` is the distribution of labels (pairs) or tags over words (tagging); empty when unlabeled.
+    """
+    labels: Counter = Counter()
+    if loaded.examples and isinstance(loaded.examples[0], PairExample):
+        words = sum(len(ex.text_a.split()) + len(ex.text_b.split()) for ex in loaded.examples)
+        labels.update(ex.label for ex in loaded.examples if ex.label is not None)
+    else:
+        words = sum(len(sentence.words) for sentence in loaded.examples)
+        labels.update(chain.from_iterable(sentence.tags or () for sentence in loaded.examples))
+    return {
+        "examples": len(loaded.examples),
+        "words": words,
+        "labeled": loaded.labeled,
+        "labels": dict(sorted(labels.items())),
+        "reconstructed": loaded.counts.get("reconstructed", 0),
+        "duplicates": loaded.counts.get("duplicates", 0),
+        "repaired": loaded.counts.get("repaired", 0),
+        "counts": dict(sorted(loaded.counts.items())),
+        "files": [_relative(path, root) for path in loaded.files],
+        "notes": list(loaded.notes),
+    }
+
+
+def task_stats(
+    task: str,
+    data_dir: Path | str,
+    *,
+    langs: list[str] | None = None,
+    repair_iob: bool = False,
+    progress: bool | None = None,
+) -> dict:
+    """`{"task": T, "languages": {lang: {split: split_stats}}}` for every split found under `data_dir`.
+
+    `progress=None` shows a tqdm bar on stderr only when it is a terminal.
+    """
+    spec = get_task(task)
+    sources = discover(spec.name, data_dir)
+    if langs:
+        unknown = sorted(set(langs) - set(sources))
+        if unknown:
+            raise ConfigError(f"no {spec.name} data for {', '.join(unknown)}; languages present: {', '.join(sorted(sources))}")
+        sources = {lang: sources[lang] for lang in langs}
+    work = [(lang, split) for lang in sorted(sources) for split in SPLITS if split in sources[lang]]
+    result: dict = {"task": spec.name, "languages": {}}
+    for lang, split in tqdm(work, desc=f"{spec.name} stats", unit="split", disable=_disabled(progress)):
+        loaded = load_split(spec.name, lang, split, sources[lang][split], repair_iob=repair_iob)
+        result["languages"].setdefault(lang, {})[split] = split_stats(loaded, Path(data_dir))
+    return result
+
+
+def format_table(stats: dict) -> str:
+    """A readable, aligned table of `task_stats` output: one row per (language, split)."""
+    header = ("lang", "split", "examples", "words", "labeled", "recon", "dups", "repaired", "labels", "files")
+    rows = [header]
+    for lang, splits in stats["languages"].items():
+        for split, entry in splits.items():
+            rows.append((
+                lang, split, str(entry["examples"]), str(entry["words"]), "yes" if entry["labeled"] else "no",
+                str(entry["reconstructed"]), str(entry["duplicates"]), str(entry["repaired"]),
+                _label_summary(entry["labels"]), " + ".join(Path(f).name for f in entry["files"]),
+            ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    numeric = {2, 3, 5, 6, 7}
+    lines = [
+        "  ".join(cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join([f"task: {stats['task']}"] + lines)
+
+
+def _label_summary(labels: dict[str, int], top: int = 3) -> str:
+    """All labels for small label sets; the `top` most frequent (with the number of distinct ones) for tag sets."""
+    if not labels:
+        return "-"
+    ranked = sorted(labels.items(), key=lambda item: (-item[1], item[0]))
+    shown = ranked if len(ranked) <= top else ranked[:top]
+    text = " ".join(f"{name}={count}" for name, count in shown)
+    return text if len(ranked) <= top else f"{text} ... ({len(ranked)} tags)"
+
+
+def _relative(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return str(path.resolve().relative_to(root.resolve()))
+        except ValueError:
+            pass
+    return str(path)
+
+
+def _disabled(progress: bool | None) -> bool | None:
+    """tqdm's `disable`: None lets tqdm hide the bar when stderr is not a terminal."""
+    return None if progress is None else not progress

@@ -1,0 +1,58 @@
+"""Zero-shot in-context baseline: pick the label whose filled-in sentence the LM finds most likely.
+
+Scores the whole sequence (every token after XGLM's leading `</s>`), as lm-evaluation-harness's
+`loglikelihood_rolling` did for the published XGLM tables. Unlike the classifiers, this needs
+full-vocabulary logits at every position: it is the baseline's definition, not our scoring path.
+"""
+
+from __future__ import annotations
+
+import torch
+from tqdm.auto import tqdm
+
+from xlpt.config import RunConfig
+from xlpt.errors import ConfigError
+from xlpt.tasks import get_task
+from xlpt.tasks.zero_shot_prompts import PROMPTS, candidates
+from xlpt.training.batching import pad_right, sorted_batches
+
+
+@torch.no_grad()
+def sequence_logprobs(backbone, sequences: list[list[int]], pad_id: int, batch_size: int,
+                      progress: bool = False) -> list[float]:
+    """Sum of log p(token_t | tokens_<t) over t >= 1 for each right-padded sequence."""
+    lm = backbone.lm
+    lm.eval()
+    device = lm.get_input_embeddings().weight.device
+    scores = [0.0] * len(sequences)
+    batches = list(sorted_batches([len(s) for s in sequences], batch_size))
+    for indices in tqdm(batches, desc="zero-shot", unit="batch", disable=not progress, leave=False):
+        ids, mask = pad_right([sequences[i] for i in indices], pad_id)
+        ids, mask = ids.to(device), mask.to(device)
+        logits = lm(input_ids=ids, attention_mask=mask, use_cache=False).logits[:, :-1].float()
+        logprobs = torch.log_softmax(logits, dim=-1).gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
+        totals = (logprobs * mask[:, 1:]).sum(dim=1)
+        for index, total in zip(indices, totals.tolist()):
+            scores[index] = total
+    return scores
+
+
+def evaluate_zero_shot(backbone, tokenizer, cfg: RunConfig, examples, progress: bool = True, desc: str = "eval"):
+    spec = get_task(cfg.data.task)
+    if spec.name not in PROMPTS:
+        raise ConfigError(f"zero_shot is defined for {', '.join(PROMPTS)} only, not {spec.name}")
+    texts, own_words = [], True
+    for ex in examples:
+        options, own = candidates(spec.name, ex.lang, ex.text_a.strip(), ex.text_b.strip())
+        texts += options
+        own_words &= own
+    sequences = [ids[: cfg.data.max_length] for ids in tokenizer(texts, add_special_tokens=True)["input_ids"]]
+    scores = sequence_logprobs(backbone, sequences, tokenizer.pad_token_id, cfg.train.eval_batch_size, progress)
+    k = spec.num_labels
+    records = []
+    for i, ex in enumerate(examples):
+        row = scores[i * k : (i + 1) * k]
+        records.append({"id": ex.id, "gold": ex.label, "pred": spec.labels[max(range(k), key=row.__getitem__)]})
+    correct = sum(r["gold"] == r["pred"] for r in records)
+    metrics = {"accuracy": correct / max(1, len(records)), "n": len(records), "own_language_prompt": own_words}
+    return metrics, records

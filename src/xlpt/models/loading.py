@@ -1,0 +1,51 @@
+"""Load any Hugging Face causal LM (XGLM first; BLOOM, mGPT, Llama-style work the same way)."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from xlpt.errors import ConfigError
+from xlpt.models.tokenizer import load_tokenizer
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} requested but CUDA is not available")
+    return torch.device(device)
+
+
+def load_causal_lm(name_or_path: str | os.PathLike, dtype: str = "float32", device: str = "auto"):
+    """Returns (model, tokenizer). The tokenizer is checked (see models.tokenizer) and right-padded."""
+    from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # per-shard bars drown our own progress output
+    if dtype not in DTYPES:
+        raise ConfigError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}")
+    tokenizer = load_tokenizer(name_or_path)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(str(name_or_path), dtype=DTYPES[dtype])
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"cannot load model {str(name_or_path)!r}: {err}") from err
+    if len(tokenizer) > model.get_input_embeddings().num_embeddings:
+        raise ConfigError(f"{name_or_path}: tokenizer has {len(tokenizer)} entries but the model only "
+                          f"{model.get_input_embeddings().num_embeddings} embeddings")
+    return model.to(resolve_device(device)), tokenizer
+
+
+def count_parameters(module: torch.nn.Module) -> tuple[int, int]:
+    """(trainable, total), counting shared (tied) tensors once."""
+    seen, trainable, total = set(), 0, 0
+    for param in module.parameters():
+        if id(param) in seen:
+            continue
+        seen.add(id(param))
+        total += param.numel()
+        trainable += param.numel() if param.requires_grad else 0
+    return trainable, total

@@ -1,0 +1,68 @@
+"""Backbone + optional soft prompt + head: one module per task family, shared by every method.
+
+Sequence layout (right padding, explicit position ids 0..P+T-1):
+
+    prompt_position=after_bos:  </s> P1 .. Pn  w1 .. wT  <pad> ..   (default)
+    prompt_position=start:      P1 .. Pn  </s> w1 .. wT  <pad> ..   (PEFT's placement)
+
+XGLM's tokenizer starts every text with `</s>`, the token that begins every document in pretraining;
+`after_bos` keeps it first so the model sees a familiar start, and the prompt then reads as a learned
+preamble. Because padding is on the right, every real token's position id equals its index, so the
+sinusoidal positions are exactly those of an unpadded sequence.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from xlpt.models.backbone import Backbone
+
+
+class TaskModel(nn.Module):
+    def __init__(self, backbone: Backbone, head: nn.Module, prompt_position: str = "after_bos"):
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+        self.prompt: nn.Module | None = None  # set by methods that use a soft prompt
+        self.prompt_position = prompt_position
+
+    @property
+    def prompt_length(self) -> int:
+        return 0 if self.prompt is None else self.prompt.length
+
+    @property
+    def insert_at(self) -> int:
+        """Index in the text sequence before which the prompt goes."""
+        return 1 if self.prompt_position == "after_bos" else 0
+
+    def text_to_full_index(self, index: torch.Tensor) -> torch.Tensor:
+        """Map text positions to positions in the prompt-augmented sequence."""
+        if self.prompt is None:
+            return index
+        return torch.where(index >= self.insert_at, index + self.prompt_length, index)
+
+    def assemble(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        """(inputs_embeds, attention_mask, position_ids) with the soft prompt inserted."""
+        embeds = self.backbone.embed(input_ids)
+        if self.prompt is not None:
+            k, batch = self.insert_at, input_ids.shape[0]
+            prompt = self.prompt.expand(batch, embeds.dtype)
+            embeds = torch.cat([embeds[:, :k], prompt, embeds[:, k:]], dim=1)
+            ones = attention_mask.new_ones(batch, self.prompt_length)
+            attention_mask = torch.cat([attention_mask[:, :k], ones, attention_mask[:, k:]], dim=1)
+        positions = torch.arange(embeds.shape[1], device=embeds.device).unsqueeze(0).expand(embeds.shape[0], -1)
+        return embeds, attention_mask, positions
+
+    def hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        embeds, mask, positions = self.assemble(input_ids, attention_mask)
+        return self.backbone.hidden_states(embeds, mask, positions)
+
+
+class SequenceClassifier(TaskModel):
+    """Class scores from the hidden state at the last real token (the answer slot of the template)."""
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, last_index: torch.Tensor) -> torch.Tensor:
+        hidden = self.hidden(input_ids, attention_mask)
+        rows = torch.arange(hidden.shape[0], device=hidden.device)
+        return self.head(hidden[rows, self.text_to_full_index(last_index)])

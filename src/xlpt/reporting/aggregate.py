@@ -1,0 +1,175 @@
+"""Group runs into per-task tables: one column per system (model, method, configuration), seeds pooled.
+
+Numbers stay fractions here; formatting (percentages, bold, footnotes) is the table builders' job.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from xlpt.reporting.collect import RunRecord, System
+from xlpt.reporting.stats import SeedSummary, summarize
+
+SOURCE_LANGUAGE = "en"
+METHOD_ORDER = ("zero_shot", "head_only", "prompt_tuning", "prefix_tuning", "lora", "full_finetune")
+METHOD_LABELS = {
+    "zero_shot": "Zero-shot", "head_only": "Head only", "prompt_tuning": "Prompt tuning",
+    "prefix_tuning": "Prefix tuning", "lora": "LoRA", "full_finetune": "Full FT",
+}
+AVERAGE_ROWS = {"all": "Average", "without_en": "Average w/o en"}
+
+
+@dataclass
+class TaskTable:
+    task: str
+    metric: str
+    languages: list[str]
+    """English first, then alphabetical."""
+    systems: list[System]
+    labels: dict[System, str]
+    runs: dict[System, list[RunRecord]]
+    cells: dict[tuple[str, System], SeedSummary] = field(default_factory=dict)
+    averages: dict[tuple[str, System], SeedSummary] = field(default_factory=dict)
+    """Keyed by ("all" | "without_en", system): per-run mean over languages, then mean over seeds."""
+    average_coverage: dict[tuple[str, System], tuple[int, int]] = field(default_factory=dict)
+    """(languages every run of the system has, languages in the average's row set)."""
+    dev_languages: list[str] = field(default_factory=list)
+    """Languages evaluated on dev (no labeled test) in at least one run."""
+
+    def average_languages(self, which: str) -> list[str]:
+        return [lang for lang in self.languages if which == "all" or lang != SOURCE_LANGUAGE]
+
+
+def method_label(method: str) -> str:
+    return METHOD_LABELS.get(method, method)
+
+
+def build_task_tables(runs: list[RunRecord]) -> list[TaskTable]:
+    by_task: dict[str, list[RunRecord]] = defaultdict(list)
+    for run in runs:
+        by_task[run.task].append(run)
+    return [_task_table(task, by_task[task]) for task in sorted(by_task)]
+
+
+def _task_table(task: str, runs: list[RunRecord]) -> TaskTable:
+    by_system: dict[System, list[RunRecord]] = defaultdict(list)
+    for run in runs:
+        by_system[run.system].append(run)
+    systems = sorted(by_system, key=system_sort_key)
+    languages = sorted({lang for run in runs for lang in run.scores}, key=lambda l: (l != SOURCE_LANGUAGE, l))
+    metrics = sorted({run.metric for run in runs})
+    table = TaskTable(
+        task=task, metric="/".join(metrics), languages=languages, systems=systems,
+        labels=system_labels(systems), runs={s: sorted(by_system[s], key=_seed_key) for s in systems},
+        dev_languages=sorted({l for r in runs for l, split in r.lang_split.items() if split != r.split}),
+    )
+    for system in systems:
+        _fill_system(table, system)
+    return table
+
+
+def _fill_system(table: TaskTable, system: System) -> None:
+    system_runs = table.runs[system]
+    for lang in table.languages:
+        values = [run.scores[lang] for run in system_runs if lang in run.scores]
+        if values:
+            table.cells[(lang, system)] = summarize(values)
+    for which in AVERAGE_ROWS:
+        row_set = table.average_languages(which)
+        per_run = [_run_average(run, row_set) for run in system_runs]
+        per_run = [value for value in per_run if value is not None]
+        if per_run:
+            table.averages[(which, system)] = summarize(per_run)
+            covered = min(sum(lang in run.scores for lang in row_set) for run in system_runs)
+            table.average_coverage[(which, system)] = (covered, len(row_set))
+
+
+def _run_average(run: RunRecord, languages: list[str]) -> float | None:
+    values = [run.scores[lang] for lang in languages if lang in run.scores]
+    return sum(values) / len(values) if values else None
+
+
+def _seed_key(run: RunRecord):
+    return (run.seed is None, run.seed or 0, str(run.path))
+
+
+def system_sort_key(system: System):
+    method_rank = METHOD_ORDER.index(system.method) if system.method in METHOD_ORDER else len(METHOD_ORDER)
+    return (
+        system.model, method_rank, system.method, system.prompt_length or 0,
+        system.prompt_init or "", system.learning_rate or 0.0,
+    )
+
+
+def system_labels(systems: list[System]) -> dict[System, str]:
+    """Method name plus only the settings that tell columns apart (model, L=, init=, lr=)."""
+    several_models = len({s.model for s in systems}) > 1
+    labels = {}
+    for system in systems:
+        siblings = [s for s in systems if (s.model, s.method) == (system.model, system.method)]
+        details = []
+        if len({s.prompt_length for s in siblings}) > 1 and system.prompt_length is not None:
+            details.append(f"L={system.prompt_length}")
+        if len({s.prompt_init for s in siblings}) > 1:
+            details.append(f"init={system.prompt_init}")
+        if len({s.learning_rate for s in siblings}) > 1:
+            details.append(f"lr={system.learning_rate:g}" if system.learning_rate is not None else "lr=?")
+        if several_models:
+            details.append(short_model(system.model))
+        label = method_label(system.method)
+        labels[system] = f"{label} ({', '.join(details)})" if details else label
+    return labels
+
+
+def short_model(model: str) -> str:
+    return model.rstrip("/").rsplit("/", 1)[-1]
+
+
+def best_system(table: TaskTable, method: str, model: str) -> System | None:
+    """The configuration of `method` with the highest average without English (then with it).
+
+    Used to choose one prompt-tuning and one fine-tuning column for the tokenization analysis; with a
+    single configuration per method (the usual case) there is no choice to make."""
+    candidates = [s for s in table.systems if s.method == method and s.model == model]
+
+    def score(system: System):
+        summary = table.averages.get(("without_en", system)) or table.averages.get(("all", system))
+        return summary.mean if summary else float("-inf")
+
+    return max(candidates, key=score, default=None)
+
+
+@dataclass
+class PromptCurve:
+    """Metric against prompt length for one (model, method, init, lr), from the task table's cells."""
+
+    task: str
+    label: str
+    lengths: list[int]
+    series: dict[str, list[float | None]]
+    """Row name (a language or an AVERAGE_ROWS label) -> mean over seeds per prompt length."""
+
+
+def prompt_curves(table: TaskTable) -> list[PromptCurve]:
+    """One curve per configuration family that was run with at least two prompt lengths."""
+    families: dict[tuple, list[System]] = defaultdict(list)
+    for system in table.systems:
+        if system.prompt_length is not None:
+            families[(system.model, system.method, system.prompt_init, system.learning_rate)].append(system)
+    curves = []
+    for (model, method, init, lr), members in families.items():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda s: s.prompt_length)
+        series = {lang: [_mean(table.cells.get((lang, s))) for s in members] for lang in table.languages}
+        for which, name in AVERAGE_ROWS.items():
+            series[name] = [_mean(table.averages.get((which, s))) for s in members]
+        label = table.labels[members[0]].split(" (")[0]
+        extras = [short_model(model)] + ([f"init={init}"] if init else []) + ([f"lr={lr:g}"] if lr else [])
+        curves.append(PromptCurve(table.task, f"{label} ({', '.join(extras)})", [s.prompt_length for s in members], series))
+    return curves
+
+
+def _mean(summary: SeedSummary | None) -> float | None:
+    return summary.mean if summary else None

@@ -1,0 +1,97 @@
+"""CSV exports with full-precision numbers (the display tables round; these are for re-analysis).
+
+* `tables/<task>.csv`: the results table, wide: one row per language (then the average rows), three
+  columns per system: `<label> mean (%)`, `<label> std (%)`, `<label> n`.
+* `results_long.csv`: tidy, one row per (run, language), metric as a fraction.
+* `gaps.csv`, `correlations.csv`, `correlation_points.csv`: the numbers behind the gap and
+  tokenization sections.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from xlpt.reporting.aggregate import AVERAGE_ROWS, TaskTable
+from xlpt.reporting.collect import RunRecord, relative_path
+from xlpt.reporting.correlations import CorrelationAnalysis
+from xlpt.reporting.gaps import GapComparison
+from xlpt.reporting.stats import SeedSummary
+
+LONG_COLUMNS = [
+    "task", "model", "method", "prompt_length", "prompt_init", "learning_rate", "seed", "run_id",
+    "language", "split", "metric", "value", "n", "trainable_params", "total_params", "run_dir",
+]
+
+
+def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(["" if v is None else v for v in row] for row in rows)
+
+
+def write_task_csv(path: Path, table: TaskTable) -> None:
+    header = ["language", "dev_split"]
+    for system in table.systems:
+        label = table.labels[system]
+        header += [f"{label} mean (%)", f"{label} std (%)", f"{label} n"]
+    rows = []
+    for lang in table.languages:
+        rows.append([lang, lang in table.dev_languages] + _summary_columns(table, lambda s: table.cells.get((lang, s))))
+    for which, name in AVERAGE_ROWS.items():
+        rows.append([name, ""] + _summary_columns(table, lambda s: table.averages.get((which, s))))
+    write_csv(path, header, rows)
+
+
+def _summary_columns(table: TaskTable, lookup) -> list:
+    columns = []
+    for system in table.systems:
+        summary: SeedSummary | None = lookup(system)
+        if summary is None:
+            columns += [None, None, None]
+        else:
+            columns += [100 * summary.mean, None if summary.std is None else 100 * summary.std, summary.n]
+    return columns
+
+
+def write_long_csv(path: Path, runs: list[RunRecord], root: Path) -> None:
+    rows = []
+    for run in sorted(runs, key=lambda r: (r.task, r.system, r.seed is None, r.seed or 0)):
+        for lang, value in run.scores.items():
+            rows.append([
+                run.task, run.model, run.method, run.prompt_length, run.prompt_init, run.learning_rate, run.seed,
+                run.run_id, lang, run.lang_split.get(lang), run.metric, value, run.lang_n.get(lang),
+                run.trainable_params, run.total_params, relative_path(run.path, root),
+            ])
+    write_csv(path, LONG_COLUMNS, rows)
+
+
+def write_gaps_csv(path: Path, comparisons: list[GapComparison]) -> None:
+    header = ["task", "comparison", "primary", "language", "gap_pp", "ci_low_pp", "ci_high_pp", "p_value",
+              "seed_pairs", "units", "note"]
+    rows = []
+    for c in comparisons:
+        for row in c.rows:
+            test = row.test
+            stats = [None] * 5 if test is None else [
+                100 * test.ci[0], 100 * test.ci[1], test.p_value, test.pairs, test.units]
+            rows.append([c.task, c.label, c.primary, row.lang, 100 * row.gap] + stats + [row.note])
+    write_csv(path, header, rows)
+
+
+def write_correlation_csvs(directory: Path, analyses: list[CorrelationAnalysis]) -> None:
+    header = ["scope", "variable", "n", "pearson_r", "pearson_ci_low", "pearson_ci_high", "pearson_p",
+              "spearman_rho", "spearman_ci_low", "spearman_ci_high", "spearman_p", "slope", "intercept",
+              "left_out", "problem"]
+    rows, points = [], []
+    for a in analyses:
+        r = a.result
+        numbers = [None] * 10 if r is None else [
+            r.pearson_r, *r.pearson_ci, r.pearson_p, r.spearman_rho, *r.spearman_ci, r.spearman_p, r.slope, r.intercept]
+        left = "; ".join(f"{label} ({reason})" for label, reason in a.left_out)
+        rows.append([a.scope, a.variable, len(a.points)] + numbers + [left, a.problem])
+        points += [[a.scope, a.variable, label, x, y] for label, x, y in a.points]
+    write_csv(directory / "correlations.csv", header, rows)
+    write_csv(directory / "correlation_points.csv", ["scope", "variable", "language", "x", "gap_pp"], points)

@@ -1,0 +1,120 @@
+"""PNG figures for the report (matplotlib, Agg backend: no display needed, identical output per input).
+
+Each function draws one figure, saves it and closes it, so a report over many tasks does not pile up
+open figures.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+import numpy as np  # noqa: E402
+
+from xlpt.reporting.aggregate import AVERAGE_ROWS, SOURCE_LANGUAGE, PromptCurve, TaskTable  # noqa: E402
+from xlpt.reporting.correlations import VARIABLES, CorrelationAnalysis  # noqa: E402
+
+DPI = 110
+# Fixed metadata keeps PNG bytes identical across runs (matplotlib stamps its version otherwise).
+PNG_METADATA = {"Software": None}
+
+
+def _save(fig, path: Path) -> Path:
+    fig.savefig(path, dpi=DPI, metadata=PNG_METADATA)
+    plt.close(fig)
+    return path
+
+
+def language_bars(table: TaskTable, path: Path) -> Path:
+    """Grouped bars: one group per language, one bar per system, error bars = std over seeds."""
+    langs, systems = table.languages, table.systems
+    width = 0.8 / max(len(systems), 1)
+    size = (min(max(6.0, 0.45 * len(langs) * max(1, len(systems) / 2)), 22.0), 4.5)
+    fig, ax = plt.subplots(figsize=size, layout="constrained")
+    x = np.arange(len(langs))
+    for i, system in enumerate(systems):
+        summaries = [table.cells.get((lang, system)) for lang in langs]
+        heights = [100 * s.mean if s else np.nan for s in summaries]
+        errors = [100 * s.std if s and s.std is not None else 0.0 for s in summaries]
+        ax.bar(x + (i - (len(systems) - 1) / 2) * width, heights, width, yerr=errors, capsize=2,
+               label=table.labels[system])
+    ax.set_xticks(x, langs, rotation=90 if len(langs) > 20 else 0)
+    ax.set_ylabel(f"{table.metric} (%)")
+    ax.set_title(f"{table.task}: per-language {table.metric} (mean ± std over seeds)")
+    fig.legend(loc="outside lower center", fontsize="small", ncols=min(len(systems), 4))
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
+def gap_scatter(analyses: list[CorrelationAnalysis], variable: str, path: Path) -> Path | None:
+    """One panel per scope: gap against the variable, language labels, OLS line, r and ρ in the title."""
+    panels = [a for a in analyses if a.variable == variable and a.points]
+    if not panels:
+        return None
+    cols = min(len(panels), 3)
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.8 * rows), squeeze=False,
+                             layout="constrained")
+    for ax, analysis in zip(axes.flat, panels):
+        _scatter_panel(ax, analysis)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    return _save(fig, path)
+
+
+def _scatter_panel(ax, analysis: CorrelationAnalysis) -> None:
+    xs = np.array([x for _, x, _ in analysis.points])
+    ys = np.array([y for _, _, y in analysis.points])
+    groups = [label.rsplit(":", 1)[0] if ":" in label else "" for label, _, _ in analysis.points]
+    for group in dict.fromkeys(groups):
+        mask = np.array([g == group for g in groups])
+        ax.scatter(xs[mask], ys[mask], s=18, label=group or None)
+    if len(set(groups)) > 1:
+        ax.legend(fontsize="x-small")
+    if len(analysis.points) <= 60:
+        for label, x, y in analysis.points:
+            ax.annotate(label.split(":")[-1], (x, y), fontsize=7, xytext=(2, 2), textcoords="offset points")
+    ax.axhline(0, color="grey", lw=0.8, ls="--")
+    title = analysis.scope
+    if analysis.result is not None:
+        r = analysis.result
+        grid = np.linspace(xs.min(), xs.max(), 50)
+        ax.plot(grid, r.slope * grid + r.intercept, color="C3")
+        title += f"\nr={r.pearson_r:.2f} [{r.pearson_ci[0]:.2f}, {r.pearson_ci[1]:.2f}], " \
+                 f"ρ={r.spearman_rho:.2f} [{r.spearman_ci[0]:.2f}, {r.spearman_ci[1]:.2f}], n={r.n}"
+    else:
+        title += f"\n(no correlation: {analysis.problem})"
+    ax.set_title(title, fontsize=8)
+    ax.set_xlabel(VARIABLES[analysis.variable])
+    ax.set_ylabel("PT − FT (pp)")
+    ax.grid(alpha=0.3)
+
+
+def prompt_length_curves(curves: list[PromptCurve], path: Path, references: dict[str, float] | None = None) -> Path:
+    """Metric against prompt length: thin grey line per language, bold lines for en and the averages.
+
+    `references` maps a label (e.g. "Full FT avg w/o en") to a horizontal dashed line."""
+    fig, axes = plt.subplots(1, len(curves), figsize=(4.8 * len(curves), 3.8), squeeze=False,
+                             layout="constrained")
+    highlighted = {SOURCE_LANGUAGE: "C0", AVERAGE_ROWS["without_en"]: "C1", AVERAGE_ROWS["all"]: "C2"}
+    for ax, curve in zip(axes.flat, curves):
+        for name, values in curve.series.items():
+            ys = [100 * v if v is not None else np.nan for v in values]
+            if name in highlighted:
+                ax.plot(curve.lengths, ys, marker="o", lw=2, color=highlighted[name], label=name)
+            else:
+                ax.plot(curve.lengths, ys, color="grey", lw=0.7, alpha=0.5)
+        for i, (label, value) in enumerate((references or {}).items()):
+            ax.axhline(100 * value, ls="--", lw=1, color=f"C{3 + i}", label=label)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(curve.lengths, [str(n) for n in curve.lengths])
+        ax.minorticks_off()
+        ax.set_xlabel("prompt length (tokens)")
+        ax.set_ylabel("metric (%)")
+        ax.set_title(f"{curve.task}: {curve.label}", fontsize=9)
+        ax.legend(fontsize="x-small")
+        ax.grid(alpha=0.3)
+    return _save(fig, path)

@@ -1,0 +1,1 @@
+"""Training: one explicit loop shared by every method, batching, checkpoints, run orchestration."""

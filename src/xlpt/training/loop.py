@@ -1,0 +1,169 @@
+"""The training loop: one explicit function for every method and task.
+
+What it does, top to bottom: AdamW over the trainable parameters, warm-up + linear decay, gradient
+accumulation, length-bucketed batches, optional autocast, gradient clipping, English-dev evaluation
+every `eval_every` steps with the best checkpoint kept (XTREME protocol: selection on the source
+language only), early stopping, tokens/s and peak memory logged, and resumption from the last
+checkpoint after an interruption (same batches, same RNG state).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from xlpt.config import TrainConfig
+from xlpt.training import checkpoints
+from xlpt.training.batching import bucketed_batches
+from xlpt.training.schedule import make_optimizer, warmup_linear
+
+
+class Objective(Protocol):
+    """What the loop needs from a task: training items, batches, a loss and a dev score."""
+
+    def train_lengths(self) -> list[int]: ...
+    def batch(self, indices: list[int], device: torch.device) -> dict[str, torch.Tensor]: ...
+    def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]: ...
+    def dev_score(self, model: nn.Module) -> float: ...
+
+
+@dataclass
+class TrainSummary:
+    steps: int = 0
+    best_step: int = 0
+    best_dev_score: float = float("-inf")
+    dev_history: list = field(default_factory=list)
+    tokens_seen: int = 0
+    tokens_per_second: float = 0.0
+    peak_memory_mb: float = 0.0
+    stopped_early: bool = False
+    resumed_from_step: int | None = None
+    seconds: float = 0.0
+
+
+def autocast_context(mode: str, device: torch.device):
+    if mode == "off" or (mode == "auto" and device.type != "cuda"):
+        return nullcontext()
+    dtype = torch.float16 if mode == "fp16" else torch.bfloat16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, run_dir: Path,
+          device: torch.device, log=print, progress: bool = True) -> TrainSummary:
+    ckpt_dir = Path(run_dir) / "checkpoint"
+    metrics_log = open(Path(run_dir) / "train_log.jsonl", "a", encoding="utf-8")
+    lengths = objective.train_lengths()
+    batches_per_epoch = math.ceil(len(lengths) / cfg.batch_size)
+    total_steps = cfg.max_steps or max(1, math.ceil(cfg.epochs * batches_per_epoch / cfg.grad_accum))
+    optimizer = make_optimizer(model, lr, cfg.weight_decay)
+    scheduler = warmup_linear(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    summary, state = TrainSummary(), {"step": 0, "epoch": 0, "batch": 0, "bad_evals": 0}
+
+    last_path = ckpt_dir / "last.pt"
+    if last_path.exists():  # resume exactly where the last checkpoint left off
+        saved = checkpoints.load(last_path)
+        checkpoints.load_trainable_state(model, saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        state, summary = saved["state"], TrainSummary(**saved["summary"])
+        torch.set_rng_state(saved["torch_rng"])
+        summary.resumed_from_step = state["step"]
+        log(f"resumed from step {state['step']} (epoch {state['epoch']}, batch {state['batch']})")
+
+    prior_seconds, started = summary.seconds, time.perf_counter()
+
+    def save_last():
+        summary.seconds = prior_seconds + time.perf_counter() - started
+        checkpoints.atomic_save({"model": checkpoints.trainable_state(model), "optimizer": optimizer.state_dict(),
+                                 "scheduler": scheduler.state_dict(), "state": dict(state),
+                                 "summary": asdict(summary), "torch_rng": torch.get_rng_state()}, last_path)
+
+    def evaluate_and_select() -> bool:
+        """Dev evaluation; keeps the best trainable state. Returns True when training should stop."""
+        score = objective.dev_score(model)
+        model.train()
+        summary.dev_history.append({"step": state["step"], "dev_score": score})
+        improved = score > summary.best_dev_score
+        if improved:
+            summary.best_dev_score, summary.best_step = score, state["step"]
+            checkpoints.atomic_save(checkpoints.trainable_state(model), ckpt_dir / "best.pt")
+            state["bad_evals"] = 0
+        else:
+            state["bad_evals"] += 1
+        _write(metrics_log, {"step": state["step"], "dev_score": score, "best": summary.best_dev_score})
+        log(f"step {state['step']}: dev score {score:.4f} (best {summary.best_dev_score:.4f} at step {summary.best_step})")
+        return cfg.patience is not None and state["bad_evals"] >= cfg.patience
+
+    model.train()
+    bar = tqdm(total=total_steps, initial=state["step"], desc="train", unit="step", disable=not progress, leave=False)
+    window_tokens, window_start = 0, time.perf_counter()
+    micro, stop = 0, False
+    while state["step"] < total_steps and not stop:
+        order = bucketed_batches(lengths, cfg.batch_size, random.Random(cfg.seed * 1000 + state["epoch"]))
+        for batch_indices in order[state["batch"] :]:
+            batch = objective.batch(batch_indices, device)
+            with autocast_context(cfg.autocast, device):
+                loss, n_tokens = objective.loss(model, batch)
+            (loss / cfg.grad_accum).backward()
+            window_tokens += n_tokens
+            summary.tokens_seen += n_tokens
+            state["batch"] += 1
+            micro += 1
+            if micro % cfg.grad_accum:
+                continue
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            state["step"] += 1
+            bar.update(1)
+            if state["step"] % cfg.log_every == 0:
+                elapsed = time.perf_counter() - window_start
+                record = {"step": state["step"], "loss": loss.item(), "lr": scheduler.get_last_lr()[0],
+                          "grad_norm": float(grad_norm), "tokens_per_s": window_tokens / max(elapsed, 1e-9),
+                          "peak_memory_mb": peak_memory_mb(device)}
+                _write(metrics_log, record)
+                bar.set_postfix(loss=f"{record['loss']:.4f}", tok_s=f"{record['tokens_per_s']:.0f}")
+                window_tokens, window_start = 0, time.perf_counter()
+            last_step = state["step"] >= total_steps
+            if state["step"] % cfg.eval_every == 0 or last_step:
+                stop = evaluate_and_select()
+                save_last()
+            if stop or last_step:
+                break
+        else:
+            state["epoch"] += 1
+            state["batch"] = 0
+    bar.close()
+    summary.steps = state["step"]
+    summary.stopped_early = stop and state["step"] < total_steps
+    summary.seconds = prior_seconds + time.perf_counter() - started
+    summary.tokens_per_second = summary.tokens_seen / max(summary.seconds, 1e-9)
+    summary.peak_memory_mb = peak_memory_mb(device)
+    save_last()
+    metrics_log.close()
+    return summary
+
+
+def _write(handle, record: dict) -> None:
+    handle.write(json.dumps(record) + "\n")
+    handle.flush()

@@ -1,0 +1,49 @@
+"""`xlpt tokenization` through the CLI entry point."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from xlpt.cli import main
+
+
+def test_json_output(tiny_model_dir, data_dir, capsys):
+    code = main(["tokenization", "--model", str(tiny_model_dir), "--task", "xnli", "--data-dir", str(data_dir),
+                 "--languages", "en,zh,sw", "--max-examples", "30", "--json"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["task"] == "xnli" and result["split"] == "dev" and result["model"] == str(tiny_model_dir)
+    assert list(result["languages"]) == ["en", "zh", "sw"]
+    assert result["languages"]["zh"]["fertility"] is None
+    assert result["languages"]["zh"]["whitespace_segmented"] is False
+    en = result["languages"]["en"]
+    assert en["fertility"] >= 1 and en["n_examples"] == 30 and en["in_pretraining"] is True
+
+
+def test_table_output(tiny_model_dir, data_dir, capsys):
+    code = main(["tokenization", "--model", str(tiny_model_dir), "--task", "udpos", "--data-dir", str(data_dir),
+                 "--languages", "en,yo", "--max-examples", "10"])
+    assert code == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["lang", "split"])
+    yo = lines[header + 2].split()
+    assert yo[0] == "yo" and yo[1] == "test" and yo[-1] == "NO"  # unseen in XGLM pretraining
+    assert lines[header + 1].split()[0] == "en"
+
+
+def test_unknown_task_is_a_one_line_error(data_dir, capsys):
+    code = main(["tokenization", "--model", "unused", "--task", "xnl", "--data-dir", str(data_dir)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "valid tasks: xnli, pawsx, udpos, panx" in err and "Traceback" not in err
+
+
+def test_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit):
+        main(["tokenization", "--help"])
+    out = capsys.readouterr().out
+    for option in ("--model", "--task", "--data-dir", "--split", "--languages", "--max-examples", "--json"):
+        assert option in out
+    assert "fertility" in out and "whitespace_segmented" in out

@@ -1,0 +1,47 @@
+"""Which languages are whitespace-segmented, and the notes explaining what a word is."""
+
+from __future__ import annotations
+
+import pytest
+
+from xlpt.analysis.scripts import is_whitespace_segmented, mean_chars_per_word, word_definition_note
+
+
+@pytest.mark.parametrize("lang", ["zh", "ja", "th", "my", "km", "lo"])
+def test_table_flags_unsegmented_scripts(lang):
+    segmented, reason = is_whitespace_segmented(lang, chars_per_whitespace_word=4.0)
+    assert segmented is False and reason  # the table wins even when the text happens to look spaced
+
+
+def test_measured_check_catches_unlisted_unsegmented_text():
+    assert is_whitespace_segmented("xx", 25.0)[0] is False
+    assert is_whitespace_segmented("xx", 6.0) == (True, "")
+    assert is_whitespace_segmented("de", None) == (True, "")
+
+
+def test_mean_chars_per_word():
+    assert mean_chars_per_word([["ab", "cde"], ["f"]]) == 2.0
+    assert mean_chars_per_word([[]]) is None
+
+
+def test_pair_note_for_unsegmented_script_says_fertility_is_null():
+    note = word_definition_note("xnli", "pair", "th", False, "Thai: no spaces", 25.0)
+    assert "null" in note and "Thai" in note
+
+
+def test_tagging_notes_name_the_dataset_words_and_character_splitting():
+    note = word_definition_note("panx", "tagging", "ja", False, "Japanese: no spaces", 1.0)
+    assert "dataset's own tokens" in note and "single characters" in note
+    # Without a documented dataset note the measurement still catches a character-split dataset.
+    assert "character-split" in word_definition_note("panx", "tagging", "xx", True, "", 1.0)
+    assert "character-split" not in word_definition_note("udpos", "tagging", "zh", False, "Chinese", 1.6)
+    assert word_definition_note("udpos", "tagging", "de", True, "", 5.7) == ""
+    assert "Vietnamese" in word_definition_note("udpos", "tagging", "vi", True, "", 3.6)
+
+
+def test_udpos_vietnamese_note_replaces_the_whitespace_unit_note():
+    # UD defines Vietnamese words (multi-syllable); "spaces delimit syllables" applies to raw text only.
+    note = word_definition_note("udpos", "tagging", "vi", True, "Vietnamese: spaces delimit syllables", 3.6)
+    assert "hảiquân" in note and "spaces delimit syllables" not in note
+    assert "spaces delimit syllables" in word_definition_note("xnli", "pair", "vi", True,
+                                                               "Vietnamese: spaces delimit syllables", 3.5)

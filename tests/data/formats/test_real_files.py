@@ -1,0 +1,26 @@
+"""Every real file, read by the reader of its manifest format, gives exactly the manifest's count."""
+
+from __future__ import annotations
+
+import pytest
+
+from xlpt.data.formats import read_file
+
+
+@pytest.mark.parametrize("task", ["xnli", "pawsx", "udpos", "panx"])
+def test_every_file_matches_its_manifest_row(data_dir, manifest_rows, task):
+    rows = [row for row in manifest_rows if row["task"] == task]
+    assert rows
+    wrong = []
+    for row in rows:
+        examples = list(read_file(data_dir / row["dest"], row["fmt"], task=task, lang=row["lang"]))
+        labels = [getattr(ex, "label", None) if hasattr(ex, "label") else ex.tags for ex in examples]
+        labeled = all(label is not None for label in labels)
+        if (len(examples), labeled) != (row["n"], row["labeled"]):
+            wrong.append((row["dest"], len(examples), row["n"], labeled, row["labeled"]))
+    assert wrong == []
+
+
+def test_manifest_has_all_165_files(manifest_rows, data_dir):
+    assert len(manifest_rows) == 165
+    assert all((data_dir / row["dest"]).is_file() for row in manifest_rows)

@@ -1,0 +1,141 @@
+"""`xlpt data stats|check` through xlpt.cli.main, on the real data and on corrupted hand-made folders."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+import pytest
+
+from xlpt.cli import main
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def manifest_counts(rows, task):
+    """(lang, split) -> {file path relative to the data folder: n} from manifest.jsonl."""
+    counts = defaultdict(dict)
+    for row in rows:
+        if row["task"] == task:
+            counts[row["lang"], row["split"]][row["dest"]] = row["n"]
+    return counts
+
+
+@pytest.mark.parametrize("task", ["xnli", "pawsx", "udpos", "panx"])
+def test_stats_json_counts_equal_the_manifest(capsys, data_dir, manifest_rows, task):
+    code, out, _ = run(capsys, "data", "stats", "--task", task, "--data-dir", str(data_dir), "--json")
+    assert code == 0
+    stats = json.loads(out)  # exactly one JSON object
+    assert stats["task"] == task
+    expected = manifest_counts(manifest_rows, task)
+    for lang, splits in stats["languages"].items():
+        for split, entry in splits.items():
+            per_file = expected[lang, split]
+            assert entry["examples"] == sum(per_file[f] for f in entry["files"]), (lang, split)
+            assert isinstance(entry["labeled"], bool) and entry["words"] > 0
+    # every (lang, split) of the manifest appears, except the ones the rules exclude
+    excluded = {("de", "train")} if task == "xnli" else set()
+    assert set(expected) - excluded == {(lang, split) for lang, s in stats["languages"].items() for split in s}
+
+
+def test_stats_json_anchor_numbers(capsys, data_dir):
+    _, out, _ = run(capsys, "data", "stats", "--task", "xnli", "--data-dir", str(data_dir), "--json", "--lang", "bg,en")
+    langs = json.loads(out)["languages"]
+    assert set(langs) == {"bg", "en"}
+    bg = langs["bg"]["test"]
+    assert (bg["examples"], bg["labeled"], bg["reconstructed"]) == (5010, True, 5010)
+    assert bg["labels"] == {"contradiction": 1670, "entailment": 1670, "neutral": 1670}
+    assert langs["en"]["train"]["examples"] == 9000 and langs["en"]["dev"]["examples"] == 2490
+    assert bg["files"] == ["xnli/bg/xtreme-mesh/test-bg.tsv"]
+
+
+def test_stats_table_is_aligned(capsys, data_dir):
+    code, out, _ = run(capsys, "data", "stats", "--task", "pawsx", "--data-dir", str(data_dir))
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == "task: pawsx"
+    header, rule = lines[1], lines[2]
+    assert header.split()[:5] == ["lang", "split", "examples", "words", "labeled"]
+    assert len(rule) == len(header.rstrip()) or set(rule) <= {"-", " "}
+    en_test = next(line for line in lines if line.split()[:2] == ["en", "test"])
+    assert en_test.split()[2:5] == ["2000", en_test.split()[3], "no"]
+    # the "examples" column is right-aligned to the same end position on every row
+    end = header.index("examples") + len("examples")
+    assert all(line[:end].endswith(line[:end].split()[-1]) and line[end] == " " for line in lines[3:])
+
+
+def _corrupt_shared(kit):
+    kit.write("xnli/en/xtreme-mesh/dev-en.tsv", "a\tb\tneutral\nc\td\tmaybe\n")
+    kit.write("xnli/en/hf-hkunlp/test.jsonl", '{"premise": "p", "hypothesis": "h", "label": 0}\n')
+    kit.write("xnli/bg/xtreme-mesh/test-bg.tsv", "p\th\nq\tr\n")  # 2 rows, label source has 1
+    kit.write("xnli/fr/xtreme-mesh/dev-fr.tsv", b"a\tb\tneutral\n\xff\tb\tneutral\nonly-one\n")
+    return {
+        "xnli/en/xtreme-mesh/dev-en.tsv:2: unknown label 'maybe'",
+        "xnli/fr/xtreme-mesh/dev-fr.tsv:2: invalid UTF-8",
+        "xnli/bg/xtreme-mesh/test-bg.tsv: has 2 rows but its label source",
+    }
+
+
+def _corrupt_download(kit):
+    kit.write("download/panx/dev-en.tsv", "a\tO\n\nb\n")
+    kit.write("download/panx/dev-de.tsv", "")
+    kit.write("download/panx/train-xx.tsv", "a\tO\n")
+    kit.write("download/panx/test-en.tsv", "a\nb\tO\n")
+    return {
+        "download/panx/dev-en.tsv:3: tag missing",
+        "download/panx/dev-de.tsv:1: empty file",
+        "download/panx/train-xx.tsv: unknown language 'xx'",
+        "download/panx/test-en.tsv:2: unexpected tag column",
+    }
+
+
+@pytest.mark.parametrize("task, corrupt", [("xnli", _corrupt_shared), ("panx", _corrupt_download)])
+def test_check_reports_every_problem_and_fails(capsys, kit, task, corrupt):
+    expected = corrupt(kit)
+    code, out, _ = run(capsys, "data", "check", "--task", task, "--data-dir", str(kit.root))
+    assert code == 1
+    lines = [line.replace(str(kit.root) + "/", "") for line in out.splitlines()]
+    for start in expected:
+        assert any(line.startswith(start) for line in lines), (start, lines)
+    assert lines[-1].startswith(f"{task}: {len(expected)} problem(s)")
+
+
+def test_check_ok_on_a_clean_folder_and_on_real_pawsx(capsys, kit, data_dir):
+    kit.write("download/udpos/dev-en.tsv", "a\tNOUN\n\nb\tVERB\n")
+    code, out, _ = run(capsys, "data", "check", "--task", "udpos", "--data-dir", str(kit.root))
+    assert (code, out.strip()) == (0, "OK: udpos: 1 files, 2 examples, 1 languages, no problems")
+    code, out, _ = run(capsys, "data", "check", "--task", "pawsx", "--data-dir", str(data_dir))
+    assert (code, out.strip()) == (0, "OK: pawsx: 16 files, 32000 examples, 7 languages, no problems")
+
+
+@pytest.mark.parametrize("command", ["stats", "check"])
+def test_unknown_task_exits_2_listing_valid_tasks(capsys, kit, command):
+    code, out, err = run(capsys, "data", command, "--task", "ner", "--data-dir", str(kit.root))
+    assert code == 2 and out == ""
+    assert "valid tasks: xnli, pawsx, udpos, panx" in err and "Traceback" not in err
+
+
+def test_missing_data_dir_is_a_config_error(capsys, monkeypatch):
+    monkeypatch.delenv("XLPT_DATA_DIR", raising=False)
+    import xlpt.cli.data as cli_data
+
+    monkeypatch.setattr(cli_data.os, "environ", {})
+    code, _, err = run(capsys, "data", "stats", "--task", "xnli")
+    assert code == 2 and "--data-dir" in err
+
+
+@pytest.mark.parametrize("command, options", [
+    ("stats", ["--task", "--data-dir", "--json", "--lang", "--repair-iob", "--no-progress"]),
+    ("check", ["--task", "--data-dir", "--no-progress"]),
+])
+def test_help_explains_every_option(capsys, command, options):
+    with pytest.raises(SystemExit) as info:
+        main(["data", command, "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    for option in options:
+        line = next(line for line in text.splitlines() if line.strip().startswith(option))
+        assert len(line.split()) > 2 or option in ("--json", "--repair-iob"), line

@@ -1,0 +1,123 @@
+"""Discovery: both layouts, primary picks, exclusions, problems; on hand-made folders and the real data."""
+
+from __future__ import annotations
+
+import pytest
+
+from xlpt.data.layout import discover, scan
+from xlpt.errors import ConfigError
+
+XNLI_ROW = "p\th\tneutral\n"
+
+
+def test_shared_layout_primary_picks(kit):
+    kit.write("xnli/de/xtreme-mesh/dev-de.tsv", XNLI_ROW)
+    kit.write("xnli/de/xglue-supergleber/dev.txt", XNLI_ROW)
+    kit.write("xnli/de/xglue-supergleber/train.txt", XNLI_ROW)
+    kit.write("xnli/de/xglue-supergleber/test.txt", XNLI_ROW)
+    kit.write("xnli/de/hf-hkunlp/test.jsonl", '{"premise": "p", "hypothesis": "h", "label": 1}\n')
+    kit.write("xnli/de/xtreme-mesh/test-de.tsv", "p\th\n")
+    sources = discover("xnli", kit.root)["de"]
+    assert set(sources) == {"dev", "test"}  # the XGLUE re-split never becomes a train set
+    assert (sources["dev"].origin, sources["dev"].fmt) == ("xtreme-mesh", "tsv3")
+    assert (sources["test"].origin, sources["test"].fmt, sources["test"].labeled) == ("hf-hkunlp", "jsonl", True)
+    skipped = " ".join(sources["test"].skipped)
+    assert "test-de.tsv: not used (unlabeled" in skipped and "test.txt: not used (lower in source order" in skipped
+    assert "re-split" in " ".join(sources["dev"].skipped)
+
+
+def test_conllu_files_are_concatenated_in_name_order(kit):
+    row = "1\tx\t_\tNOUN\t_\t_\t_\t_\t_\t_\n"
+    for name in ("de_pud-ud-test.conllu", "de_gsd-ud-test.conllu", "de_lit-ud-test.conllu"):
+        kit.write(f"udpos/de/ud-v2.5/{name}", row)
+    source = discover("udpos", kit.root)["de"]["test"]
+    assert [p.name for p in source.files] == ["de_gsd-ud-test.conllu", "de_lit-ud-test.conllu", "de_pud-ud-test.conllu"]
+    assert source.fmt == "conllu" and source.labeled
+
+
+def test_pawsx_labeled_test_beats_unlabeled_and_raw_header_files_are_hdr4(kit):
+    kit.write("pawsx/de/xtreme-mesh/test-de.tsv", "a\tb\n")
+    kit.write("pawsx/de/xglue-supergleber/test.tsv", "id\tsentence1\tsentence2\tlabel\n1\ta\tb\t0\n")
+    kit.write("pawsx/zh/hf-mesh/test-00000-of-00001.tsv", "id\tsentence1\tsentence2\tlabel\n1\ta\tb\t0\n")
+    found = discover("pawsx", kit.root)
+    assert (found["de"]["test"].origin, found["de"]["test"].fmt) == ("xglue-supergleber", "hdr4")
+    assert found["zh"]["test"].fmt == "hdr4q"
+    assert all(s.label_source is None for splits in found.values() for s in splits.values())
+
+
+@pytest.mark.parametrize("under", ["download", "."])
+def test_xtreme_download_layout(kit, under):
+    kit.write(f"{under}/xnli/dev-de.tsv", XNLI_ROW)
+    kit.write(f"{under}/xnli/test-de.tsv", "p\th\n")
+    kit.write(f"{under}/xnli/test-en.tsv", "p\th\tentailment\n")
+    kit.write(f"{under}/xnli/README.log", "not data\n")  # ignored: only <split>-<lang>.tsv is data
+    kit.write(f"{under}/panx/test-de.tsv", "Der\nHund\n")
+    xnli = discover("xnli", kit.root)
+    assert {lang: sorted(s) for lang, s in xnli.items()} == {"de": ["dev", "test"], "en": ["test"]}
+    assert xnli["de"]["test"].origin == "xtreme" and xnli["de"]["test"].fmt == "tsv2"
+    assert xnli["de"]["test"].label_source.lang == "en"  # XNLI is parallel: labels can be borrowed
+    assert discover("panx", kit.root)["de"]["test"].labeled is False
+
+
+def test_data_dir_may_be_the_download_folder_itself(kit):
+    kit.write("download/udpos/train-en.tsv", "a\tNOUN\n")
+    assert discover("udpos", kit.root / "download")["en"]["train"].fmt == "tag"
+
+
+def test_problems_unknown_language_bad_name_and_mismatched_language(kit):
+    kit.write("xnli/en/xtreme-mesh/dev-en.tsv", XNLI_ROW)
+    kit.write("xnli/qq/xtreme-mesh/dev-qq.tsv", XNLI_ROW)
+    kit.write("xnli/en/xtreme-mesh/notes.bin", "x")
+    kit.write("xnli/en/xtreme-mesh/dev-fr.tsv", XNLI_ROW)
+    kit.write("download/xnli/test-zz.tsv", "p\th\n")
+    found = scan("xnli", kit.root)
+    problems = sorted((err.path.split("/")[-1], err.problem.split(" (")[0]) for err in found.problems)
+    assert problems == [
+        ("dev-fr.tsv", "file name says language 'fr' but it is filed under 'en'"),
+        ("notes.bin", "unrecognised xnli file name 'notes.bin'; not loaded"),
+        ("qq", "unknown language 'qq' for xnli"),
+        ("test-zz.tsv", "unknown language 'zz' for xnli"),
+    ]
+    assert [f.path.name for f in found.files] == ["dev-en.tsv"]
+
+
+def test_config_errors(kit):
+    with pytest.raises(ConfigError, match="does not exist"):
+        discover("xnli", kit.root / "missing")
+    with pytest.raises(ConfigError, match="no xnli folder"):
+        discover("xnli", kit.root)
+    with pytest.raises(ConfigError, match="valid tasks: xnli, pawsx, udpos, panx"):
+        discover("nli", kit.root)
+    (kit.root / "xnli").mkdir()
+    with pytest.raises(ConfigError, match="no xnli data files"):
+        discover("xnli", kit.root)
+
+
+# --- the real data folder ------------------------------------------------------------------------
+
+
+def test_real_languages_are_the_ones_on_disk(data_dir, manifest_rows):
+    for task in ("xnli", "pawsx", "udpos", "panx"):
+        expected = {row["lang"] for row in manifest_rows if row["task"] == task}
+        assert set(discover(task, data_dir)) == expected, task
+
+
+def test_real_primary_picks(data_dir):
+    xnli, pawsx = discover("xnli", data_dir), discover("pawsx", data_dir)
+    udpos, panx = discover("udpos", data_dir), discover("panx", data_dir)
+    assert xnli["en"]["test"].files[0].parts[-2:] == ("hf-hkunlp", "test.jsonl")
+    assert xnli["en"]["train"].files[0].parts[-2:] == ("hf-hkunlp", "train.jsonl")
+    assert "train" not in xnli["de"] and xnli["de"]["dev"].origin == "xtreme-mesh"
+    for lang in ("bg", "el", "ru", "th"):
+        test = xnli[lang]["test"]
+        assert (test.fmt, test.labeled, test.label_source.lang) == ("tsv2", False, "en")
+        assert test.label_source.files[0].parts[-3:] == ("en", "hf-hkunlp", "test.jsonl")
+    assert "train" not in pawsx["en"]
+    assert pawsx["de"]["test"].files[0].parts[-2:] == ("xglue-supergleber", "test.tsv")
+    assert pawsx["zh"]["test"].files[0].name == "test-00000-of-00001.tsv"
+    assert pawsx["zh"]["dev"].origin == "xtreme-mesh" and pawsx["de"]["dev"].origin == "xtreme-mesh"
+    assert [p.name for p in udpos["de"]["test"].files] == [
+        "de_gsd-ud-test.conllu", "de_lit-ud-test.conllu", "de_pud-ud-test.conllu"
+    ]
+    assert panx["af"]["test"].files[0].parts[-3:] == ("mmner", "af_test", "truth.csv")
+    assert {lang for lang, s in panx.items() if "test" in s} == {"af"}

@@ -1,0 +1,123 @@
+"""Synthetic run directories for the report tests: results.json plus prediction files, written in tmp_path.
+
+Predictions are generated first and the metric written into results.json is computed from them
+(accuracy directly, NER F1 with seqeval's strict IOB2 mode), so results and predictions agree the way
+a real trainer's would.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CLASS_LABELS = ("entailment", "neutral", "contradiction")
+NER_TAGS = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC")
+
+
+def _rng(*parts) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32("/".join(map(str, parts)).encode()))
+
+
+def classification_predictions(task: str, lang: str, accuracy: float, run_key: str, n: int):
+    """Same gold for every run of (task, lang); exactly round(accuracy * n) correct, chosen per run."""
+    gold = _rng("gold", task, lang).choice(CLASS_LABELS, size=n)
+    correct = np.zeros(n, dtype=bool)
+    correct[_rng("pick", run_key, lang).permutation(n)[: round(accuracy * n)]] = True
+    records = []
+    for i, (g, ok) in enumerate(zip(gold, correct)):
+        pred = g if ok else CLASS_LABELS[(CLASS_LABELS.index(g) + 1) % 3]
+        records.append({"id": f"{lang}-{i}", "gold": str(g), "pred": str(pred)})
+    return records, float(correct.mean())
+
+
+def ner_predictions(task: str, lang: str, quality: float, run_key: str, n: int):
+    """Gold sentences with entities; a sentence is predicted right with probability `quality`,
+    otherwise its tags are perturbed (wrong type or dropped entity)."""
+    from seqeval.metrics import f1_score
+    from seqeval.scheme import IOB2
+
+    gold_rng, pred_rng = _rng("gold", task, lang), _rng("pred", run_key, lang)
+    golds, preds = [], []
+    for _ in range(n):
+        length = int(gold_rng.integers(3, 9))
+        tags = ["O"] * length
+        start = int(gold_rng.integers(0, length - 1))
+        kind = str(gold_rng.choice(["PER", "LOC"]))
+        tags[start], tags[start + 1] = f"B-{kind}", f"I-{kind}"
+        pred = list(tags)
+        if pred_rng.random() > quality:
+            pred[start] = "O" if pred_rng.random() < 0.5 else ("B-LOC" if kind == "PER" else "B-PER")
+        golds.append(tags)
+        preds.append(pred)
+    records = [{"id": f"{lang}-{i}", "gold": g, "pred": p} for i, (g, p) in enumerate(zip(golds, preds))]
+    return records, float(f1_score(golds, preds, mode="strict", scheme=IOB2))
+
+
+class RunWriter:
+    """Writes run directories under one root; `write` returns the results.json it wrote."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def write(self, name: str, *, task: str = "xnli", method: str = "prompt_tuning", seed: int = 1,
+              scores: dict[str, float], model: str = "facebook/xglm-564M", prompt_length: int | None = None,
+              dev_langs=(), n: int = 200, predictions: bool = True, trainable: int = 20480,
+              total: int = 564463616) -> dict:
+        run_dir = self.root / name
+        metric = "f1" if task == "panx" else "accuracy"
+        if method in ("prompt_tuning", "prefix_tuning") and prompt_length is None:
+            prompt_length = 20
+        languages = {}
+        for lang, target in scores.items():
+            split = "dev" if lang in dev_langs else "test"
+            make = ner_predictions if task == "panx" else classification_predictions
+            records, value = make(task, lang, target, name, n)
+            languages[lang] = {metric: value, "n": n, "split": split}
+            if predictions:
+                path = run_dir / "predictions" / split / f"{lang}.jsonl"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+        values = [v[metric] for v in languages.values()]
+        others = [v[metric] for lang, v in languages.items() if lang != "en"]
+        results = {
+            "task": task, "method": method, "model": model, "run_id": name, "seed": seed, "split": "test",
+            "metric": metric, "trainable_params": trainable, "total_params": total,
+            "trainable_fraction": trainable / total, "prompt_length": prompt_length,
+            "prompt_init": "vocab" if prompt_length else None, "learning_rate": 0.3 if prompt_length else 1e-5,
+            "languages": languages, "average": float(np.mean(values)),
+            "average_without_en": float(np.mean(others)) if others else None,
+            "config": {}, "provenance": {},
+        }
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "results.json").write_text(json.dumps(results), encoding="utf-8")
+        return results
+
+
+@pytest.fixture
+def runs(tmp_path) -> RunWriter:
+    return RunWriter(tmp_path / "runs")
+
+
+def write_tokenization(path: Path, task: str, languages: dict[str, tuple]) -> Path:
+    """languages: lang -> (fertility, pretraining_share)."""
+    data = {"model": "facebook/xglm-564M", "task": task, "split": "test", "languages": {
+        lang: {"fertility": f, "pretraining_share": s, "split_share": 0.3, "unk_share": 0.0,
+               "chars_per_token": 3.0, "whitespace_segmented": f is not None, "in_pretraining": bool(s)}
+        for lang, (f, s) in languages.items()}}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def writer_class():
+    """The RunWriter class, for module-scoped scenarios (tmp_path itself is per test)."""
+    return RunWriter
+
+
+@pytest.fixture(scope="session")
+def tokenization_writer():
+    return write_tokenization
