@@ -114,3 +114,9 @@ def test_unknown_task_and_language_are_config_errors(tiny_tokenizer, data_dir):
         tokenization_stats(tiny_tokenizer, "xnlii", data_dir)
     with pytest.raises(ConfigError, match="available: ar, bg"):
         tokenization_stats(tiny_tokenizer, "xnli", data_dir, languages="de,qq")
+
+
+def test_languages_without_the_split_are_skipped_with_a_reason(tiny_tokenizer, data_dir):
+    result = tokenization_stats(tiny_tokenizer, "xnli", data_dir, split="train", languages="en,sw", max_examples=5)
+    assert list(result["languages"]) == ["en"] and result["languages"]["en"]["split"] == "train"
+    assert "no train split (fallbacks: none)" in result["skipped"]["sw"]

@@ -192,6 +192,10 @@ def test_classification_errors(tmp_path, capsys):
     short.write_text("neutral\n", encoding="utf-8")
     assert f"{short}:1: has 1 labels but gold {gold} has 2" in expect_error(
         capsys, "--task", "xnli", "--gold", gold, "--pred", short)
+    long = tmp_path / "long.txt"
+    long.write_text("neutral\n0\n1\n", encoding="utf-8")
+    assert f"{long}:3: has 3 labels but gold {gold} has 2" in expect_error(
+        capsys, "--task", "xnli", "--gold", gold, "--pred", long)
     bad = tmp_path / "bad.txt"
     bad.write_text("neutral\nmaybe\n", encoding="utf-8")
     assert f"{bad}:2: unknown label 'maybe'" in expect_error(capsys, "--task", "xnli", "--gold", gold, "--pred", bad)

@@ -57,14 +57,14 @@ def test_stats_table_is_aligned(capsys, data_dir):
     code, out, _ = run(capsys, "data", "stats", "--task", "pawsx", "--data-dir", str(data_dir))
     lines = out.splitlines()
     assert code == 0 and lines[0] == "task: pawsx"
-    header, rule = lines[1], lines[2]
+    header, rows = lines[1], lines[3:]
     assert header.split()[:5] == ["lang", "split", "examples", "words", "labeled"]
-    assert len(rule) == len(header.rstrip()) or set(rule) <= {"-", " "}
-    en_test = next(line for line in lines if line.split()[:2] == ["en", "test"])
-    assert en_test.split()[2:5] == ["2000", en_test.split()[3], "no"]
-    # the "examples" column is right-aligned to the same end position on every row
+    assert len(rows) == 14  # 7 dev + 7 test, no train
+    en_test = next(row.split() for row in rows if row.split()[:2] == ["en", "test"])
+    assert (en_test[2], en_test[4]) == ("2000", "no")
+    # numbers are right-aligned under their header: every row ends the column at the same position
     end = header.index("examples") + len("examples")
-    assert all(line[:end].endswith(line[:end].split()[-1]) and line[end] == " " for line in lines[3:])
+    assert all(row[end - 1].isdigit() and row[end] == " " for row in rows)
 
 
 def _corrupt_shared(kit):
@@ -120,22 +120,20 @@ def test_unknown_task_exits_2_listing_valid_tasks(capsys, kit, command):
 
 def test_missing_data_dir_is_a_config_error(capsys, monkeypatch):
     monkeypatch.delenv("XLPT_DATA_DIR", raising=False)
-    import xlpt.cli.data as cli_data
-
-    monkeypatch.setattr(cli_data.os, "environ", {})
     code, _, err = run(capsys, "data", "stats", "--task", "xnli")
     assert code == 2 and "--data-dir" in err
 
 
-@pytest.mark.parametrize("command, options", [
-    ("stats", ["--task", "--data-dir", "--json", "--lang", "--repair-iob", "--no-progress"]),
-    ("check", ["--task", "--data-dir", "--no-progress"]),
-])
-def test_help_explains_every_option(capsys, command, options):
+@pytest.mark.parametrize("command", ["stats", "check"])
+def test_help_explains_every_option(capsys, command):
+    from xlpt.cli import build_parser
+
+    data = next(a for a in build_parser()._actions if a.dest == "command").choices["data"]
+    sub = next(a for a in data._actions if a.dest == "data_command").choices[command]
     with pytest.raises(SystemExit) as info:
         main(["data", command, "--help"])
-    assert info.value.code == 0
     text = capsys.readouterr().out
-    for option in options:
-        line = next(line for line in text.splitlines() if line.strip().startswith(option))
-        assert len(line.split()) > 2 or option in ("--json", "--repair-iob"), line
+    assert info.value.code == 0 and sub.description.split()[0] in text
+    for action in sub._actions:
+        assert action.help and len(action.help.split()) >= 3, action.option_strings
+        assert action.option_strings[-1] in text

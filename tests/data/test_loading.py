@@ -60,6 +60,7 @@ def test_xnli_test_labels_are_reconstructed_from_english(data_dir, en_test, lang
 def test_reconstruction_with_limit_still_checks_full_lengths(data_dir, en_test):
     loaded = load_split("xnli", "th", "test", data_dir, limit=7)
     assert [e.label for e in loaded.examples] == [e.label for e in en_test.examples[:7]]
+    assert loaded.counts["reconstructed"] == 7
 
 
 @pytest.mark.parametrize("lang", ["en", "es", "fr", "ja", "ko"])

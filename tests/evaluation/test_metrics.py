@@ -261,12 +261,9 @@ def test_character_split_gold_differs_between_rules(data_dir, lang):
 def test_ner_scoring_is_fast(data_dir):
     gold = panx_dev(data_dir, "en")
     pred = perturb(gold, mixed, seed=3)
-    timings = []
-    for _ in range(3):  # best of 3, so a busy shared CPU does not fail the test
-        start = time.perf_counter()
-        ner_scores(gold, pred)
-        timings.append(time.perf_counter() - start)
-    assert min(timings) < 0.5  # ~0.15 s for 10k sentences on an idle core
+    start = time.process_time()  # CPU time: other jobs on the shared cores do not inflate it
+    ner_scores(gold, pred)
+    assert time.process_time() - start < 1.0  # ~0.15 s for 10k sentences
 
 
 # ---------------------------------------------------------------------------------------------

@@ -95,3 +95,16 @@ def test_bad_tokenization_file_is_a_config_error(tmp_path):
     bad.write_text(json.dumps({"languages": []}), encoding="utf-8")
     with pytest.raises(ConfigError, match="bad.json"):
         load_feature_files([bad])
+
+
+def test_runs_differing_only_in_formulation_are_separate_columns(runs):
+    from xlpt.reporting.aggregate import build_task_tables
+
+    for formulation in ("verbalizer", "linear_head"):
+        runs.write(f"pt-{formulation}", seed=1, scores={"en": 0.6})
+        path = runs.root / f"pt-{formulation}" / "results.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "formulation": formulation}), encoding="utf-8")
+    collection = collect_runs(runs.root)
+    assert not collection.skipped
+    (table,) = build_task_tables(collection.runs)
+    assert sorted(table.labels.values()) == ["Prompt tuning (linear_head)", "Prompt tuning (verbalizer)"]

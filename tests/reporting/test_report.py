@@ -205,8 +205,10 @@ def test_dev_languages_get_a_dagger_and_a_footnote(scenario):
     markdown = report.markdown_path.read_text()
     _, rows = md_table(markdown, "panx: f1 (%) per language, mean ± std over seeds")
     assert [r[0][0] for r in rows][:4] == ["en", "de", "th†", "yo"]
-    assert "† evaluated on the dev split" in markdown
+    assert "† no labeled test split for this language, evaluated on another split (th: dev)." in markdown
     assert r"th$^\dagger$" in (report.out_dir / "tables" / "panx.tex").read_text()
+    with open(report.out_dir / "tables" / "panx.csv", newline="") as handle:
+        assert {row["language"]: row["substitute_split"] for row in csv.DictReader(handle)}["th"] == "dev"
 
 
 def test_latex_and_html_show_the_same_cells_as_markdown(scenario):
@@ -233,7 +235,7 @@ def test_task_csv_and_long_csv_hold_full_precision_numbers(scenario):
         for column, values in per_seed.items():
             assert float(wide[lang][f"{column} mean (%)"]) == pytest.approx(100 * statistics.mean(values), abs=1e-9)
             assert int(wide[lang][f"{column} n"]) == len(values)
-    assert wide["th"]["dev_split"] == "False"
+    assert wide["th"]["substitute_split"] == ""
     with open(report.out_dir / "results_long.csv", newline="") as handle:
         long_rows = list(csv.DictReader(handle))
     expected = {(run["run_id"], lang): entry[run["metric"]]

@@ -16,7 +16,7 @@ import sys
 from xlpt.analysis.pretraining import pretraining_share, source_citation
 from xlpt.analysis.scripts import is_whitespace_segmented, mean_chars_per_word, word_definition_note
 from xlpt.analysis.subwords import count_subwords, summarize
-from xlpt.analysis.task_text import discover_languages, load_language_text, select_languages
+from xlpt.analysis.task_text import SPLIT_FALLBACKS, discover_languages, load_language_text, select_languages
 from xlpt.tasks.spec import TaskSpec, get_task
 
 WORD_UNITS = {
@@ -93,7 +93,8 @@ def tokenization_stats(tokenizer, task: str | TaskSpec, data_dir: str | os.PathL
     for lang in _progress(select_languages(found, languages), progress):
         text = load_language_text(task, lang, found[lang], split, max_examples)
         if text is None:
-            skipped[lang] = f"no {split} split (nor a fallback) found; present: {', '.join(sorted(found[lang]))}"
+            fallbacks = ", ".join(SPLIT_FALLBACKS.get(split, ())) or "none"
+            skipped[lang] = f"no {split} split (fallbacks: {fallbacks}); present: {', '.join(sorted(found[lang]))}"
             continue
         stats = language_stats(tokenizer, task, lang, text.word_lists)
         stats.update(split=text.split, n_examples=text.n_examples, files=list(text.files))

@@ -42,7 +42,8 @@ def handler(args: argparse.Namespace) -> int:
         options = replace(options, paired_resamples=args.resamples)
     report = build_report(args.runs, args.out, args.tokenization, options)
     c = report.collection
-    print(f"report: {len(c.runs)} runs, {len(c.skipped)} skipped, {len(c.incomplete)} incomplete -> {report.markdown_path}")
+    counts = f"{len(c.runs)} runs, {len(c.skipped)} skipped, {len(c.incomplete)} incomplete"
+    print(f"report: {counts} -> {report.markdown_path}")
     for problem in c.skipped:
         print(f"  skipped {problem.path}: {problem.reason}", file=sys.stderr)
     return 0 if c.runs else 1

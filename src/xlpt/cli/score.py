@@ -37,7 +37,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--task", required=True, help="udpos, panx, xnli or pawsx")
     parser.add_argument("--gold", required=True, type=Path, help="gold file")
-    parser.add_argument("--pred", required=True, type=Path, help="predictions, in the gold file's format")
+    parser.add_argument("--pred", required=True, type=Path, help="predictions: token<TAB>tag (tagging) or one label per line (pair tasks)")
     parser.add_argument(
         "--gold-format", choices=[LABELS_FORMAT, *sorted(PAIR_FORMATS - {"tsv2"})], default=LABELS_FORMAT,
         help="pair tasks: format of the gold file (default: one label per line)",
@@ -180,8 +180,9 @@ def _check_tokens_match(gold: list[_Sentence], pred: list[_Sentence], gold_path:
 
 
 def _check_same_count(n_gold: int, n_pred: int, gold_path: Path, pred_path: Path, unit: str) -> None:
+    """Extra labels are reported at the first extra line, missing ones at the file's last line."""
     if n_pred != n_gold:
-        line = max(1, len(_lines(pred_path))) if n_pred < n_gold else None
+        line = n_gold + 1 if n_pred > n_gold else max(1, len(_lines(pred_path)))
         raise DataFormatError(pred_path, line, f"has {n_pred} {unit} but gold {gold_path} has {n_gold}")
 
 

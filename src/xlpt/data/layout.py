@@ -66,6 +66,11 @@ class SplitSource:
     skipped: tuple[str, ...] = ()
     """Other candidate files for this split and why they were not used."""
 
+    @property
+    def format(self) -> str:
+        """Alias of `fmt` (the manifest's format key)."""
+        return self.fmt
+
     def describe(self) -> str:
         names = ", ".join(path.name for path in self.files)
         state = "labeled" if self.labeled else "unlabeled"
@@ -245,9 +250,10 @@ def _sniff(spec: TaskSpec, path: Path, fmt: str) -> tuple[str, bool]:
         return fmt, "\t" in first
     if fmt == "jsonl":
         try:
-            return fmt, "label" in json.loads(first)
-        except (json.JSONDecodeError, TypeError):
+            obj = json.loads(first)
+        except json.JSONDecodeError:
             return fmt, False  # the reader reports the broken line
+        return fmt, isinstance(obj, dict) and "label" in obj
     fields = next(csv.reader([first], delimiter="\t"), []) if first else []
     if fmt == "hdr4q":
         return fmt, "label" in fields

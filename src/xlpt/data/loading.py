@@ -68,7 +68,7 @@ def load_split(
         if not isinstance(source, SplitSource):
             source = _find_source(spec, lang, split, Path(source))
         loaded = load_source(source, limit=limit)
-    return finish(spec, loaded, repair_iob=repair_iob)
+    return _finish(spec, loaded, repair_iob=repair_iob)
 
 
 def load_source(source: SplitSource, *, limit: int | None = None) -> LoadedSplit:
@@ -84,7 +84,6 @@ def load_source(source: SplitSource, *, limit: int | None = None) -> LoadedSplit
         donor = source.label_source
         donor_examples = _read_files(donor, Counter(), None)
         examples = reconstruct_labels(source.task, examples, donor_examples, source.files[0], donor.files[0])
-        counts["reconstructed"] = len(examples)
         labeled = True
         notes.append(
             f"labels reconstructed from {_display(donor.files[0])} by parallel row order "
@@ -92,10 +91,12 @@ def load_source(source: SplitSource, *, limit: int | None = None) -> LoadedSplit
         )
     if limit is not None:
         examples = examples[:limit]
+    if source.label_source is not None:
+        counts["reconstructed"] = len(examples)
     return LoadedSplit(source.task, source.lang, source.split, examples, list(source.files), labeled, counts, notes)
 
 
-def finish(spec: TaskSpec, loaded: LoadedSplit, *, repair_iob: bool = False) -> LoadedSplit:
+def _finish(spec: TaskSpec, loaded: LoadedSplit, *, repair_iob: bool = False) -> LoadedSplit:
     """Count quirks and apply the optional IOB repair (shared by the local and hub paths)."""
     counts = Counter(loaded.counts)
     counts.setdefault("reconstructed", 0)

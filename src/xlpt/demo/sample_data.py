@@ -1,4 +1,4 @@
-"""A small generated PAWS-X-style sample ("do both sentences say the same thing?") in six languages.
+"""A small generated PAWS-X-style sample ("do both sentences say the same thing?") in seven languages (the PAWS-X ones).
 
 Sentences are built from short word lists written for this project. A pair is a paraphrase when the
 second sentence repeats the first, and not one when the second sentence negates it (a negation word
@@ -16,7 +16,7 @@ import random
 from pathlib import Path
 
 # Negation word inserted after the subject in non-paraphrase pairs.
-NEGATION = {"en": "never", "de": "nie", "fr": "jamais", "es": "nunca", "sw": "kamwe", "tr": "asla"}
+NEGATION = {"en": "never", "de": "nie", "fr": "jamais", "es": "nunca", "zh": "从不", "ja": "決して", "ko": "절대"}
 # language -> (subjects, verbs, objects, places); every list written by hand for this sample.
 LEXICON = {
     "en": (["The cat", "A man", "The child", "My friend", "The teacher", "A dog"],
@@ -35,17 +35,23 @@ LEXICON = {
            ["ve", "quiere", "encuentra", "toma", "compra", "pinta"],
            ["el libro rojo", "una casa pequeña", "el coche viejo", "una manzana verde", "la silla nueva", "un barco grande"],
            ["en el parque", "en la escuela", "cerca del río", "en la ciudad", "en casa", "junto al mar"]),
-    "sw": (["Paka", "Mwanamume", "Mtoto", "Rafiki yangu", "Mwalimu", "Mbwa"],
-           ["anaona", "anapenda", "anapata", "anachukua", "ananunua", "anapaka"],
-           ["kitabu chekundu", "nyumba ndogo", "gari la zamani", "tufaha la kijani", "kiti kipya", "mashua kubwa"],
-           ["katika bustani", "shuleni", "karibu na mto", "mjini", "nyumbani", "kando ya bahari"]),
-    "tr": (["Kedi", "Bir adam", "Çocuk", "Arkadaşım", "Öğretmen", "Bir köpek"],
-           ["görüyor", "seviyor", "buluyor", "alıyor", "satın alıyor", "boyuyor"],
-           ["kırmızı kitabı", "küçük bir evi", "eski arabayı", "yeşil bir elmayı", "yeni sandalyeyi", "büyük bir tekneyi"],
-           ["parkta", "okulda", "nehrin yanında", "şehirde", "evde", "deniz kenarında"]),
+    "zh": (["猫", "一个男人", "孩子", "我的朋友", "老师", "一只狗"],
+           ["看见", "喜欢", "找到", "拿走", "买", "画"],
+           ["红色的书", "一座小房子", "旧汽车", "一个青苹果", "新椅子", "一条大船"],
+           ["在公园里", "在学校", "在河边", "在城市里", "在家", "在海边"]),
+    "ja": (["猫は", "男の人は", "子供は", "私の友達は", "先生は", "犬は"],
+           ["見ます", "好きです", "見つけます", "取ります", "買います", "描きます"],
+           ["赤い本を", "小さい家を", "古い車を", "青いりんごを", "新しい椅子を", "大きい船を"],
+           ["公園で", "学校で", "川の近くで", "町で", "家で", "海のそばで"]),
+    "ko": (["고양이가", "남자가", "아이가", "내 친구가", "선생님이", "개가"],
+           ["봅니다", "좋아합니다", "찾습니다", "가져갑니다", "삽니다", "그립니다"],
+           ["빨간 책을", "작은 집을", "오래된 차를", "초록 사과를", "새 의자를", "큰 배를"],
+           ["공원에서", "학교에서", "강 근처에서", "도시에서", "집에서", "바닷가에서"]),
 }
 LANGUAGES = tuple(LEXICON)
 SIZES = {"train": 600, "dev": 120, "test": 200}
+VERB_FINAL = {"ja", "ko"}
+NO_SPACES = {"zh", "ja"}  # scripts written without spaces between words
 
 
 def sentence(lang: str, rng: random.Random, negated: bool = False) -> str:
@@ -53,9 +59,14 @@ def sentence(lang: str, rng: random.Random, negated: bool = False) -> str:
     subject, verb, obj, place = (rng.choice(words) for words in (subjects, verbs, objects, places))
     if negated:
         subject = f"{subject} {NEGATION[lang]}"
-    if lang == "tr":  # Turkish is verb-final
-        return f"{subject} {place} {obj} {verb}."
-    return f"{subject} {verb} {obj} {place}."
+    if lang in VERB_FINAL:
+        words, stop = [subject, place, obj, verb], "。" if lang == "ja" else "."
+    elif lang == "zh":
+        words, stop = [subject, place, verb, obj], "。"
+    else:
+        words, stop = [subject, verb, obj, place], "."
+    joined = "".join(words).replace(" ", "") if lang in NO_SPACES else " ".join(words)
+    return joined + stop
 
 
 def pairs(lang: str, n: int, rng: random.Random) -> list[tuple[str, str, int]]:

@@ -20,7 +20,7 @@ ORG entities under lenient.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 Entity = tuple[str, int, int]
 """(type, start, end) with `end` exclusive."""

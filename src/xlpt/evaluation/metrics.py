@@ -13,7 +13,7 @@ precision + recall is 0 (so F1 is 0.0 when there are neither gold nor predicted 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 
 from xlpt.evaluation.entities import lenient_chunks, strict_entity_set
 from xlpt.tasks.spec import TaskSpec, get_task

@@ -34,8 +34,8 @@ class TaskTable:
     """Keyed by ("all" | "without_en", system): per-run mean over languages, then mean over seeds."""
     average_coverage: dict[tuple[str, System], tuple[int, int]] = field(default_factory=dict)
     """(languages every run of the system has, languages in the average's row set)."""
-    dev_languages: list[str] = field(default_factory=list)
-    """Languages evaluated on dev (no labeled test) in at least one run."""
+    substitute_splits: dict[str, str] = field(default_factory=dict)
+    """Language -> the split(s) used instead of the report's split (e.g. "dev"), in at least one run."""
 
     def average_languages(self, which: str) -> list[str]:
         return [lang for lang in self.languages if which == "all" or lang != SOURCE_LANGUAGE]
@@ -62,11 +62,20 @@ def _task_table(task: str, runs: list[RunRecord]) -> TaskTable:
     table = TaskTable(
         task=task, metric="/".join(metrics), languages=languages, systems=systems,
         labels=system_labels(systems), runs={s: sorted(by_system[s], key=_seed_key) for s in systems},
-        dev_languages=sorted({l for r in runs for l, split in r.lang_split.items() if split != r.split}),
+        substitute_splits=_substitute_splits(runs),
     )
     for system in systems:
         _fill_system(table, system)
     return table
+
+
+def _substitute_splits(runs: list[RunRecord]) -> dict[str, str]:
+    found: dict[str, set[str]] = defaultdict(set)
+    for run in runs:
+        for lang, split in run.lang_split.items():
+            if split != run.split:
+                found[lang].add(split)
+    return {lang: ", ".join(sorted(found[lang])) for lang in sorted(found)}
 
 
 def _fill_system(table: TaskTable, system: System) -> None:
@@ -98,7 +107,7 @@ def system_sort_key(system: System):
     method_rank = METHOD_ORDER.index(system.method) if system.method in METHOD_ORDER else len(METHOD_ORDER)
     return (
         system.model, method_rank, system.method, system.prompt_length or 0,
-        system.prompt_init or "", system.learning_rate or 0.0,
+        system.prompt_init or "", system.learning_rate or 0.0, system.formulation or "",
     )
 
 
@@ -113,6 +122,8 @@ def system_labels(systems: list[System]) -> dict[System, str]:
             details.append(f"L={system.prompt_length}")
         if len({s.prompt_init for s in siblings}) > 1:
             details.append(f"init={system.prompt_init}")
+        if len({s.formulation for s in siblings}) > 1:
+            details.append(str(system.formulation))
         if len({s.learning_rate for s in siblings}) > 1:
             details.append(f"lr={system.learning_rate:g}" if system.learning_rate is not None else "lr=?")
         if several_models:
@@ -156,9 +167,10 @@ def prompt_curves(table: TaskTable) -> list[PromptCurve]:
     families: dict[tuple, list[System]] = defaultdict(list)
     for system in table.systems:
         if system.prompt_length is not None:
-            families[(system.model, system.method, system.prompt_init, system.learning_rate)].append(system)
+            families[(system.model, system.method, system.prompt_init, system.learning_rate,
+                      system.formulation)].append(system)
     curves = []
-    for (model, method, init, lr), members in families.items():
+    for (model, method, init, lr, formulation), members in families.items():
         if len(members) < 2:
             continue
         members.sort(key=lambda s: s.prompt_length)
@@ -167,7 +179,9 @@ def prompt_curves(table: TaskTable) -> list[PromptCurve]:
             series[name] = [_mean(table.averages.get((which, s))) for s in members]
         label = table.labels[members[0]].split(" (")[0]
         extras = [short_model(model)] + ([f"init={init}"] if init else []) + ([f"lr={lr:g}"] if lr else [])
-        curves.append(PromptCurve(table.task, f"{label} ({', '.join(extras)})", [s.prompt_length for s in members], series))
+        extras += [formulation] if formulation else []
+        lengths = [s.prompt_length for s in members]
+        curves.append(PromptCurve(table.task, f"{label} ({', '.join(extras)})", lengths, series))
     return curves
 
 

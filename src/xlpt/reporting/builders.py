@@ -5,8 +5,8 @@ Formatting rules (shared by Markdown, LaTeX, HTML):
 * the number of seeds goes into the column header when it is the same for the whole column, else
   into each cell as "(n=k)";
 * the best mean per row is bold; ties at the displayed precision are all bold;
-* † marks a language evaluated on dev (no labeled test split); ‡ marks an average that covers fewer
-  languages than the row set (the system lacks some).
+* † marks a language evaluated on another split (dev: it has no labeled test split);
+* ‡ marks an average that covers fewer languages than the row set (the system lacks some).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from xlpt.reporting.stats import SeedSummary
 from xlpt.reporting.tables import Cell, Table
 
 DEV_MARK, PARTIAL_MARK = "†", "‡"
-DEV_NOTE = f"{DEV_MARK} evaluated on the dev split: no labeled test split for this language (in at least one run)."
 PARTIAL_NOTE = f"{PARTIAL_MARK} average over fewer languages than the row set: the system lacks some languages."
 
 
@@ -35,8 +34,9 @@ def results_table(table: TaskTable, decimals: int = 1) -> Table:
     header = ["Language"] + [_with_n(table.labels[s], column_n[s]) for s in table.systems]
     out = Table(f"{table.task}: {table.metric} (%) per language, mean ± std over seeds", header)
     for lang in table.languages:
-        label = lang + (DEV_MARK if lang in table.dev_languages else "")
-        out.add_row([label] + _row_cells([table.cells.get((lang, s)) for s in table.systems], column_n, table, decimals))
+        label = lang + (DEV_MARK if lang in table.substitute_splits else "")
+        summaries = [table.cells.get((lang, s)) for s in table.systems]
+        out.add_row([label] + _row_cells(summaries, column_n, table, decimals))
     partial = False
     for index, (which, name) in enumerate(AVERAGE_ROWS.items()):
         summaries = [table.averages.get((which, s)) for s in table.systems]
@@ -49,8 +49,17 @@ def results_table(table: TaskTable, decimals: int = 1) -> Table:
                 cells[i] = Cell(cells[i].text + PARTIAL_MARK, cells[i].bold)
                 partial = True
         out.add_row([name] + cells, rule=index == 0)
-    out.footnotes = ([DEV_NOTE] if table.dev_languages else []) + ([PARTIAL_NOTE] if partial else [])
+    out.footnotes = ([_dev_note(table)] if table.substitute_splits else []) + ([PARTIAL_NOTE] if partial else [])
     return out
+
+
+def _dev_note(table: TaskTable) -> str:
+    used = "; ".join(f"{lang}: {splits}" for lang, splits in table.substitute_splits.items())
+    return f"{DEV_MARK} no labeled {_report_split(table)} split for this language, evaluated on another split ({used})."
+
+
+def _report_split(table: TaskTable) -> str:
+    return next(iter(table.runs.values()))[0].split
 
 
 def _with_n(label: str, n: int | None) -> str:

@@ -16,8 +16,8 @@ from pathlib import Path
 # Files or folders that mark a directory as a run even when it has no results yet (a run that failed,
 # was killed or is still going). `config.json` is deliberately absent: model checkpoints carry one too.
 RUN_MARKERS = (
-    "predictions", "run_config.json", "resolved_config.json", "config.yaml", "config.yml",
-    "train_log.jsonl", "log.jsonl", "status.json", "error.txt", "FAILED",
+    "predictions", "checkpoint", "config.yaml", "config.yml", "run_config.json", "run.log",
+    "train_log.jsonl", "train_summary.json", "status.json", "error.txt", "FAILED",
 )
 
 PROMPT_METHODS = ("prompt_tuning", "prefix_tuning")
@@ -32,6 +32,8 @@ class System:
     prompt_length: int | None = None
     prompt_init: str | None = None
     learning_rate: float | None = None
+    formulation: str | None = None
+    """Pair tasks: "verbalizer" or "linear_head" (how the class is read out)."""
 
 
 @dataclass
@@ -49,6 +51,7 @@ class RunRecord:
     prompt_length: int | None
     prompt_init: str | None
     learning_rate: float | None
+    formulation: str | None
     trainable_params: int | None
     total_params: int | None
     trainable_fraction: float | None
@@ -58,7 +61,8 @@ class RunRecord:
 
     @property
     def system(self) -> System:
-        return System(self.model, self.method, self.prompt_length, self.prompt_init, self.learning_rate)
+        return System(self.model, self.method, self.prompt_length, self.prompt_init, self.learning_rate,
+                      self.formulation)
 
     def predictions_file(self, lang: str) -> Path | None:
         """The language's predictions, looked up under its own split first (a dev-only language)."""
@@ -187,7 +191,7 @@ def parse_results(data: object, run_dir: Path, split: str) -> RunRecord:
         model=str(data.get("model") or "unknown-model"),
         seed=_optional(data, "seed", int), run_id=_optional(data, "run_id", str),
         prompt_length=_optional(data, "prompt_length", int), prompt_init=_optional(data, "prompt_init", str),
-        learning_rate=_optional(data, "learning_rate", float),
+        learning_rate=_optional(data, "learning_rate", float), formulation=_optional(data, "formulation", str),
         trainable_params=_optional(data, "trainable_params", int), total_params=_optional(data, "total_params", int),
         trainable_fraction=_optional(data, "trainable_fraction", float),
         scores=scores, lang_split=lang_split, lang_n=lang_n,

@@ -33,13 +33,14 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
 
 
 def write_task_csv(path: Path, table: TaskTable) -> None:
-    header = ["language", "dev_split"]
+    header = ["language", "substitute_split"]
     for system in table.systems:
         label = table.labels[system]
         header += [f"{label} mean (%)", f"{label} std (%)", f"{label} n"]
     rows = []
     for lang in table.languages:
-        rows.append([lang, lang in table.dev_languages] + _summary_columns(table, lambda s: table.cells.get((lang, s))))
+        cells = _summary_columns(table, lambda s: table.cells.get((lang, s)))
+        rows.append([lang, table.substitute_splits.get(lang)] + cells)
     for which, name in AVERAGE_ROWS.items():
         rows.append([name, ""] + _summary_columns(table, lambda s: table.averages.get((which, s))))
     write_csv(path, header, rows)

@@ -92,7 +92,8 @@ def _fill(comparison: GapComparison, table: TaskTable, store, resamples: int, se
             row.test = _paired_test(table.runs[pt], table.runs[ft], lang, store, resamples, seed)
         except PredictionError as err:
             row.note = f"n/a: {err}"
-        if row.test is not None and abs(row.test.delta - row.gap) > MISMATCH_TOLERANCE and _all_seeds_paired(table, pt, ft, row):
+        mismatch = row.test is not None and abs(row.test.delta - row.gap) > MISMATCH_TOLERANCE
+        if mismatch and _all_seeds_paired(table, pt, ft, row):
             row.note = (f"predictions give {100 * row.test.delta:+.2f} pp vs {100 * row.gap:+.2f} pp in results.json "
                         "(metric computed differently?)")
         comparison.rows.append(row)

@@ -51,7 +51,13 @@ class Report:
         return self.out_dir / "report.html"
 
 
-def build_report(runs_dir: Path, out_dir: Path, tokenization: list[Path] = (), options: ReportOptions = ReportOptions()) -> Report:
+def build_report(
+    runs_dir: Path, out_dir: Path, tokenization: list[Path] = (), options: ReportOptions = ReportOptions()
+) -> Report:
+    """Collect the runs under `runs_dir`, analyse them and write every output file into `out_dir`.
+
+    Raises ConfigError for user errors (no such folder, no runs at all, unreadable --tokenization file);
+    individual bad runs never raise, they are listed in the report."""
     runs_dir, out_dir = Path(runs_dir), Path(out_dir)
     if not runs_dir.is_dir():
         raise ConfigError(f"--runs {runs_dir} is not a directory")
@@ -81,10 +87,12 @@ def _write_tables(report: Report, runs_dir: Path, options: ReportOptions) -> Non
         latex = to_latex(builders.results_table(table, options.decimals), label=f"tab:{table.task}")
         gaps = _task_comparisons(report, table.task)
         if gaps:
-            latex += "\n" + to_latex(builders.gap_table(table.task, gaps, options.decimals), label=f"tab:{table.task}-gap")
+            gap_table = builders.gap_table(table.task, gaps, options.decimals)
+            latex += "\n" + to_latex(gap_table, label=f"tab:{table.task}-gap")
         (tables_dir / f"{table.task}.tex").write_text(latex, encoding="utf-8")
         report.files += [tables_dir / f"{table.task}.csv", tables_dir / f"{table.task}.tex"]
-    (tables_dir / "params.tex").write_text(to_latex(builders.params_table(report.tables), "tab:params"), encoding="utf-8")
+    params = to_latex(builders.params_table(report.tables), "tab:params")
+    (tables_dir / "params.tex").write_text(params, encoding="utf-8")
     exports.write_long_csv(report.out_dir / "results_long.csv", report.collection.runs, runs_dir)
     exports.write_gaps_csv(tables_dir / "gaps.csv", report.comparisons)
     report.files += [tables_dir / "params.tex", report.out_dir / "results_long.csv", tables_dir / "gaps.csv"]
@@ -185,8 +193,11 @@ def _correlation_blocks(report: Report, figures: dict[str, Path]) -> list[Block]
         reason = "no `--tokenization` file given" if report.comparisons else "no PT − FT gap to explain"
         return blocks + [Paragraph(f"n/a: {reason}.")]
     primaries = [f"{c.task}: {c.label}" for c in report.comparisons if c.primary]
-    blocks += [Paragraph("Gaps used (best configuration of each method per task and model):"), Bullets(tuple(primaries)),
-               TableBlock(builders.correlation_table(report.analyses))]
+    blocks += [
+        Paragraph("Gaps used (best configuration of each method per task and model):"),
+        Bullets(tuple(primaries)),
+        TableBlock(builders.correlation_table(report.analyses)),
+    ]
     for variable, label in VARIABLES.items():
         if f"scatter:{variable}" in figures:
             blocks.append(Image(figures[f"scatter:{variable}"], f"PT − FT gap against {label}"))
