@@ -6,7 +6,7 @@ from __future__ import annotations
 def register(sub) -> None:
     demo = sub.add_parser(
         "demo", help="run the whole pipeline on a tiny model and a generated sample (CPU, ~1 minute)",
-        description="Generate a small PAWS-X-style sample in six languages, build a tiny random XGLM, train soft "
+        description="Generate a small PAWS-X-style sample in the seven PAWS-X languages, build a tiny random XGLM, train soft "
         "prompt tuning and full fine-tuning on English, evaluate both on every language and print a "
         "per-language comparison. No download, no GPU.")
     demo.add_argument("--out", default="xlpt-demo", help="output folder (default ./xlpt-demo); reruns resume/skip")

@@ -49,7 +49,7 @@ def config_from_args(args):
 
 def _train(args) -> int:
     from xlpt.evaluation.evaluate import evaluate_run
-    from xlpt.reporting_console import print_results
+    from xlpt.reporting.console import print_results
     from xlpt.training.run import train_run
 
     cfg = config_from_args(args)
@@ -61,7 +61,7 @@ def _train(args) -> int:
 
 def _evaluate(args) -> int:
     from xlpt.evaluation.evaluate import evaluate_run
-    from xlpt.reporting_console import print_results
+    from xlpt.reporting.console import print_results
 
     print_results(evaluate_run(args.run, args.split, args.languages, progress=not args.quiet))
     return 0

@@ -1,4 +1,5 @@
-"""The demo, top to bottom: sample data -> tiny model -> prompt tuning and fine-tuning -> per-language table.
+"""The demo, top to bottom: sample data -> tiny model -> prompt tuning and fine-tuning -> per-language
+table -> tokenization statistics -> the full report (Markdown, HTML, CSV, LaTeX, plots).
 
 Everything is generated locally (no download, no GPU) and goes through the same code paths as a real
 study: the XTREME-layout loader, `xlpt train`'s run directories, `xlpt evaluate`'s results.json.
@@ -6,14 +7,18 @@ study: the XTREME-layout loader, `xlpt train`'s run directories, `xlpt evaluate`
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
+
+from xlpt.analysis import tokenization_stats
 
 from xlpt.config import load_config
 from xlpt.demo.sample_data import corpus_lines, write_sample
 from xlpt.evaluation.evaluate import evaluate_run
 from xlpt.models.tiny import build_tiny_model, default_corpus
-from xlpt.reporting_console import comparison_table
+from xlpt.reporting import build_report
+from xlpt.reporting.console import comparison_table
 from xlpt.training.run import train_run
 
 # Tiny-model settings: a random 64-wide model needs a much larger learning rate than a pretrained one.
@@ -45,5 +50,15 @@ def run_demo(out: str | Path, steps: int = 600, progress: bool = True) -> dict[s
     for method, res in results.items():
         print(f"{method}: {res['trainable_params']:,} trainable parameters "
               f"({100 * res['trainable_fraction']:.2f}% of {res['total_params']:,})")
-    print(f"\ndone in {time.perf_counter() - started:.0f}s; runs in {out / 'runs'}")
+    report = write_report(out, model_dir, data_dir)
+    print(f"\nreport: {report.markdown_path} and {report.html_path} (tables, PT - FT gaps, plots)")
+    print(f"done in {time.perf_counter() - started:.0f}s; runs in {out / 'runs'}")
     return results
+
+
+def write_report(out: Path, model_dir: Path, data_dir: Path):
+    """Tokenization statistics of the sample's test text, then the report over the demo's runs."""
+    stats = tokenization_stats(str(model_dir), "pawsx", data_dir, split="test")
+    stats_path = out / "tokenization-pawsx.json"
+    stats_path.write_text(json.dumps(stats, indent=2, ensure_ascii=False), encoding="utf-8")
+    return build_report(out / "runs", out / "report", tokenization=[stats_path])
