@@ -162,11 +162,14 @@ def _merge(cfg: RunConfig, tree: dict, prefix: str = "") -> None:
             _set_path(cfg, dotted, value)
 
 
-def load_config(path: str | os.PathLike | None = None, overrides: list[str] = (),
+def load_config(path: str | os.PathLike | list | None = None, overrides: list[str] = (),
                 base: RunConfig | None = None) -> RunConfig:
-    """Defaults <- YAML file <- `key.sub=value` overrides (later wins). Validates the result."""
+    """Defaults <- YAML file(s), in order <- `key.sub=value` overrides (later wins). Validates the result.
+
+    Several files compose: e.g. a model file (size, dtype, batch) then a task/method file."""
     cfg = base or RunConfig()
-    if path is not None:
+    paths = [] if path is None else [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    for path in paths:
         try:
             tree = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as err:

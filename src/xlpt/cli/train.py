@@ -20,7 +20,8 @@ def register(sub) -> None:
     train.add_argument("--model", help="Hugging Face model name or local folder (model.name)")
     train.add_argument("--data-dir", help="data folder (shared layout or XTREME download/), or 'hf' (data.data_dir)")
     train.add_argument("--out", required=True, help="run directory to create (or resume)")
-    train.add_argument("--config", help="YAML config file (see configs/)")
+    train.add_argument("--config", action="append", help="YAML config file (see configs/); repeat to compose, "
+                       "e.g. --config configs/models/xglm-7.5b.yaml --config configs/xnli/prompt_tuning.yaml")
     train.add_argument("--evaluate", action="store_true", help="evaluate on every language right after training")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.max_steps=200")

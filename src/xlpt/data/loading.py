@@ -35,6 +35,12 @@ class LoadedSplit:
     labeled: bool
     counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    label_files: list[Path] = field(default_factory=list)
+    """Files labels were taken from (XNLI reconstruction); part of provenance, not of `files`' counts."""
+
+    @property
+    def all_files(self) -> list[Path]:
+        return list(self.files) + list(self.label_files)
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -93,7 +99,9 @@ def load_source(source: SplitSource, *, limit: int | None = None) -> LoadedSplit
         examples = examples[:limit]
     if source.label_source is not None:
         counts["reconstructed"] = len(examples)
-    return LoadedSplit(source.task, source.lang, source.split, examples, list(source.files), labeled, counts, notes)
+    label_files = list(source.label_source.files) if source.label_source is not None else []
+    return LoadedSplit(source.task, source.lang, source.split, examples, list(source.files), labeled, counts, notes,
+                       label_files)
 
 
 def _finish(spec: TaskSpec, loaded: LoadedSplit, *, repair_iob: bool = False) -> LoadedSplit:

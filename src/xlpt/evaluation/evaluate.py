@@ -47,8 +47,9 @@ def plan_languages(cfg: RunConfig, split: str, languages: str) -> dict[str, str]
     if cfg.data.data_dir == "hf":
         available = {lang: {split: True} for lang in spec.languages}
     else:
-        available = {lang: {s: src.labeled for s, src in splits.items()} for lang, splits in
-                     discover(cfg.data.task, cfg.data.data_dir).items()}
+        # A split counts as labeled when its files carry labels or they can be reconstructed (XNLI bg/el/ru/th test).
+        available = {lang: {s: src.labeled or src.label_source is not None for s, src in splits.items()}
+                     for lang, splits in discover(cfg.data.task, cfg.data.data_dir).items()}
     wanted = sorted(available) if languages == "all" else [x.strip() for x in languages.split(",") if x.strip()]
     unknown = [lang for lang in wanted if lang not in available]
     if unknown:
@@ -120,7 +121,7 @@ def evaluate_run(run_dir: str | Path, split: str = "test", languages: str | None
     per_language, files = {}, []
     for lang, lang_split in tqdm(plan.items(), desc=f"evaluate {split}", unit="lang", disable=not progress):
         examples, label, loaded = _eval_examples(cfg, lang, lang_split, train_split_missing)
-        files += loaded.files
+        files += loaded.all_files
         metrics, records = evaluate_language(model, tokenizer, cfg, examples, progress=False, desc=lang)
         metrics["split"] = label
         if getattr(loaded, "counts", {}).get("reconstructed"):

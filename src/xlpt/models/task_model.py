@@ -9,6 +9,10 @@ XGLM's tokenizer starts every text with `</s>`, the token that begins every docu
 `after_bos` keeps it first so the model sees a familiar start, and the prompt then reads as a learned
 preamble. Because padding is on the right, every real token's position id equals its index, so the
 sinusoidal positions are exactly those of an unpadded sequence.
+
+Prefix tuning (methods.prefix_tuning) adds no input positions: its per-layer keys/values reach every
+attention layer as a cache of P virtual tokens that precede the sequence above, which then takes
+positions P..P+L-1 (L = prompt + text length) and an attention mask extended to cover the prefix.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ class TaskModel(nn.Module):
         self.backbone = backbone
         self.head = head
         self.prompt: nn.Module | None = None  # set by methods that use a soft prompt
+        self.prefix: nn.Module | None = None  # set by prefix tuning: per-layer key/value prefixes
         self.prompt_position = prompt_position
 
     @property
@@ -55,8 +60,15 @@ class TaskModel(nn.Module):
         return embeds, attention_mask, positions
 
     def hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Hidden states (B, L, d) of the assembled sequence; a prefix, if any, yields no states of its own."""
         embeds, mask, positions = self.assemble(input_ids, attention_mask)
-        return self.backbone.hidden_states(embeds, mask, positions)
+        if self.prefix is None:
+            return self.backbone.hidden_states(embeds, mask, positions)
+        # The prefix acts as P cached virtual tokens: always attended, and the sequence continues after them.
+        length, batch = self.prefix.length, embeds.shape[0]
+        mask = torch.cat([mask.new_ones(batch, length), mask], dim=1)
+        return self.backbone.hidden_states(embeds, mask, positions + length,
+                                           past_key_values=self.prefix.cache(batch, embeds.dtype))
 
 
 class SequenceClassifier(TaskModel):

@@ -69,6 +69,7 @@ def peak_memory_mb(device: torch.device) -> float:
 def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, run_dir: Path,
           device: torch.device, log=print, progress: bool = True) -> TrainSummary:
     ckpt_dir = Path(run_dir) / "checkpoint"
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
     metrics_log = open(Path(run_dir) / "train_log.jsonl", "a", encoding="utf-8")
     lengths = objective.train_lengths()
     batches_per_epoch = math.ceil(len(lengths) / cfg.batch_size)

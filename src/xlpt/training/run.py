@@ -84,11 +84,11 @@ def training_data(cfg: RunConfig, log) -> tuple[list, list, list[Path]]:
         train_split = load_split(task, lang, cfg.data.train_split, source)
         dev_split = load_split(task, lang, "dev", source)
         train_examples, dev_examples = train_split.examples, dev_split.examples
-        files = list(train_split.files) + list(dev_split.files)
+        files = train_split.all_files + dev_split.all_files
     elif "dev" in available:
         dev_split = load_split(task, lang, "dev", source)
         train_examples, dev_examples = heldout_split(dev_split.examples, cfg.data.heldout_fraction, cfg.train.seed)
-        files = list(dev_split.files)
+        files = dev_split.all_files
         log(f"NOTE: {task}/{lang} has no {cfg.data.train_split!r} split in {source}; training on {lang} dev "
             f"({len(train_examples)} examples) and selecting checkpoints on a held-back {cfg.data.heldout_fraction:.0%} "
             f"of it ({len(dev_examples)} examples, seed {cfg.train.seed}). Do not evaluate on {lang} dev.")
