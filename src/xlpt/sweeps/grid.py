@@ -1,0 +1,372 @@
+"""Sweep files: a base run config plus a `sweep:` section, expanded into resolved run configs with stable ids.
+
+A sweep file is an ordinary run config (top-level `model`, `data`, `method`, `train`; `xlpt train
+--config` and `load_config` ignore the `sweep:` section) with one extra section:
+
+    sweep:
+      name: pt-vs-ft            # required; recorded with every run in the store
+      description: ...          # optional free text
+      out: runs/pt-vs-ft        # optional; default runs/<name>; relative paths are relative to the cwd
+      base_configs: [../models/xglm-564m.yaml]   # optional; composed *under* this file's own sections,
+                                # in order, paths relative to this file (like repeated `--config`)
+      grid:                     # axes: dotted config key -> list of values (a scalar is a 1-value axis)
+        data.task: [xnli, pawsx]
+        method.name: [prompt_tuning, full_finetune]
+        train.seed: [1, 2, 3]
+      per_task:                 # optional: task -> settings applied to that task's runs
+        xnli: {train.epochs: 2}
+      per_method:               # optional: method -> settings applied to that method's runs
+        prompt_tuning: {train.learning_rate: [3.0e-2, 3.0e-1], method.prompt_length: 20}
+        full_finetune: {train.learning_rate: 1.0e-5}
+      exclude:                  # optional: drop runs matching *every* key of an entry (list = any of)
+        - {method.name: zero_shot, data.task: [udpos, panx]}
+
+Values inside `per_task` / `per_method` may be lists too: they are extra axes that only apply to that
+task or method (a learning-rate search for prompt tuning alone, say). Nested mappings
+(`train: {seed: 1}`) and dotted keys (`train.seed: 1`) mean the same thing everywhere.
+
+Resolution order for each run, later wins: defaults <- base_configs <- this file's sections <- grid
+point <- per_task <- per_method <- command-line `key=value` overrides. Each result is validated by
+`config_from_dict`; unknown keys or invalid values raise ConfigError naming the offending entry.
+
+Runs are listed in grid order (the first axis varies slowest). Settings a method cannot use are reset
+to their defaults before the id is computed (see `irrelevant_keys`), so e.g. `method.prompt_length: [20, 100]`
+gives one full fine-tuning run, not two identical ones: configs that resolve identically are one run.
+The id is `run_id(cfg)`, a hash of the resolved config: the same on every machine and in every process.
+
+Evaluation uses each run's own `data.eval_split` and `data.eval_languages` (part of the config, hence
+of the id), so there is no separate `evaluate:` section.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from xlpt.config import MethodConfig, RunConfig, config_from_dict
+from xlpt.errors import ConfigError
+from xlpt.evaluation.evaluate import run_id
+from xlpt.methods import METHODS, PROMPT_METHODS
+from xlpt.tasks import get_task
+
+SECTIONS = ("model", "data", "method", "train")
+SWEEP_KEYS = ("name", "description", "out", "base_configs", "grid", "per_task", "per_method", "exclude")
+# The keys that select a `per_task` / `per_method` entry.
+SELECTORS = {"per_task": "data.task", "per_method": "method.name"}
+
+# Settings a method never reads, reset to their defaults so that runs differing only there are one run.
+_PROMPT_KEYS = ("method.prompt_length", "method.prompt_init", "method.init_text", "method.prompt_position")
+_LORA_KEYS = ("method.lora_r", "method.lora_alpha", "method.lora_dropout", "method.lora_targets")
+_OPTIMIZER_KEYS = ("train.learning_rate", "train.batch_size", "train.grad_accum", "train.epochs", "train.max_steps",
+                   "train.warmup_ratio", "train.weight_decay", "train.max_grad_norm", "train.eval_every",
+                   "train.patience", "train.log_every", "data.max_train_examples", "data.max_dev_examples",
+                   "method.formulation", "method.word_repr")
+
+
+def irrelevant_keys(method: str) -> tuple[str, ...]:
+    """Config keys `method` never reads. zero_shot keeps train.seed: with PAWS-X (no English train split)
+    the seed picks the held-back part of English dev that English is evaluated on. Pin it with
+    `per_method: {zero_shot: {train.seed: 1}}` to get one zero-shot run instead of one per seed."""
+    keys = () if method in PROMPT_METHODS else _PROMPT_KEYS
+    keys += () if method == "lora" else _LORA_KEYS
+    return keys + (_OPTIMIZER_KEYS if method == "zero_shot" else ())
+
+
+@dataclass
+class SweepSpec:
+    """A parsed sweep file (nothing expanded yet)."""
+
+    name: str
+    path: Path | None
+    base: dict
+    """Merged base config tree (base_configs, then the file's own sections)."""
+    grid: dict[str, list]
+    per_task: dict[str, dict[str, list]] = field(default_factory=dict)
+    per_method: dict[str, dict[str, list]] = field(default_factory=dict)
+    exclude: list[dict[str, list]] = field(default_factory=list)
+    overrides: dict[str, Any] = field(default_factory=dict)
+    out: str | None = None
+    description: str = ""
+
+
+@dataclass
+class PlannedRun:
+    """One resolved run of a sweep."""
+
+    id: str
+    cfg: RunConfig
+    position: int
+    """1-based position in the sweep's order."""
+    settings: dict[str, Any] = field(default_factory=dict)
+    """The config keys that vary across the sweep (besides task/method/model), for display."""
+
+    @property
+    def task(self) -> str:
+        return self.cfg.data.task
+
+    @property
+    def method(self) -> str:
+        return self.cfg.method.name
+
+    @property
+    def model(self) -> str:
+        return self.cfg.model.name
+
+
+# ---------------------------------------------------------------------------------------------- parsing
+
+
+def load_sweep(path: str | Path, overrides: list[str] = ()) -> SweepSpec:
+    """Read and check a sweep file; `overrides` are `key=value` strings applied to every run."""
+    path = Path(path)
+    try:
+        tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"cannot read sweep file {path}: {err}") from err
+    return parse_sweep(tree, path, overrides)
+
+
+def parse_sweep(tree: dict, path: Path | None = None, overrides: list[str] = ()) -> SweepSpec:
+    where = str(path) if path else "sweep"
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{where}: a sweep file must be a YAML mapping")
+    unknown = set(tree) - set(SECTIONS) - {"sweep"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown top-level keys {sorted(unknown)}; expected {', '.join(SECTIONS)} and sweep")
+    section = tree.get("sweep")
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: no `sweep:` section (a mapping with at least `name` and `grid`)")
+    bad = set(section) - set(SWEEP_KEYS)
+    if bad:
+        hint = " (evaluation follows data.eval_split / data.eval_languages)" if "evaluate" in bad else ""
+        raise ConfigError(f"{where}: unknown sweep keys {sorted(bad)}; valid: {', '.join(SWEEP_KEYS)}{hint}")
+    name = section.get("name")
+    if not isinstance(name, str) or not name.strip() or "/" in name:
+        raise ConfigError(f"{where}: sweep.name must be a non-empty string without '/'")
+
+    base: dict = {}
+    for rel in _as_list(section.get("base_configs") or []):
+        base_path = (path.parent if path else Path.cwd()) / rel
+        try:
+            base_tree = yaml.safe_load(base_path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as err:
+            raise ConfigError(f"{where}: cannot read base config {base_path}: {err}") from err
+        base_tree.pop("sweep", None)
+        _deep_merge(base, base_tree)
+    _deep_merge(base, {key: tree[key] for key in SECTIONS if key in tree})
+    for key in flatten(base, where):
+        check_key(key, f"{where}: base config")
+
+    grid = _axes(section.get("grid") or {}, f"{where}: sweep.grid")
+    spec = SweepSpec(name=name.strip(), path=path, base=base, grid=grid, out=section.get("out"),
+                     description=str(section.get("description") or ""))
+    for kind, selector in SELECTORS.items():
+        entries = section.get(kind) or {}
+        if not isinstance(entries, dict):
+            raise ConfigError(f"{where}: sweep.{kind} must map a {selector.split('.')[1]} name to settings")
+        parsed = {}
+        for selected, settings in entries.items():
+            _check_selected(kind, str(selected), where)
+            axes = _axes(settings or {}, f"{where}: sweep.{kind}.{selected}")
+            if selector in axes or any(other in axes for other in SELECTORS.values()):
+                raise ConfigError(f"{where}: sweep.{kind}.{selected} cannot set {', '.join(SELECTORS.values())}")
+            parsed[str(selected)] = axes
+        setattr(spec, kind, parsed)
+    exclude = section.get("exclude") or []
+    if not isinstance(exclude, list) or not all(isinstance(entry, dict) and entry for entry in exclude):
+        raise ConfigError(f"{where}: sweep.exclude must be a list of non-empty mappings (dotted key -> value)")
+    spec.exclude = [_axes(entry, f"{where}: sweep.exclude") for entry in exclude]
+    spec.overrides = parse_overrides(overrides)
+    return spec
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    parsed = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} must look like key.sub=value (e.g. train.max_steps=30)")
+        key, raw = (part.strip() for part in item.split("=", 1))
+        check_key(key, "override")
+        parsed[key] = yaml.safe_load(raw) if raw else raw
+    return parsed
+
+
+def check_key(dotted: str, where: str) -> None:
+    """Fail unless `dotted` names a leaf of RunConfig (e.g. train.learning_rate)."""
+    node: Any = RunConfig()
+    parts = dotted.split(".")
+    for i, part in enumerate(parts):
+        names = [f.name for f in dataclasses.fields(node)] if dataclasses.is_dataclass(node) else []
+        if part not in names:
+            prefix = ".".join(parts[:i])
+            valid = ", ".join(f"{prefix}.{n}" if prefix else n for n in names) or "(none: it is a leaf)"
+            raise ConfigError(f"{where}: unknown config key {dotted!r}; valid keys here: {valid}")
+        node = getattr(node, part)
+    if dataclasses.is_dataclass(node):
+        raise ConfigError(f"{where}: {dotted!r} is a section, not a setting; name a key inside it")
+
+
+def flatten(tree: dict, where: str, prefix: str = "") -> dict[str, Any]:
+    """{'train': {'seed': 1}, 'data.task': 'x'} -> {'train.seed': 1, 'data.task': 'x'}."""
+    flat = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, where, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def _axes(tree: dict, where: str) -> dict[str, list]:
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{where} must be a mapping of dotted config keys to values or lists of values")
+    axes = {}
+    for key, values in flatten(tree, where).items():
+        check_key(key, where)
+        values = values if isinstance(values, list) else [values]
+        if not values:
+            raise ConfigError(f"{where}: {key} has an empty list of values")
+        axes[key] = values
+    return axes
+
+
+def _check_selected(kind: str, selected: str, where: str) -> None:
+    if kind == "per_method" and selected not in METHODS:
+        raise ConfigError(f"{where}: sweep.per_method names unknown method {selected!r}; valid: {', '.join(METHODS)}")
+    if kind == "per_task":
+        try:
+            get_task(selected)
+        except ConfigError as err:
+            raise ConfigError(f"{where}: sweep.per_task: {err}") from None
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _deep_merge(into: dict, tree: dict) -> dict:
+    for key, value in tree.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _deep_merge(into[key], value)
+        else:
+            into[key] = copy.deepcopy(value)
+    return into
+
+
+# -------------------------------------------------------------------------------------------- expansion
+
+
+def expand(spec: SweepSpec) -> list[PlannedRun]:
+    """Every distinct resolved run of the sweep, in order, with its stable id."""
+    runs: list[PlannedRun] = []
+    seen: set[str] = set()
+    base_flat = flatten(spec.base, "base")
+    for point in _product(spec.grid):
+        def current(key: str, default: Any) -> Any:
+            return spec.overrides.get(key, point.get(key, base_flat.get(key, default)))
+
+        task = str(current("data.task", RunConfig().data.task))
+        method = str(current("method.name", MethodConfig.name))
+        task_axes = spec.per_task.get(task, {})
+        method_axes = spec.per_method.get(method, {})
+        for task_point in _product(task_axes):
+            for method_point in _product(method_axes):
+                assignments = {**point, **task_point, **method_point, **spec.overrides}
+                cfg = _resolve(spec, assignments)
+                if _excluded(cfg, spec.exclude):
+                    continue
+                cfg = canonical(cfg)
+                rid = run_id(cfg)
+                if rid in seen:
+                    continue
+                seen.add(rid)
+                runs.append(PlannedRun(rid, cfg, len(runs) + 1))
+    _describe_settings(runs)
+    return runs
+
+
+def canonical(cfg: RunConfig) -> RunConfig:
+    """Reset what the run's method never reads to its default (see irrelevant_keys), so the id only
+    depends on settings that can change the result."""
+    defaults = RunConfig()
+    cfg = copy.deepcopy(cfg)
+    for dotted in irrelevant_keys(cfg.method.name):
+        section, key = dotted.split(".")
+        setattr(getattr(cfg, section), key, getattr(getattr(defaults, section), key))
+    return cfg
+
+
+def _resolve(spec: SweepSpec, assignments: dict[str, Any]) -> RunConfig:
+    tree = copy.deepcopy(spec.base)
+    for dotted, value in assignments.items():
+        *parents, leaf = dotted.split(".")
+        node = tree
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    try:
+        return config_from_dict(tree)
+    except ConfigError as err:
+        shown = ", ".join(f"{k}={v}" for k, v in assignments.items())
+        raise ConfigError(f"sweep {spec.name!r}: the run with {shown or 'the base config'} is invalid: {err}") from None
+
+
+def _product(axes: dict[str, list]):
+    keys = list(axes)
+    for values in itertools.product(*(axes[key] for key in keys)):
+        yield dict(zip(keys, values))
+
+
+def get_value(cfg: RunConfig, dotted: str) -> Any:
+    section, key = dotted.split(".")
+    return getattr(getattr(cfg, section), key)
+
+
+def _excluded(cfg: RunConfig, rules: list[dict[str, list]]) -> bool:
+    return any(all(get_value(cfg, key) in values for key, values in rule.items()) for rule in rules)
+
+
+def _describe_settings(runs: list[PlannedRun]) -> None:
+    """Record, per run, the settings that differ somewhere in the sweep (task/method/model aside)."""
+    flats = [flatten(run.cfg.to_dict(), "run") for run in runs]
+    varying = [key for key in (flats[0] if flats else {})
+               if key not in ("data.task", "method.name", "model.name") and len({repr(f[key]) for f in flats}) > 1]
+    for run, flat in zip(runs, flats):
+        run.settings = {key: flat[key] for key in varying}
+
+
+def select(runs: list[PlannedRun], only: list[str]) -> list[PlannedRun]:
+    """Runs whose id starts with one of `only` (each prefix must match exactly one run)."""
+    chosen = []
+    for prefix in only:
+        matches = [run for run in runs if run.id.startswith(prefix)]
+        if len(matches) != 1:
+            state = "no run" if not matches else f"{len(matches)} runs"
+            raise ConfigError(f"--only {prefix!r} matches {state} of this sweep (ids: see --dry-run)")
+        if matches[0] not in chosen:
+            chosen.append(matches[0])
+    return sorted(chosen, key=lambda run: run.position)
+
+
+def default_out(spec: SweepSpec) -> Path:
+    return Path(spec.out) if spec.out else Path("runs") / spec.name
+
+
+# Used by the store and CLI to show a run's settings briefly.
+SHORT_NAMES = {"train.seed": "seed", "train.learning_rate": "lr", "method.prompt_length": "L",
+               "method.prompt_init": "init", "train.max_steps": "steps", "train.epochs": "epochs"}
+
+
+def short_settings(settings: dict[str, Any]) -> str:
+    return " ".join(f"{SHORT_NAMES.get(key, key.split('.')[-1])}={value}" for key, value in settings.items())
+
+
+__all__ = ["SweepSpec", "PlannedRun", "load_sweep", "parse_sweep", "expand", "canonical", "select",
+           "default_out", "short_settings", "irrelevant_keys"]

@@ -1,0 +1,201 @@
+"""Prefix tuning: what trains, the forward against HF's cache path and PEFT, padding, checkpoints, learning."""
+
+import random
+
+import pytest
+import torch
+
+from xlpt.config import RunConfig
+from xlpt.data.examples import PairExample
+from xlpt.demo.sample_data import pairs
+from xlpt.models.build import build_task_model
+from xlpt.models.loading import count_parameters, load_causal_lm
+from xlpt.tasks.pair_encoding import encode_pairs
+from xlpt.tasks.templates import get_template
+from xlpt.training import checkpoints
+from xlpt.training.batching import pad_right
+from xlpt.training.loop import train
+from xlpt.training.objectives import PairObjective
+from xlpt.training.schedule import param_groups
+
+LABELS = ("not_paraphrase", "paraphrase")
+
+
+def _model(tiny_model_dir, task="xnli", **method):
+    lm, tokenizer = load_causal_lm(tiny_model_dir, device="cpu")
+    cfg = RunConfig()
+    cfg.data.task, cfg.method.name = task, "prefix_tuning"
+    for key, value in method.items():
+        setattr(cfg.method, key, value)
+    model = build_task_model(cfg, lm, tokenizer)
+    model.eval()
+    return model, tokenizer, cfg
+
+
+def _batch(tokenizer):
+    ids, mask = pad_right([tokenizer("The cat sleeps. Answer:").input_ids,
+                           tokenizer("A man walks his dog in the park near the river. Answer:").input_ids],
+                          tokenizer.pad_token_id)
+    return ids, mask, mask.sum(1) - 1
+
+
+def _scramble(model, seed=0):
+    """Move the prefix away from its initialisation, so checks do not rely on the starting point."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for param in (model.prefix.prefix_keys, model.prefix.prefix_values):
+            param.add_(torch.randn(param.shape, generator=generator) * param.std())
+
+
+def _pair_objective(tokenizer, n_train, n_dev=100):
+    def examples(n, seed):
+        rows = pairs("en", n, random.Random(seed))
+        return [PairExample(a, b, LABELS[label], "en", f"en-{i}") for i, (a, b, label) in enumerate(rows)]
+
+    template = get_template("pawsx")
+    train_items, _ = encode_pairs(examples(n_train, 1), template, tokenizer, LABELS, 256)
+    dev_items, _ = encode_pairs(examples(n_dev, 2), template, tokenizer, LABELS, 256)
+    return PairObjective(train_items, dev_items, tokenizer.pad_token_id, 64)
+
+
+def _train(model, objective, cfg, tmp_path, steps, lr):
+    cfg.train.max_steps, cfg.train.batch_size, cfg.train.eval_every, cfg.train.log_every = steps, 16, 100, 50
+    summary = train(model, objective, cfg.train, lr, tmp_path, torch.device("cpu"), lambda *_: None, progress=False)
+    model.eval()
+    return summary
+
+
+def test_only_the_prefix_trains_and_its_size_is_two_per_layer_per_position(tiny_model_dir):
+    model, _, _ = _model(tiny_model_dir, prompt_length=7)
+    config = model.backbone.lm.config
+    heads, head_dim = config.attention_heads, config.d_model // config.attention_heads
+    assert [n for n, p in model.named_parameters() if p.requires_grad] == ["prefix.prefix_keys", "prefix.prefix_values"]
+    assert model.prefix.prefix_keys.shape == (config.num_layers, heads, 7, head_dim)
+    trainable, total = count_parameters(model)
+    assert trainable == 2 * config.num_layers * 7 * config.d_model
+    assert total == trainable + sum(p.numel() for p in model.backbone.parameters())
+    # the prefix adds no input positions: a soft prompt is absent and text indices are not shifted
+    assert model.prompt is None and model.text_to_full_index(torch.tensor([3])).tolist() == [3]
+
+
+def test_prefix_is_kept_out_of_weight_decay(tiny_model_dir):
+    model, _, _ = _model(tiny_model_dir)
+    decayed, not_decayed = param_groups(model, weight_decay=0.01)
+    assert not decayed["params"]
+    assert {id(p) for p in not_decayed["params"]} == {id(model.prefix.prefix_keys), id(model.prefix.prefix_values)}
+
+
+@pytest.mark.parametrize("init", ["vocab", "random"])
+def test_at_init_equals_prompt_tuning_with_the_same_starting_vectors(tiny_model_dir, init):
+    """The prefix starts as the keys/values of the soft prompt's starting vectors, and the text sits after
+    them (positions P..): so at step 0 it is exactly prompt tuning with the prompt first (placement `start`)."""
+    prefixed, tokenizer, _ = _model(tiny_model_dir, prompt_length=6, prompt_init=init)
+    lm, _ = load_causal_lm(tiny_model_dir, device="cpu")
+    cfg = RunConfig()
+    cfg.data.task, cfg.method.name = "xnli", "prompt_tuning"
+    cfg.method.prompt_length, cfg.method.prompt_init, cfg.method.prompt_position = 6, init, "start"
+    prompted = build_task_model(cfg, lm, tokenizer).eval()
+    ids, mask, last = _batch(tokenizer)
+    assert torch.allclose(prefixed(ids, mask, last), prompted(ids, mask, last), atol=1e-5)
+
+
+def test_equals_the_hf_model_reading_a_cache_that_holds_the_prefix(tiny_model_dir):
+    """Reference: XGLMForCausalLM's own forward with a DynamicCache filled layer by layer, the attention mask
+    covering prefix + text, and positions continuing after the prefix."""
+    from transformers import DynamicCache
+
+    model, tokenizer, _ = _model(tiny_model_dir, prompt_length=4)
+    _scramble(model)
+    ids, mask, last = _batch(tokenizer)
+    ours = model(ids, mask, last)
+
+    cache, batch = DynamicCache(), ids.shape[0]
+    for layer, (k, v) in enumerate(zip(model.prefix.prefix_keys, model.prefix.prefix_values)):
+        cache.update(k.detach().repeat(batch, 1, 1, 1), v.detach().repeat(batch, 1, 1, 1), layer)
+    full_mask = torch.cat([torch.ones(batch, 4, dtype=mask.dtype), mask], dim=1)
+    positions = torch.arange(4, 4 + ids.shape[1]).unsqueeze(0).expand(batch, -1)
+    logits = model.backbone.lm(input_ids=ids, attention_mask=full_mask, position_ids=positions,
+                               past_key_values=cache).logits
+    reference = logits[torch.arange(batch), last][:, model.head.token_ids]
+    assert torch.allclose(ours, reference, atol=1e-5)
+    # and the prefix matters: without it the scores differ
+    plain = model.backbone.lm(input_ids=ids, attention_mask=mask).logits[torch.arange(batch), last][:, model.head.token_ids]
+    assert not torch.allclose(ours, plain, atol=1e-3)
+
+
+def test_matches_peft_prefix_tuning_forward(tiny_model_dir):
+    """PEFT's PrefixTuningConfig works on XGLM with transformers 5.x (it builds a DynamicCache and lets positions
+    continue from the cache length); with the same prefix its logits equal ours."""
+    from peft import PrefixTuningConfig, TaskType, get_peft_model
+
+    model, tokenizer, _ = _model(tiny_model_dir, prompt_length=5)
+    _scramble(model, seed=1)
+    ids, mask, last = _batch(tokenizer)
+    ours = model(ids, mask, last)
+
+    lm, _ = load_causal_lm(tiny_model_dir, device="cpu")
+    config = lm.config
+    peft_model = get_peft_model(lm, PrefixTuningConfig(
+        task_type=TaskType.CAUSAL_LM, num_virtual_tokens=5, num_layers=config.num_layers, token_dim=config.d_model,
+        num_attention_heads=config.attention_heads))  # XGLM calls it attention_heads: PEFT cannot find it alone
+    # PEFT's table is (P, layers * 2 * d): for each virtual token, layer 0 key, layer 0 value, layer 1 key, ...
+    kv = torch.stack([model.prefix.prefix_keys, model.prefix.prefix_values], dim=1)  # (L, 2, H, P, hd)
+    with torch.no_grad():
+        peft_model.prompt_encoder["default"].embedding.weight.copy_(kv.permute(3, 0, 1, 2, 4).reshape(5, -1))
+    peft_model.eval()
+    logits = peft_model(input_ids=ids, attention_mask=mask).logits  # (B, T, V): the prefix yields no outputs
+    theirs = logits[torch.arange(2), last][:, model.head.token_ids]
+    assert torch.allclose(ours, theirs, atol=1e-5)
+
+
+def test_padding_does_not_change_predictions(tiny_model_dir):
+    model, tokenizer, _ = _model(tiny_model_dir, prompt_length=4)
+    _scramble(model)
+    ids, mask, last = _batch(tokenizer)
+    assert (mask[0] == 0).any()  # the short example really is padded
+    batched = model(ids, mask, last)
+    short = tokenizer("The cat sleeps. Answer:").input_ids
+    alone = model(torch.tensor([short]), torch.ones(1, len(short), dtype=torch.long), torch.tensor([len(short) - 1]))
+    assert torch.allclose(batched[0], alone[0], atol=1e-5)
+
+
+def test_training_moves_only_the_prefix_and_checkpoints_round_trip(tiny_model_dir, tmp_path):
+    model, tokenizer, cfg = _model(tiny_model_dir, prompt_length=4)
+    frozen = {k: v.clone() for k, v in model.backbone.state_dict().items()}
+    start = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+    _train(model, _pair_objective(tokenizer, 64), cfg, tmp_path / "run", steps=5, lr=0.1)
+    after = model.backbone.state_dict()
+    assert all(torch.equal(frozen[k], after[k]) for k in frozen)
+    assert all(not torch.equal(start[n], p) for n, p in model.named_parameters() if p.requires_grad)  # keys and values
+
+    checkpoints.atomic_save(checkpoints.trainable_state(model), tmp_path / "prefix.pt")
+    rebuilt, _, _ = _model(tiny_model_dir, prompt_length=4)
+    ids, mask, last = _batch(tokenizer)
+    assert not torch.equal(rebuilt(ids, mask, last), model(ids, mask, last))
+    checkpoints.load_trainable_state(rebuilt, checkpoints.load(tmp_path / "prefix.pt"))
+    assert torch.equal(rebuilt(ids, mask, last), model(ids, mask, last))
+
+
+def test_works_with_the_word_tagger(tiny_model_dir):
+    """Tagging shares TaskModel.hidden: its words read the same states the pair classifier would."""
+    model, tokenizer, _ = _model(tiny_model_dir, task="udpos", prompt_length=3)
+    _scramble(model)
+    assert {n for n, p in model.named_parameters() if p.requires_grad} == {
+        "prefix.prefix_keys", "prefix.prefix_values", "head.weight", "head.bias"}
+    ids, mask, _ = _batch(tokenizer)
+    starts, ends = torch.tensor([[1, 2], [1, 3]]), torch.tensor([[2, 3], [3, 4]])
+    scores = model(ids, mask, starts, ends)
+    expected = model.head(model.hidden(ids, mask)[torch.arange(2).unsqueeze(1), ends - 1])
+    assert torch.allclose(scores, expected)
+    scores.sum().backward()
+    assert model.prefix.prefix_keys.grad.abs().sum() > 0 and model.prefix.prefix_values.grad.abs().sum() > 0
+
+
+def test_learns_a_toy_pair_task(tiny_model_dir, tmp_path):
+    """Non-paraphrases insert "never" into sentence 2: a frozen tiny random model plus a prefix can spot it."""
+    model, tokenizer, cfg = _model(tiny_model_dir, task="pawsx")
+    objective = _pair_objective(tokenizer, 600)
+    chance = objective.dev_score(model)
+    summary = _train(model, objective, cfg, tmp_path, steps=200, lr=0.1)
+    assert summary.best_dev_score >= 0.85, summary.dev_history
+    assert summary.best_dev_score > chance + 0.2
