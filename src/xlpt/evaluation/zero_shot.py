@@ -46,7 +46,9 @@ def evaluate_zero_shot(backbone, tokenizer, cfg: RunConfig, examples, progress: 
         options, own = candidates(spec.name, ex.lang, ex.text_a.strip(), ex.text_b.strip())
         texts += options
         own_words &= own
-    sequences = [ids[: cfg.data.max_length] for ids in tokenizer(texts, add_special_tokens=True)["input_ids"]]
+    encoded = tokenizer(texts, add_special_tokens=True)["input_ids"]
+    truncated = sum(len(ids) > cfg.data.max_length for ids in encoded)  # reported: it changes the scores
+    sequences = [ids[: cfg.data.max_length] for ids in encoded]
     scores = sequence_logprobs(backbone, sequences, tokenizer.pad_token_id, cfg.train.eval_batch_size, progress)
     k = spec.num_labels
     records = []
@@ -54,5 +56,6 @@ def evaluate_zero_shot(backbone, tokenizer, cfg: RunConfig, examples, progress: 
         row = scores[i * k : (i + 1) * k]
         records.append({"id": ex.id, "gold": ex.label, "pred": spec.labels[max(range(k), key=row.__getitem__)]})
     correct = sum(r["gold"] == r["pred"] for r in records)
-    metrics = {"accuracy": correct / max(1, len(records)), "n": len(records), "own_language_prompt": own_words}
+    metrics = {"accuracy": correct / max(1, len(records)), "n": len(records), "own_language_prompt": own_words,
+               "truncated": truncated}
     return metrics, records

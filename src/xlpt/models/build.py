@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from torch import nn
+
 from xlpt.config import RunConfig
 from xlpt.errors import ConfigError
 from xlpt.methods import METHODS
@@ -27,6 +29,8 @@ def build_task_model(cfg: RunConfig, lm, tokenizer):
 
 
 def _pair_classifier(cfg: RunConfig, backbone: Backbone, tokenizer, spec):
+    if cfg.method.name == "zero_shot":  # scores whole sequences with the LM itself (evaluation.zero_shot)
+        return SequenceClassifier(backbone, nn.Identity(), cfg.method.prompt_position)
     if cfg.method.formulation == "verbalizer":
         ids = label_word_ids(get_template(spec.name), spec.labels, tokenizer)
         head = VerbalizerHead(backbone, ids)

@@ -116,3 +116,20 @@ def read_results(run_dir: Path, split: str, expected_id: str | None = None) -> t
     if expected_id is not None and data.get("run_id") != expected_id:
         return None, f"{path.name} belongs to run {data.get('run_id')!r}, not {expected_id!r}"
     return data, ""
+
+
+def disk_status(run_dir: Path, split: str, expected_id: str | None = None) -> str:
+    """A run's status from its directory alone (no store): done | running | failed | interrupted | pending.
+
+    `interrupted` means work was saved (a checkpoint or a finished training) but no process holds the run;
+    the next sweep resumes it."""
+    run_dir = Path(run_dir)
+    if read_results(run_dir, split, expected_id)[0] is not None:
+        return "done"
+    if is_locked(run_dir):
+        return "running"
+    if read_status(run_dir).get("status") == "failed":
+        return "failed"
+    if (run_dir / "checkpoint" / "last.pt").exists() or (run_dir / "train_summary.json").exists():
+        return "interrupted"
+    return "pending"

@@ -144,10 +144,11 @@ class RunStore:
         except ValueError:
             return str(Path(run_dir).resolve())
 
-    def register(self, runs: list[tuple[str, RunConfig, Path]], sweep: str | None) -> None:
-        """Add runs as pending (one transaction); known runs keep their status, history and results."""
+    def register(self, runs: list[tuple[str, RunConfig, Path, int]], sweep: str | None) -> None:
+        """Add (id, config, run dir, position) as pending, in one transaction; runs already known keep their
+        status, history and results (only their sweep, position and folder are updated)."""
         with self.transaction() as db:
-            for position, (rid, cfg, run_dir) in enumerate(runs, 1):
+            for rid, cfg, run_dir, position in runs:
                 db.execute(
                     "INSERT INTO runs (id, sweep, position, task, method, model, seed, config_json, run_dir, status, "
                     "created, eval_split) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) "

@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from xlpt.config import TrainConfig
 from xlpt.training import checkpoints
 from xlpt.training.batching import bucketed_batches
+from xlpt.training.flops import peak_flops
 from xlpt.training.schedule import make_optimizer, warmup_linear
 
 
@@ -67,7 +68,7 @@ def peak_memory_mb(device: torch.device) -> float:
 
 
 def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, run_dir: Path,
-          device: torch.device, log=print, progress: bool = True) -> TrainSummary:
+          device: torch.device, log=print, progress: bool = True, flops_per_token: float | None = None) -> TrainSummary:
     ckpt_dir = Path(run_dir) / "checkpoint"
     Path(run_dir).mkdir(parents=True, exist_ok=True)
     metrics_log = open(Path(run_dir) / "train_log.jsonl", "a", encoding="utf-8")
@@ -142,6 +143,10 @@ def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, r
                 record = {"step": state["step"], "loss": loss.item(), "lr": scheduler.get_last_lr()[0],
                           "grad_norm": float(grad_norm), "tokens_per_s": window_tokens / max(elapsed, 1e-9),
                           "peak_memory_mb": peak_memory_mb(device)}
+                if flops_per_token:
+                    record["tflops"] = record["tokens_per_s"] * flops_per_token / 1e12
+                    if peak_flops(device):
+                        record["mfu"] = record["tflops"] * 1e12 / peak_flops(device)
                 _write(metrics_log, record)
                 bar.set_postfix(loss=f"{record['loss']:.4f}", tok_s=f"{record['tokens_per_s']:.0f}")
                 window_tokens, window_start = 0, time.perf_counter()

@@ -28,6 +28,7 @@ from xlpt.errors import ConfigError
 from xlpt.models.build import build_task_model
 from xlpt.models.loading import count_parameters, load_causal_lm
 from xlpt.tasks import get_task
+from xlpt.training.flops import train_flops_per_token
 from xlpt.training.loop import train
 
 
@@ -160,7 +161,8 @@ def train_run(cfg: RunConfig, run_dir: str | Path, progress: bool = True, echo: 
         train_examples, dev_examples, files = training_data(cfg, log)
         log(f"training on {len(train_examples)} {cfg.data.train_lang} examples, selecting on {len(dev_examples)}")
         objective = make_objective(cfg, tokenizer, train_examples, dev_examples, log)
-        summary = train(model, objective, cfg.train, learning_rate(cfg), run_dir, lm.device, log, progress)
+        flops = train_flops_per_token(lm, full_finetune=cfg.method.name == "full_finetune")
+        summary = train(model, objective, cfg.train, learning_rate(cfg), run_dir, lm.device, log, progress, flops)
         log(f"done: {summary.steps} steps, best dev {summary.best_dev_score:.4f} at step {summary.best_step}, "
             f"{summary.tokens_per_second:.0f} tokens/s, peak memory {summary.peak_memory_mb:.0f} MB")
         result.update(summary.__dict__, n_train=len(train_examples), n_dev=len(dev_examples),

@@ -1,0 +1,194 @@
+"""What a run will cost, in tokens, before running it (`xlpt sweep --dry-run`).
+
+    train tokens = steps x batch_size x grad_accum x mean tokens per training example   (train.max_steps set)
+                 = epochs x training examples x mean tokens per training example         (otherwise)
+    dev tokens   = English dev passes for checkpoint selection (one every train.eval_every steps and one at
+                   the end) x dev examples x mean tokens
+    eval tokens  = sum over evaluated languages of examples x mean tokens (zero_shot scores one filled-in
+                   sentence per label, so its examples count once per label)
+
+Training tokens are processed forward and backward, dev and eval tokens forward only. Early stopping
+(train.patience) can only make a run cheaper, so train and dev figures are upper bounds.
+
+Mean lengths come from tokenizing up to SAMPLE examples per split (spread evenly over the file) with the
+run's tokenizer, through the task's template, clipped at data.max_length for pair tasks, plus the soft
+prompt's length for prompt methods. The tokenizer is loaded only from local files (a folder, or the
+Hugging Face cache); when it is not there, lengths use a characters-per-token heuristic: CHARS_PER_TOKEN
+characters per token for text in space-separated scripts (about what XGLM's 250k SentencePiece vocabulary
+gives on English and other European languages) and DENSE_CHARS_PER_TOKEN for Chinese, Japanese and
+Korean characters, plus two special tokens. Expect the heuristic to be off by up to ~30% per language.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+from xlpt.config import RunConfig
+from xlpt.errors import XlptError
+from xlpt.methods import PROMPT_METHODS
+from xlpt.tasks import get_task
+
+SAMPLE = 256
+CHARS_PER_TOKEN = 4.0
+DENSE_CHARS_PER_TOKEN = 1.5
+SPECIAL_TOKENS = 2
+# CJK ideographs, Hiragana/Katakana, Hangul syllables and jamo: scripts that pack a word into 1-3 characters.
+_DENSE_RANGES = ((0x1100, 0x11FF), (0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7AF),
+                 (0xF900, 0xFAFF))
+
+
+@dataclass
+class Estimate:
+    n_train: int = 0
+    steps: int = 0
+    train_tokens: int = 0
+    dev_tokens: int = 0
+    eval_examples: int = 0
+    eval_tokens: int = 0
+    languages: int = 0
+    lengths_from: str = ""
+    """'tokenizer' or 'heuristic'."""
+    error: str = ""
+    """Why no estimate could be made (e.g. the data folder is missing); the numbers are then 0."""
+
+
+def heuristic_tokens(text: str) -> int:
+    dense = sum(1 for ch in text if any(lo <= ord(ch) <= hi for lo, hi in _DENSE_RANGES))
+    return math.ceil(dense / DENSE_CHARS_PER_TOKEN + (len(text) - dense) / CHARS_PER_TOKEN) + SPECIAL_TOKENS
+
+
+@lru_cache(maxsize=None)
+def local_tokenizer(name: str):
+    """The model's tokenizer if it can be loaded without the network, else None."""
+    try:
+        from transformers import AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        from xlpt.models.tokenizer import check_tokenizer
+
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=True)
+        finally:
+            hf_logging.set_verbosity(verbosity)
+        check_tokenizer(tokenizer, name)
+        return tokenizer
+    except Exception:  # any failure to load locally means: fall back to the heuristic
+        return None
+
+
+@lru_cache(maxsize=None)
+def split_sample(task: str, data_dir: str, lang: str, split: str) -> tuple[int, int, tuple]:
+    """(examples, labeled examples, up to SAMPLE examples spread over the split), cached per split."""
+    from xlpt.data.loading import load_split
+
+    examples = load_split(task, lang, split, data_dir).examples
+    labeled = sum(1 for ex in examples if getattr(ex, "label", None) is not None or getattr(ex, "tags", None) is not None)
+    stride = max(1, len(examples) // SAMPLE)
+    return len(examples), labeled, tuple(examples[::stride][:SAMPLE])
+
+
+def example_texts(cfg: RunConfig, example, zero_shot: bool) -> list[str]:
+    """The text(s) a run feeds the model for one example."""
+    spec = get_task(cfg.data.task)
+    if spec.kind == "tagging":
+        return [" ".join(example.words)]
+    if zero_shot:
+        from xlpt.tasks.zero_shot_prompts import candidates
+
+        return candidates(spec.name, example.lang, example.text_a.strip(), example.text_b.strip())[0]
+    from xlpt.tasks.templates import get_template
+
+    return [get_template(spec.name).text.format(text_a=example.text_a.strip(), text_b=example.text_b.strip())]
+
+
+def mean_tokens(cfg: RunConfig, examples, zero_shot: bool = False) -> tuple[float, str]:
+    """(mean tokens per example as the model sees it, 'tokenizer' | 'heuristic')."""
+    if not examples:
+        return 0.0, ""
+    spec = get_task(cfg.data.task)
+    texts_per_example = [example_texts(cfg, ex, zero_shot) for ex in examples]
+    flat = [text for texts in texts_per_example for text in texts]
+    tokenizer = local_tokenizer(cfg.model.name)
+    if tokenizer is not None:
+        lengths, source = [len(ids) for ids in tokenizer(flat, add_special_tokens=True)["input_ids"]], "tokenizer"
+    else:
+        lengths, source = [heuristic_tokens(text) for text in flat], "heuristic"
+    if spec.kind == "pair":  # pair inputs are truncated; tagging sentences are split into windows instead
+        lengths = [min(n, cfg.data.max_length) for n in lengths]
+    prompt = cfg.method.prompt_length if cfg.method.name in PROMPT_METHODS else 0
+    return sum(lengths) / len(examples) + prompt, source
+
+
+def estimate(cfg: RunConfig) -> Estimate:
+    """Token counts for one run (see the module docstring); never raises for missing data."""
+    if cfg.data.data_dir == "hf":
+        return Estimate(error="data.data_dir=hf: sizes are unknown without downloading")
+    try:
+        result = Estimate()
+        if cfg.method.name != "zero_shot":
+            _estimate_training(cfg, result)
+        _estimate_evaluation(cfg, result)
+        return result
+    except XlptError as err:
+        return Estimate(error=str(err))
+
+
+def _training_sizes(cfg: RunConfig) -> tuple[int, int, tuple]:
+    """(training examples, dev examples for selection, a sample of training examples), as training_data counts."""
+    from xlpt.data.loading import discover
+
+    task, lang, data_dir = cfg.data.task, cfg.data.train_lang, cfg.data.data_dir
+    available = discover(task, data_dir).get(lang, {})
+    if cfg.data.train_split in available:
+        _, n_train, sample = split_sample(task, data_dir, lang, cfg.data.train_split)
+        n_dev = split_sample(task, data_dir, lang, "dev")[0] if "dev" in available else 0
+    elif "dev" in available:  # no train split: training uses dev minus a held-back part (training.run.heldout_split)
+        n_all, _, sample = split_sample(task, data_dir, lang, "dev")
+        n_dev = max(1, int(round(cfg.data.heldout_fraction * n_all)))
+        n_train = n_all - n_dev
+    else:
+        raise XlptError(f"{task}/{lang}: neither {cfg.data.train_split!r} nor 'dev' found in {data_dir}")
+    if cfg.data.max_train_examples:
+        n_train = min(n_train, cfg.data.max_train_examples)
+    if cfg.data.max_dev_examples:
+        n_dev = min(n_dev, cfg.data.max_dev_examples)
+    return n_train, n_dev, sample
+
+
+def _estimate_training(cfg: RunConfig, result: Estimate) -> None:
+    train = cfg.train
+    n_train, n_dev, sample = _training_sizes(cfg)
+    per_example, result.lengths_from = mean_tokens(cfg, sample)
+    batches_per_epoch = math.ceil(n_train / train.batch_size)
+    result.n_train = n_train
+    result.steps = train.max_steps or max(1, math.ceil(train.epochs * batches_per_epoch / train.grad_accum))
+    if train.max_steps:
+        result.train_tokens = round(result.steps * train.batch_size * train.grad_accum * per_example)
+    else:
+        result.train_tokens = round(train.epochs * n_train * per_example)
+    dev_passes = result.steps // train.eval_every + (1 if result.steps % train.eval_every else 0)
+    result.dev_tokens = round(dev_passes * n_dev * per_example)
+
+
+def _estimate_evaluation(cfg: RunConfig, result: Estimate) -> None:
+    from xlpt.data.loading import discover
+    from xlpt.evaluation.evaluate import plan_languages
+
+    plan = plan_languages(cfg, cfg.data.eval_split, cfg.data.eval_languages)
+    train_split_missing = cfg.data.train_split not in discover(cfg.data.task, cfg.data.data_dir).get(cfg.data.train_lang, {})
+    zero_shot = cfg.method.name == "zero_shot"
+    for lang, split in plan.items():
+        n, _, sample = split_sample(cfg.data.task, cfg.data.data_dir, lang, split)
+        if lang == cfg.data.train_lang and split == "dev" and train_split_missing:
+            n = max(1, int(round(cfg.data.heldout_fraction * n)))  # only the held-back part is evaluated
+        if cfg.data.max_eval_examples:
+            n = min(n, cfg.data.max_eval_examples)
+        per_example, source = mean_tokens(cfg, sample, zero_shot)
+        result.lengths_from = result.lengths_from or source
+        result.eval_examples += n
+        result.eval_tokens += round(n * per_example)
+        result.languages += 1

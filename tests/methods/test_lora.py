@@ -1,0 +1,154 @@
+"""LoRA: what trains and how much, the frozen base, identity at init, checkpoints, learning."""
+
+import random
+
+import pytest
+import torch
+
+from xlpt.config import RunConfig
+from xlpt.data.examples import PairExample
+from xlpt.demo.sample_data import pairs
+from xlpt.errors import ConfigError
+from xlpt.models.build import build_task_model
+from xlpt.models.loading import count_parameters, load_causal_lm
+from xlpt.tasks.pair_encoding import encode_pairs
+from xlpt.tasks.templates import get_template
+from xlpt.training import checkpoints
+from xlpt.training.batching import pad_right
+from xlpt.training.loop import train
+from xlpt.training.objectives import PairObjective
+
+LABELS = ("not_paraphrase", "paraphrase")
+
+
+def _model(tiny_model_dir, name="lora", task="xnli", seed=42, **method):
+    lm, tokenizer = load_causal_lm(tiny_model_dir, device="cpu")
+    cfg = RunConfig()
+    cfg.data.task, cfg.method.name, cfg.train.seed = task, name, seed
+    for key, value in method.items():
+        setattr(cfg.method, key, value)
+    model = build_task_model(cfg, lm, tokenizer)
+    model.eval()
+    return model, tokenizer, cfg
+
+
+def _batch(tokenizer):
+    ids, mask = pad_right([tokenizer("The cat sleeps. Answer:").input_ids,
+                           tokenizer("A man walks his dog in the park near the river. Answer:").input_ids],
+                          tokenizer.pad_token_id)
+    return ids, mask, mask.sum(1) - 1
+
+
+def _pair_objective(tokenizer, n_train, n_dev=100):
+    def examples(n, seed):
+        rows = pairs("en", n, random.Random(seed))
+        return [PairExample(a, b, LABELS[label], "en", f"en-{i}") for i, (a, b, label) in enumerate(rows)]
+
+    template = get_template("pawsx")
+    train_items, _ = encode_pairs(examples(n_train, 1), template, tokenizer, LABELS, 256)
+    dev_items, _ = encode_pairs(examples(n_dev, 2), template, tokenizer, LABELS, 256)
+    return PairObjective(train_items, dev_items, tokenizer.pad_token_id, 64)
+
+
+def _train(model, objective, cfg, tmp_path, steps, lr):
+    cfg.train.max_steps, cfg.train.batch_size, cfg.train.eval_every, cfg.train.log_every = steps, 16, 100, 50
+    summary = train(model, objective, cfg.train, lr, tmp_path, torch.device("cpu"), lambda *_: None, progress=False)
+    model.eval()
+    return summary
+
+
+@pytest.mark.parametrize("targets", ["q_proj,k_proj,v_proj,out_proj,fc1,fc2", "q_proj,v_proj", "fc2"])
+def test_only_lora_weights_train_and_their_count_is_r_times_in_plus_out(tiny_model_dir, targets):
+    model, _, _ = _model(tiny_model_dir, lora_r=4, lora_targets=targets)
+    config = model.backbone.lm.config
+    d, ffn = config.d_model, config.ffn_dim
+    shapes = {"q_proj": (d, d), "k_proj": (d, d), "v_proj": (d, d), "out_proj": (d, d), "fc1": (d, ffn), "fc2": (ffn, d)}
+    chosen = targets.split(",")
+    expected = config.num_layers * sum(4 * (shapes[t][0] + shapes[t][1]) for t in chosen)
+    trainable_names = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert trainable_names and all(".lora_A." in n or ".lora_B." in n for n in trainable_names)
+    assert {n.split(".lora_")[0].rsplit(".", 1)[-1] for n in trainable_names} == set(chosen)
+    trainable, total = count_parameters(model)
+    assert trainable == expected
+    assert total - trainable == sum(p.numel() for p in load_causal_lm(tiny_model_dir, device="cpu")[0].parameters())
+
+
+def test_adapters_sit_inside_the_decoder_the_backbone_runs(tiny_model_dir):
+    """In-place injection: Backbone.decoder is still lm.base_model, and its layers now hold the LoRA layers."""
+    from peft.tuners.lora import LoraLayer
+
+    model, _, _ = _model(tiny_model_dir, lora_r=4, lora_alpha=12)
+    backbone = model.backbone
+    assert backbone.decoder is backbone.lm.base_model
+    attention = backbone.decoder.layers[0].self_attn
+    assert isinstance(attention.q_proj, LoraLayer) and isinstance(backbone.decoder.layers[1].fc2, LoraLayer)
+    assert attention.q_proj.scaling["default"] == 12 / 4  # alpha / r from the config
+    assert not isinstance(backbone.lm.get_output_embeddings(), LoraLayer)  # the verbalizer's rows stay the frozen ones
+
+
+def test_output_equals_the_base_model_at_init_then_differs_after_training(tiny_model_dir, tmp_path):
+    base, tokenizer, _ = _model(tiny_model_dir, name="full_finetune")  # the unchanged model, same head
+    model, _, cfg = _model(tiny_model_dir)
+    ids, mask, last = _batch(tokenizer)
+    with torch.no_grad():
+        assert torch.equal(model(ids, mask, last), base(ids, mask, last))  # B = 0: exactly the base model
+
+    frozen = {n: p.detach().clone() for n, p in model.named_parameters() if "lora_" not in n}
+    frozen_buffers = {n: b.clone() for n, b in model.named_buffers()}
+    _train(model, _pair_objective(tokenizer, 64), cfg, tmp_path, steps=5, lr=1e-2)
+    params = dict(model.named_parameters())
+    assert all(torch.equal(frozen[n], params[n]) for n in frozen)
+    assert all(torch.equal(b, dict(model.named_buffers())[n]) for n, b in frozen_buffers.items())
+    assert any(p.abs().sum() > 0 for n, p in params.items() if ".lora_B." in n)
+    with torch.no_grad():
+        assert not torch.allclose(model(ids, mask, last), base(ids, mask, last), atol=1e-4)
+
+
+def test_linear_head_trains_alongside_the_adapters(tiny_model_dir):
+    model, _, _ = _model(tiny_model_dir, formulation="linear_head")
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert {"head.weight", "head.bias"} <= set(trainable)
+    assert all(n.startswith("head.") or "lora_" in n for n in trainable)
+
+
+def test_unknown_target_is_a_config_error_that_lists_the_real_names(tiny_model_dir):
+    with pytest.raises(ConfigError, match="query_key_value.*fc1.*q_proj"):
+        _model(tiny_model_dir, lora_targets="q_proj,query_key_value")
+
+
+def test_init_is_seeded_and_a_checkpoint_restores_a_trained_model(tiny_model_dir, tmp_path):
+    model, tokenizer, cfg = _model(tiny_model_dir, formulation="linear_head")
+    again, _, _ = _model(tiny_model_dir, formulation="linear_head")
+    other_seed, _, _ = _model(tiny_model_dir, formulation="linear_head", seed=7)
+    a = "backbone.lm.model.layers.0.self_attn.q_proj.lora_A.default.weight"
+    assert torch.equal(dict(model.named_parameters())[a], dict(again.named_parameters())[a])
+    assert not torch.equal(dict(model.named_parameters())[a], dict(other_seed.named_parameters())[a])
+
+    _train(model, _pair_objective(tokenizer, 64), cfg, tmp_path / "run", steps=5, lr=1e-2)
+    checkpoints.atomic_save(checkpoints.trainable_state(model), tmp_path / "lora.pt")
+    ids, mask, last = _batch(tokenizer)
+    assert not torch.equal(again(ids, mask, last), model(ids, mask, last))
+    checkpoints.load_trainable_state(again, checkpoints.load(tmp_path / "lora.pt"))
+    assert torch.equal(again(ids, mask, last), model(ids, mask, last))
+
+
+def test_works_with_the_word_tagger(tiny_model_dir):
+    model, tokenizer, _ = _model(tiny_model_dir, task="udpos")
+    ids, mask, _ = _batch(tokenizer)
+    scores = model(ids, mask, torch.tensor([[1, 2], [1, 3]]), torch.tensor([[2, 3], [3, 4]]))
+    scores.sum().backward()
+    grads = {n: p.grad for n, p in model.named_parameters() if p.requires_grad}
+    assert {"head.weight", "head.bias"} <= grads.keys()
+    assert all(g is not None for g in grads.values())
+    # at init B = 0, so only B (and the head) get a gradient; every adapted layer's B must get one
+    assert all(g.abs().sum() > 0 for n, g in grads.items() if ".lora_B." in n)
+
+
+def test_learns_a_toy_pair_task(tiny_model_dir, tmp_path):
+    """Non-paraphrases insert "never" into sentence 2: a frozen tiny random model plus LoRA can spot it."""
+    model, tokenizer, cfg = _model(tiny_model_dir, task="pawsx")
+    objective = _pair_objective(tokenizer, 600)
+    chance = objective.dev_score(model)
+    summary = _train(model, objective, cfg, tmp_path, steps=150, lr=1e-2)
+    assert summary.best_dev_score >= 0.9, summary.dev_history
+    assert summary.best_dev_score > chance + 0.2

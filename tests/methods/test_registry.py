@@ -1,0 +1,52 @@
+"""Every registered method builds on the tiny model, trains what it says, and can reload its own checkpoint."""
+
+import pytest
+
+from xlpt.config import RunConfig, learning_rate, validate
+from xlpt.methods import METHODS
+from xlpt.models.build import build_task_model
+from xlpt.models.loading import count_parameters, load_causal_lm
+
+PROMPT_LENGTH = 5
+NEEDS_A_HEAD = {"head_only"}  # the verbalizer formulation has no head to train
+
+
+def expected_trainable(name: str, config, total: int) -> int:
+    """What each method should train on the tiny XGLM (xnli: 3 classes). A new method needs a line here."""
+    d, ffn, layers, r = config.d_model, config.ffn_dim, config.num_layers, RunConfig().method.lora_r
+    return {
+        "prompt_tuning": PROMPT_LENGTH * d,
+        "prefix_tuning": 2 * layers * PROMPT_LENGTH * d,  # a key and a value per layer and position
+        "lora": layers * r * (4 * (d + d) + (d + ffn) + (ffn + d)),  # q, k, v, out; fc1; fc2
+        "full_finetune": total,
+        "head_only": d * 3 + 3,
+        "zero_shot": 0,
+    }[name]
+
+
+def _build(tiny_model_dir, name):
+    lm, tokenizer = load_causal_lm(tiny_model_dir, device="cpu")
+    cfg = RunConfig()
+    cfg.data.task, cfg.method.name, cfg.method.prompt_length = "xnli", name, PROMPT_LENGTH
+    if name in NEEDS_A_HEAD:
+        cfg.method.formulation = "linear_head"
+    validate(cfg)
+    return build_task_model(cfg, lm, tokenizer), cfg
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_method_builds_and_reports_its_trainable_share(tiny_model_dir, name):
+    model, cfg = _build(tiny_model_dir, name)
+    trainable, total = count_parameters(model)
+    assert trainable == expected_trainable(name, model.backbone.lm.config, total)
+    assert 0 <= trainable <= total
+    assert learning_rate(cfg) >= 0  # every method has a default learning rate
+
+    # Checkpoints hold exactly the trainable parameters by name: a rebuilt model must ask for the same ones.
+    rebuilt, _ = _build(tiny_model_dir, name)
+    shapes = {n: tuple(p.shape) for n, p in model.named_parameters() if p.requires_grad}
+    assert shapes == {n: tuple(p.shape) for n, p in rebuilt.named_parameters() if p.requires_grad}
+
+
+def test_the_registry_holds_the_methods_the_study_compares():
+    assert set(METHODS) == {"prompt_tuning", "prefix_tuning", "lora", "full_finetune", "head_only", "zero_shot"}
