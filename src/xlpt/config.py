@@ -64,7 +64,8 @@ class MethodConfig:
     prompt_length: int = 20
     """Number of soft prompt vectors (prompt_tuning, prefix_tuning)."""
     prompt_init: str = "vocab"
-    """random | vocab (embeddings of sampled real tokens) | text (embeddings of `init_text`)."""
+    """random | vocab (embeddings of sampled real tokens) | text (embeddings of `init_text`). For prefix tuning,
+    the keys/values the frozen model computes for these vectors start the prefix."""
     init_text: str | None = None
     """Text whose token embeddings initialise the prompt when prompt_init=text (no special tokens)."""
     prompt_position: str = "after_bos"

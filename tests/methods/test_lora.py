@@ -132,6 +132,19 @@ def test_init_is_seeded_and_a_checkpoint_restores_a_trained_model(tiny_model_dir
     assert torch.equal(again(ids, mask, last), model(ids, mask, last))
 
 
+def test_adapters_stay_float32_on_a_bfloat16_model(tiny_model_dir):
+    lm, tokenizer = load_causal_lm(tiny_model_dir, dtype="bfloat16", device="cpu")
+    cfg = RunConfig()
+    cfg.data.task, cfg.method.name = "xnli", "lora"
+    model = build_task_model(cfg, lm, tokenizer)
+    adapters = [p for n, p in model.named_parameters() if p.requires_grad]
+    assert adapters and all(p.dtype == torch.float32 for p in adapters)
+    assert model.backbone.lm.model.layers[0].fc1.base_layer.weight.dtype == torch.bfloat16
+    ids, mask, last = _batch(tokenizer)
+    model(ids, mask, last).float().sum().backward()
+    assert all(p.grad is not None for p in adapters)
+
+
 def test_works_with_the_word_tagger(tiny_model_dir):
     model, tokenizer, _ = _model(tiny_model_dir, task="udpos")
     ids, mask, _ = _batch(tokenizer)

@@ -176,6 +176,18 @@ def test_training_moves_only_the_prefix_and_checkpoints_round_trip(tiny_model_di
     assert torch.equal(rebuilt(ids, mask, last), model(ids, mask, last))
 
 
+def test_prefix_stays_float32_and_follows_a_bfloat16_model(tiny_model_dir):
+    lm, tokenizer = load_causal_lm(tiny_model_dir, dtype="bfloat16", device="cpu")
+    cfg = RunConfig()
+    cfg.data.task, cfg.method.name, cfg.method.prompt_length = "xnli", "prefix_tuning", 4
+    model = build_task_model(cfg, lm, tokenizer)
+    assert model.prefix.prefix_keys.dtype == torch.float32
+    assert model.prefix.cache(2, torch.bfloat16).layers[0].keys.dtype == torch.bfloat16
+    ids, mask, last = _batch(tokenizer)
+    model(ids, mask, last).float().sum().backward()
+    assert model.prefix.prefix_keys.grad.abs().sum() > 0
+
+
 def test_works_with_the_word_tagger(tiny_model_dir):
     """Tagging shares TaskModel.hidden: its words read the same states the pair classifier would."""
     model, tokenizer, _ = _model(tiny_model_dir, task="udpos", prompt_length=3)

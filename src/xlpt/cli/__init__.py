@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "data",
     "model",
     "train",
+    "sweep",
     "demo",
     "tokenization",
     "score",

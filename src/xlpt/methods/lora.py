@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import torch
 from peft import LoraConfig, inject_adapter_in_model
+from peft.tuners.tuners_utils import cast_adapter_dtype
 from torch import nn
 
 from xlpt.errors import ConfigError
@@ -51,5 +52,8 @@ def prepare(task_model, cfg, tokenizer) -> None:
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(cfg.train.seed)
         inject_adapter_in_model(config, lm)
+    # Adapters take the base weights' dtype; keep them float32 on a bf16/fp16 model, as the soft prompt and
+    # prefix are (PEFT's get_peft_model does the same; its LoRA layers cast inputs to the adapter dtype).
+    cast_adapter_dtype(lm, adapter_name="default")
     # inject_adapter_in_model already leaves only lora_ weights trainable inside `lm`; the head (if it has
     # parameters) was never touched and keeps training.

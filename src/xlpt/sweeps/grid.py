@@ -334,12 +334,25 @@ def _excluded(cfg: RunConfig, rules: list[dict[str, list]]) -> bool:
 
 
 def _describe_settings(runs: list[PlannedRun]) -> None:
-    """Record, per run, the settings that differ somewhere in the sweep (task/method/model aside)."""
+    """Record each run's key settings for display: its learning rate, its prompt length (prompt methods),
+    and whatever else differs between runs of the same task, method and model (seeds, a searched axis)."""
+    from xlpt.config import learning_rate
+
     flats = [flatten(run.cfg.to_dict(), "run") for run in runs]
-    varying = [key for key in (flats[0] if flats else {})
-               if key not in ("data.task", "method.name", "model.name") and len({repr(f[key]) for f in flats}) > 1]
+    groups: dict[tuple, list[dict]] = {}
     for run, flat in zip(runs, flats):
-        run.settings = {key: flat[key] for key in varying}
+        groups.setdefault((run.task, run.method, run.model), []).append(flat)
+    for run, flat in zip(runs, flats):
+        group = groups[(run.task, run.method, run.model)]
+        settings = {}
+        if run.method != "zero_shot":
+            settings["train.learning_rate"] = learning_rate(run.cfg)
+        if run.method in PROMPT_METHODS:
+            settings["method.prompt_length"] = run.cfg.method.prompt_length
+        for key, value in flat.items():
+            if key not in settings and len({repr(other[key]) for other in group}) > 1:
+                settings[key] = value
+        run.settings = settings
 
 
 def select(runs: list[PlannedRun], only: list[str]) -> list[PlannedRun]:

@@ -14,7 +14,7 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
         if not param.requires_grad or id(param) in seen:
             continue
         seen.add(id(param))
-        is_prompt = name.startswith("prompt.") or ".prefix" in name
+        is_prompt = name.startswith(("prompt.", "prefix."))
         (decay if param.ndim >= 2 and not is_prompt else no_decay).append(param)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 

@@ -1,0 +1,197 @@
+"""`xlpt sweep` (run a grid of runs) and `xlpt runs` (query the results store)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from xlpt.errors import ConfigError
+
+
+def register(sub) -> None:
+    sweep = sub.add_parser(
+        "sweep", help="run a grid of runs (train + evaluate each), resumably, into one folder",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Expand a sweep file (a run config plus a `sweep:` section with grid axes, see "
+        "configs/sweeps/ and xlpt/sweeps/grid.py) and run every run in order into <out>/<run_id>/: train, "
+        "evaluate on every language, record in <out>/runs.sqlite. Re-running the same command skips finished "
+        "runs and resumes interrupted ones; failed runs are recorded, retried next time, and make the exit "
+        "status 1. Two sweeps on the same folder share the work (each run is locked while it runs).",
+        epilog="example: xlpt sweep --config configs/sweeps/tiny-smoke.yaml --dry-run")
+    sweep.add_argument("--config", required=True, help="sweep YAML file")
+    sweep.add_argument("--out", help="output folder (default: the file's sweep.out, else runs/<sweep name>)")
+    sweep.add_argument("--dry-run", action="store_true", help="list the runs with their status and token cost; run nothing")
+    sweep.add_argument("--only", help="comma-separated run ids (or unique prefixes) to run; the others are left alone")
+    sweep.add_argument("--json", action="store_true", help="with --dry-run: print the plan as JSON")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bars or run logs, one line per run")
+    sweep.add_argument("overrides", nargs="*", metavar="key=value",
+                       help="applied to every run, after the grid (e.g. train.max_steps=30 model.name=DIR)")
+    sweep.set_defaults(func=_sweep)
+
+    runs = sub.add_parser("runs", help="list, show or reindex the runs of a results store",
+                          description="Query <out>/runs.sqlite, the index `xlpt sweep` keeps of its runs. Results also "
+                          "stay as plain JSON in each run directory; `reindex` rebuilds the store from them.")
+    actions = runs.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+    listing = actions.add_parser("list", help="one line per run, filtered")
+    _store_args(listing)
+    listing.add_argument("--task", help="only this task")
+    listing.add_argument("--method", help="only this method")
+    listing.add_argument("--sweep", help="only runs of this sweep")
+    listing.add_argument("--status", choices=["pending", "running", "done", "failed", "interrupted"],
+                         help="only runs in this state (interrupted: recorded as running, but no process holds it)")
+    listing.add_argument("--json", action="store_true", help="print JSON (a list of objects)")
+    listing.set_defaults(func=_list)
+    show = actions.add_parser("show", help="everything the store knows about one run")
+    show.add_argument("id", help="run id or a unique prefix")
+    _store_args(show)
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(func=_show)
+    reindex = actions.add_parser("reindex", help="rebuild <out>/runs.sqlite from the run directories")
+    reindex.add_argument("--out", required=True, help="the sweep's output folder")
+    reindex.set_defaults(func=_reindex)
+
+
+def _store_args(parser) -> None:
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--store", help="the SQLite file")
+    where.add_argument("--out", help="a sweep's output folder (its runs.sqlite)")
+
+
+def _open_store(args):
+    from xlpt.sweeps.store import STORE_NAME, RunStore
+
+    return RunStore(Path(args.store) if args.store else Path(args.out) / STORE_NAME, create=False)
+
+
+# ---------------------------------------------------------------------------------------------- sweep
+
+
+def _sweep(args) -> int:
+    from xlpt.sweeps.grid import default_out, expand, load_sweep, select
+    from xlpt.sweeps.runner import run_sweep
+
+    spec = load_sweep(args.config, args.overrides)
+    plan = expand(spec)
+    if not plan:
+        raise ConfigError(f"{args.config}: the sweep has no runs (every grid point was excluded)")
+    out = Path(args.out) if args.out else default_out(spec)
+    selected = select(plan, [x.strip() for x in args.only.split(",") if x.strip()]) if args.only else plan
+    if args.dry_run:
+        return _dry_run(spec.name, selected, out, args.json)
+    print(f"sweep {spec.name}: {len(selected)} runs -> {out}", flush=True)
+    outcome = run_sweep(plan, out, spec.name, selected, progress=not args.quiet, echo=not args.quiet)
+    return 1 if outcome.failed else 0
+
+
+def _dry_run(name: str, runs, out: Path, as_json: bool) -> int:
+    from xlpt.sweeps.estimate import estimate
+    from xlpt.sweeps.grid import short_settings
+    from xlpt.sweeps.rundir import disk_status
+
+    rows = []
+    for run in runs:
+        cost = estimate(run.cfg)
+        rows.append({"position": run.position, "id": run.id, "task": run.task, "method": run.method,
+                     "model": run.model, "settings": run.settings,
+                     "status": disk_status(out / run.id, run.cfg.data.eval_split, run.id), "estimate": vars(cost)})
+    totals = {key: sum(row["estimate"][key] for row in rows) for key in ("train_tokens", "dev_tokens", "eval_tokens")}
+    if as_json:
+        print(json.dumps({"sweep": name, "out": str(out), "runs": rows, "totals": totals}, indent=2))
+        return 0
+    print(f"sweep {name}: {len(rows)} runs -> {out}")
+    table = [[str(r["position"]), r["id"], r["task"], r["method"], Path(r["model"]).name or r["model"],
+              short_settings(r["settings"]), r["status"], str(r["estimate"]["steps"] or "-"),
+              tokens(r["estimate"]["train_tokens"]), tokens(r["estimate"]["dev_tokens"]),
+              tokens(r["estimate"]["eval_tokens"])] for r in rows]
+    print(format_table(["#", "id", "task", "method", "model", "settings", "status", "steps", "train tok",
+                        "dev tok", "eval tok"], table))
+    sources = {r["estimate"]["lengths_from"] for r in rows if r["estimate"]["lengths_from"]}
+    print(f"total: {tokens(totals['train_tokens'])} training tokens (forward + backward), "
+          f"{tokens(totals['dev_tokens'])} dev-selection and {tokens(totals['eval_tokens'])} evaluation tokens "
+          f"(forward); lengths from {' and '.join(sorted(sources)) or 'nothing'} "
+          "(heuristic: see xlpt/sweeps/estimate.py)")
+    for r in rows:
+        if r["estimate"]["error"]:
+            print(f"  no estimate for {r['id']}: {r['estimate']['error']}")
+    states = {}
+    for r in rows:
+        states[r["status"]] = states.get(r["status"], 0) + 1
+    print("status: " + ", ".join(f"{n} {state}" for state, n in sorted(states.items())))
+    return 0
+
+
+def tokens(n: int) -> str:
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f}{unit}"
+    return str(n)
+
+
+def format_table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows)]
+    lines = ["  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [headers] + rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------- runs
+
+
+def _list(args) -> int:
+    with _open_store(args) as store:
+        runs = store.list_runs(args.task, args.method, args.status, args.sweep)
+    if args.json:
+        print(json.dumps(runs, indent=2))
+        return 0
+    table = [[r["id"], r["sweep"] or "-", r["task"], r["method"], Path(r["model"]).name or r["model"], str(r["seed"]),
+              r["status"], "-" if r["average"] is None else f"{100 * r['average']:.2f}",
+              r["finished"] or "-", (r["error"] or "")[:60]] for r in runs]
+    print(format_table(["id", "sweep", "task", "method", "model", "seed", "status", "average", "finished", "error"],
+                       table))
+    print(f"{len(runs)} runs")
+    return 0
+
+
+def _show(args) -> int:
+    with _open_store(args) as store:
+        run = store.get(args.id)
+        run_dir = store.root / run["run_dir"]
+    if args.json:
+        print(json.dumps(run, indent=2))
+        return 0
+    print(f"run {run['id']} ({run['status']}) of sweep {run['sweep'] or '-'}: {run['task']} / {run['method']} / "
+          f"{run['model']}, seed {run['seed']}")
+    print(f"  directory  {run_dir}")
+    print(f"  started    {run['started'] or '-'}   finished {run['finished'] or '-'}   attempts {run['attempts']}"
+          + (f"   {run['elapsed_s']:.0f}s" if run["elapsed_s"] is not None else ""))
+    if run["error"]:
+        print(f"  error      {run['error']}")
+    if run["average"] is not None:
+        print(f"  average    {100 * run['average']:.2f} {run['metric']} ({run['eval_split']})"
+              + (f", without English {100 * run['average_without_en']:.2f}" if run["average_without_en"] is not None else ""))
+    if run["metrics"]:
+        table = [[m["lang"], m["metric"], f"{100 * m['value']:.2f}",
+                  str(m["n"] or "-"), m["source_split"] or "-"] for m in run["metrics"]]
+        print(format_table(["lang", "metric", "value", "n", "from split"], table))
+    provenance = run["provenance"] or {}
+    if provenance:
+        packages = provenance.get("packages", {})
+        print(f"  commit     {provenance.get('git_commit')}; torch {packages.get('torch')}, "
+              f"transformers {packages.get('transformers')}; {provenance.get('hardware', {}).get('gpu', 'no GPU')}")
+    print("  config     " + json.dumps(run["config"], sort_keys=True))
+    return 0
+
+
+def _reindex(args) -> int:
+    from xlpt.sweeps.reindex import reindex
+
+    report = reindex(args.out)
+    if report.moved_aside:
+        print(f"the old store could not be opened; moved it to {report.moved_aside}")
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(report.indexed.items())) or "no runs"
+    print(f"indexed {counts}; dropped {report.dropped} rows without a run directory -> {Path(args.out) / 'runs.sqlite'}")
+    for line in report.skipped:
+        print(f"  skipped {line}")
+    return 0
