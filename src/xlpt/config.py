@@ -86,6 +86,9 @@ class TrainConfig:
     learning_rate: float | None = None
     """None = the method's default (prompt_tuning 3e-2, prefix_tuning 1e-2, lora 5e-4, head_only 1e-3,
     full_finetune 1e-5)."""
+    head_learning_rate: float | None = None
+    """Learning rate of a task head (linear_head formulation, tagging head); None = learning_rate. Soft-prompt
+    LRs (~3e-2) are high for a freshly initialised linear layer; e.g. set 1e-3 here for prompt tuning."""
     batch_size: int = 8
     grad_accum: int = 1
     """Gradient accumulation steps (effective batch = batch_size * grad_accum)."""

@@ -130,3 +130,24 @@ def test_padding_and_batching_do_not_change_scores(tiny_model_dir, method):
         short = collate_windows(windows, [1], tokenizer.pad_token_id)
         alone = model(short["input_ids"], short["attention_mask"], short["word_start"], short["word_end"])
     assert torch.allclose(together[1, :3], alone[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("method", ["prompt_tuning", "prefix_tuning", "lora", "full_finetune", "head_only"])
+def test_every_method_trains_the_tag_head_and_its_own_parameters(tiny_model_dir, method):
+    model, tokenizer = _model(tiny_model_dir, method=method, prompt_length=4)
+    model.train()
+    _, batch = _batch(tokenizer)
+    logits = model(batch["input_ids"], batch["attention_mask"], batch["word_start"], batch["word_end"])
+    assert logits.shape == (*batch["labels"].shape, len(UPOS_TAGS))
+    tagging_loss(logits, batch["labels"]).backward()
+    trainable = {name: p for name, p in model.named_parameters() if p.requires_grad}
+    assert {"head.weight", "head.bias"} <= set(trainable)
+    for name, p in trainable.items():
+        if "lora_A" in name:  # LoRA's B starts at zero, so A gets no gradient on the first step (by design)
+            continue
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+    frozen = [p for p in model.backbone.parameters() if not p.requires_grad]
+    assert all(p.grad is None for p in frozen)
+    if method in ("prompt_tuning", "prefix_tuning", "head_only"):
+        assert len(frozen) == len(list(model.backbone.parameters()))
+

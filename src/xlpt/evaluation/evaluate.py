@@ -89,7 +89,7 @@ def load_trained_model(run_dir: Path, cfg: RunConfig):
     return model, tokenizer
 
 
-def evaluate_language(model, tokenizer, cfg: RunConfig, examples, progress: bool, desc: str):
+def evaluate_language(model, tokenizer, cfg: RunConfig, examples, progress: bool, desc: str, write_tsv=None):
     spec = get_task(cfg.data.task)
     if cfg.method.name == "zero_shot":
         from xlpt.evaluation.zero_shot import evaluate_zero_shot
@@ -101,7 +101,7 @@ def evaluate_language(model, tokenizer, cfg: RunConfig, examples, progress: bool
         return evaluate_pairs(model, tokenizer, cfg, examples, progress, desc)
     from xlpt.evaluation.tagging import evaluate_tagging
 
-    return evaluate_tagging(model, tokenizer, cfg, examples, progress, desc)
+    return evaluate_tagging(model, tokenizer, cfg, examples, progress, desc, write_tsv=write_tsv)
 
 
 def evaluate_run(run_dir: str | Path, split: str = "test", languages: str | None = None,
@@ -122,7 +122,9 @@ def evaluate_run(run_dir: str | Path, split: str = "test", languages: str | None
     for lang, lang_split in tqdm(plan.items(), desc=f"evaluate {split}", unit="lang", disable=not progress):
         examples, label, loaded = _eval_examples(cfg, lang, lang_split, train_split_missing)
         files += loaded.all_files
-        metrics, records = evaluate_language(model, tokenizer, cfg, examples, progress=False, desc=lang)
+        # Tagging predictions are also written in the input format (token<TAB>tag), readable by other tools.
+        tsv = run_dir / "predictions" / split / f"{lang}.tsv" if spec.kind == "tagging" else None
+        metrics, records = evaluate_language(model, tokenizer, cfg, examples, progress=False, desc=lang, write_tsv=tsv)
         metrics["split"] = label
         if getattr(loaded, "counts", {}).get("reconstructed"):
             metrics["labels_reconstructed"] = loaded.counts["reconstructed"]

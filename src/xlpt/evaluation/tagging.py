@@ -38,11 +38,11 @@ def predict_windows(model, windows: list[Window], sentence_lengths: list[int], p
             window = windows[index]
             for slot, word in enumerate(window.words):
                 if predicted[window.sentence][word] is not None:
-                    raise AssertionError(f"sentence {window.sentence} word {word} predicted twice")
+                    raise RuntimeError(f"sentence {window.sentence} word {word} predicted twice")
                 predicted[window.sentence][word] = best[row][slot]
     for number, tags in enumerate(predicted):
         if None in tags:
-            raise AssertionError(f"sentence {number}: word {tags.index(None)} received no prediction")
+            raise RuntimeError(f"sentence {number}: word {tags.index(None)} received no prediction")
     return predicted
 
 

@@ -248,11 +248,14 @@ def effective_status(recorded: str, run_dir: Path) -> str:
 
 
 def metric_rows(rid: str, split: str, results: dict):
-    """(run_id, split, lang, metric, value, n, source_split) for every numeric per-language metric."""
+    """(run_id, split, lang, metric, value, n, source_split) for every per-language metric.
+
+    Metrics are the float values of a language's entry (fractions in [0, 1], see evaluation.evaluate);
+    integer values are counts (n, n_words, windows, ...): `n` gets its own column, the rest stay in results.json."""
     for lang, entry in sorted((results.get("languages") or {}).items()):
         if not isinstance(entry, dict):
             continue
         n = entry.get("n") if isinstance(entry.get("n"), int) else None
         for metric, value in sorted(entry.items()):
-            if metric != "n" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if isinstance(value, float):
                 yield rid, split, lang, metric, float(value), n, entry.get("split", split)

@@ -75,7 +75,7 @@ def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, r
     lengths = objective.train_lengths()
     batches_per_epoch = math.ceil(len(lengths) / cfg.batch_size)
     total_steps = cfg.max_steps or max(1, math.ceil(cfg.epochs * batches_per_epoch / cfg.grad_accum))
-    optimizer = make_optimizer(model, lr, cfg.weight_decay)
+    optimizer = make_optimizer(model, lr, cfg.weight_decay, cfg.head_learning_rate)
     scheduler = warmup_linear(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
     params = [p for group in optimizer.param_groups for p in group["params"]]
     summary, state = TrainSummary(), {"step": 0, "epoch": 0, "batch": 0, "bad_evals": 0}

@@ -6,22 +6,26 @@ import torch
 from torch import nn
 
 
-def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+def param_groups(model: nn.Module, weight_decay: float, lr: float, head_lr: float | None = None) -> list[dict]:
     """Decay matrices only: biases, norms and soft-prompt vectors are not pulled toward zero
-    (a decayed prompt would drift away from the embedding space it was initialised in)."""
-    decay, no_decay, seen = [], [], set()
+    (a decayed prompt would drift away from the embedding space it was initialised in).
+    Parameters of the task head (`head.*`) may get their own learning rate."""
+    groups: dict[tuple[bool, bool], list] = {}
+    seen = set()
     for name, param in model.named_parameters():
         if not param.requires_grad or id(param) in seen:
             continue
         seen.add(id(param))
         is_prompt = name.startswith(("prompt.", "prefix."))
-        (decay if param.ndim >= 2 and not is_prompt else no_decay).append(param)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        decays = param.ndim >= 2 and not is_prompt
+        groups.setdefault((decays, name.startswith("head.")), []).append(param)
+    return [{"params": params, "weight_decay": weight_decay if decays else 0.0,
+             "lr": head_lr if (is_head and head_lr is not None) else lr}
+            for (decays, is_head), params in sorted(groups.items())]
 
 
-def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    groups = [g for g in param_groups(model, weight_decay) if g["params"]]
-    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999), eps=1e-8)
+def make_optimizer(model: nn.Module, lr: float, weight_decay: float, head_lr: float | None = None) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(param_groups(model, weight_decay, lr, head_lr), lr=lr, betas=(0.9, 0.999), eps=1e-8)
 
 
 def warmup_linear(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int):
