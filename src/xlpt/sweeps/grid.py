@@ -63,10 +63,10 @@ SELECTORS = {"per_task": "data.task", "per_method": "method.name"}
 # Settings a method never reads, reset to their defaults so that runs differing only there are one run.
 _PROMPT_KEYS = ("method.prompt_length", "method.prompt_init", "method.init_text", "method.prompt_position")
 _LORA_KEYS = ("method.lora_r", "method.lora_alpha", "method.lora_dropout", "method.lora_targets")
-_OPTIMIZER_KEYS = ("train.learning_rate", "train.batch_size", "train.grad_accum", "train.epochs", "train.max_steps",
-                   "train.warmup_ratio", "train.weight_decay", "train.max_grad_norm", "train.eval_every",
-                   "train.patience", "train.log_every", "data.max_train_examples", "data.max_dev_examples",
-                   "method.formulation", "method.word_repr")
+_OPTIMIZER_KEYS = ("train.learning_rate", "train.head_learning_rate", "train.batch_size", "train.grad_accum",
+                   "train.epochs", "train.max_steps", "train.warmup_ratio", "train.weight_decay",
+                   "train.max_grad_norm", "train.eval_every", "train.patience", "train.log_every",
+                   "data.max_train_examples", "data.max_dev_examples", "method.formulation", "method.word_repr")
 
 
 def irrelevant_keys(method: str) -> tuple[str, ...]:
@@ -299,7 +299,8 @@ def canonical(cfg: RunConfig) -> RunConfig:
     cfg = copy.deepcopy(cfg)
     for dotted in irrelevant_keys(cfg.method.name):
         section, key = dotted.split(".")
-        setattr(getattr(cfg, section), key, getattr(getattr(defaults, section), key))
+        if hasattr(getattr(defaults, section), key):  # tolerate keys a config version does not have
+            setattr(getattr(cfg, section), key, getattr(getattr(defaults, section), key))
     return cfg
 
 

@@ -1,0 +1,58 @@
+"""Any Hugging Face causal LM works, not only XGLM: Llama-style (RoPE), BLOOM (ALiBi, no position ids)
+and GPT-2/mGPT (learned positions), each saved with a tokenizer and loaded through `from_pretrained`."""
+
+import pytest
+import torch
+
+from xlpt.config import RunConfig
+from xlpt.models.build import build_task_model
+from xlpt.models.loading import load_causal_lm
+from xlpt.models.tokenizer import load_tokenizer
+from xlpt.training.batching import pad_right
+
+
+def _config(kind, vocab):
+    from transformers import BloomConfig, GPT2Config, LlamaConfig
+
+    if kind == "llama":
+        return LlamaConfig(vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                           num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256)
+    if kind == "bloom":
+        return BloomConfig(vocab_size=vocab, hidden_size=64, n_layer=2, n_head=4)
+    return GPT2Config(vocab_size=vocab, n_embd=64, n_layer=2, n_head=4, n_positions=256)
+
+
+@pytest.fixture(params=["llama", "bloom", "gpt2"])
+def other_model_dir(request, tiny_model_dir, tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    tokenizer = load_tokenizer(tiny_model_dir)
+    torch.manual_seed(0)
+    config = _config(request.param, len(tokenizer))
+    config.pad_token_id, config.eos_token_id = tokenizer.pad_token_id, tokenizer.eos_token_id
+    AutoModelForCausalLM.from_config(config).save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("method", ["prompt_tuning", "full_finetune"])
+def test_classifier_is_padding_invariant_and_trains(other_model_dir, method):
+    lm, tokenizer = load_causal_lm(other_model_dir, device="cpu")
+    cfg = RunConfig()
+    cfg.method.name = method
+    model = build_task_model(cfg, lm, tokenizer)
+    model.eval()
+    assert model.backbone.embed_multiplier == 1.0  # none of these scales embeddings
+    texts = ["The cat sleeps on the chair. Answer:", "Yes. Answer:"]
+    ids, mask = pad_right([tokenizer(t).input_ids for t in texts], tokenizer.pad_token_id)
+    batched = model(ids, mask, mask.sum(1) - 1)
+    short = torch.tensor([tokenizer(texts[1]).input_ids])
+    alone = model(short, torch.ones_like(short), torch.tensor([short.shape[1] - 1]))
+    assert torch.allclose(batched[1], alone[0], atol=1e-5)
+    model.train()
+    torch.nn.functional.cross_entropy(model(ids, mask, mask.sum(1) - 1), torch.tensor([0, 2])).backward()
+    trained = [name for name, p in model.named_parameters() if p.grad is not None]
+    if method == "prompt_tuning":
+        assert trained == ["prompt.weight"]
+    else:  # every block's weights receive gradients
+        assert sum("layer" in name or ".h." in name for name in trained) >= 2 * 4
