@@ -40,10 +40,16 @@ def test_sweep_killed_mid_run_resumes_and_completes_every_run_once(make_sweep, t
     with open(tmp_path / "first.log", "w") as log:
         first = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=ENV)
         deadline = time.monotonic() + 120
+        def ready() -> bool:
+            return out.exists() and bool(list(out.glob("*/results.json"))) and bool(mid_training(out))
+
         while time.monotonic() < deadline and first.poll() is None:
-            if out.exists() and list(out.glob("*/results.json")) and mid_training(out):
-                os.kill(first.pid, signal.SIGKILL)
-                break
+            if ready():
+                os.kill(first.pid, signal.SIGSTOP)  # freeze, then confirm the state is still the one we want
+                if ready():
+                    os.kill(first.pid, signal.SIGKILL)
+                    break
+                os.kill(first.pid, signal.SIGCONT)
             time.sleep(0.005)
         first.wait(timeout=30)
     assert first.returncode == -signal.SIGKILL, (tmp_path / "first.log").read_text()[-3000:]

@@ -72,6 +72,8 @@ def _sweep(args) -> int:
     from xlpt.sweeps.grid import default_out, expand, load_sweep, select
     from xlpt.sweeps.runner import run_sweep
 
+    if args.json and not args.dry_run:
+        raise ConfigError("--json only applies to --dry-run (query finished runs with `xlpt runs list --json`)")
     spec = load_sweep(args.config, args.overrides)
     plan = expand(spec)
     if not plan:

@@ -104,7 +104,8 @@ class PlannedRun:
     position: int
     """1-based position in the sweep's order."""
     settings: dict[str, Any] = field(default_factory=dict)
-    """The config keys that vary across the sweep (besides task/method/model), for display."""
+    """Key settings for display: learning rate, prompt length (prompt methods), and what differs between
+    runs of the same task, method and model (see _describe_settings)."""
 
     @property
     def task(self) -> str:
@@ -373,7 +374,7 @@ def default_out(spec: SweepSpec) -> Path:
     return Path(spec.out) if spec.out else Path("runs") / spec.name
 
 
-# Used by the store and CLI to show a run's settings briefly.
+# Short names for the progress lines and --dry-run's settings column.
 SHORT_NAMES = {"train.seed": "seed", "train.learning_rate": "lr", "method.prompt_length": "L",
                "method.prompt_init": "init", "train.max_steps": "steps", "train.epochs": "epochs"}
 
