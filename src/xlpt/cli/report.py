@@ -19,8 +19,8 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--runs", type=Path, required=True, help="folder searched recursively for run directories")
     parser.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
-    parser.add_argument("--tokenization", type=Path, action="append", default=[], metavar="FILE",
-                        help="JSON from `xlpt tokenization --json` (repeatable; matched to runs by task, then model)")
+    parser.add_argument("--tokenization", type=Path, nargs="+", action="extend", default=[], metavar="FILE",
+                        help="JSON file(s) from `xlpt tokenization --json` (several allowed, repeatable; matched to runs by task, then model)")
     parser.add_argument("--split", default="test", help="evaluation split to report (results.json is test; "
                         "other splits are read from results-<split>.json)")
     parser.add_argument("--decimals", type=int, default=1, help="decimals for percentages in tables (default 1)")
