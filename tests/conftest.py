@@ -53,3 +53,43 @@ def _quiet_and_single_threaded():
 
     torch.set_num_threads(1)
     yield
+
+
+class ToyPairs:
+    """The demo's learnable pair task (a negation word marks non-paraphrases) and a quiet short training run."""
+
+    LABELS = ("not_paraphrase", "paraphrase")
+
+    def examples(self, n: int, seed: int, lang: str = "en"):
+        import random
+
+        from xlpt.data.examples import PairExample
+        from xlpt.demo.sample_data import pairs
+
+        rows = pairs(lang, n, random.Random(seed))
+        return [PairExample(a, b, self.LABELS[label], lang, f"{lang}-{i}") for i, (a, b, label) in enumerate(rows)]
+
+    def objective(self, tokenizer, n_train: int, n_dev: int = 100):
+        from xlpt.tasks.pair_encoding import encode_pairs
+        from xlpt.tasks.templates import get_template
+        from xlpt.training.objectives import PairObjective
+
+        template = get_template("pawsx")
+        train_items, _ = encode_pairs(self.examples(n_train, 1), template, tokenizer, self.LABELS, 256)
+        dev_items, _ = encode_pairs(self.examples(n_dev, 2), template, tokenizer, self.LABELS, 256)
+        return PairObjective(train_items, dev_items, tokenizer.pad_token_id, 64)
+
+    def train(self, model, objective, cfg, run_dir, steps: int, lr: float):
+        import torch
+
+        from xlpt.training.loop import train
+
+        cfg.train.max_steps, cfg.train.batch_size, cfg.train.eval_every, cfg.train.log_every = steps, 16, 100, 50
+        summary = train(model, objective, cfg.train, lr, run_dir, torch.device("cpu"), lambda *_: None, progress=False)
+        model.eval()
+        return summary
+
+
+@pytest.fixture(scope="session")
+def toy_pairs() -> ToyPairs:
+    return ToyPairs()

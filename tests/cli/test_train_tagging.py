@@ -58,6 +58,9 @@ def _check(run, results, plan, keys):
         records = [json.loads(x) for x in (run / "predictions" / "test" / f"{lang}.jsonl").read_text().splitlines()]
         assert len(records) == entry["n"], (lang, split)
         assert all(len(r["pred"]) == len(r["gold"]) for r in records), lang  # every word predicted
+        # the same predictions in the input format (token<TAB>tag blocks), readable by `xlpt score`
+        blocks = (run / "predictions" / "test" / f"{lang}.tsv").read_text(encoding="utf-8").strip("\n").split("\n\n")
+        assert [[line.rsplit("\t", 1)[1] for line in block.split("\n")] for block in blocks] == [r["pred"] for r in records]
     assert results["formulation"] == "tagging_head" and results["prompt_length"] == 20
     assert (run / "checkpoint" / "best.pt").stat().st_size < 200_000  # prompt + head only
 

@@ -1,24 +1,16 @@
 """LoRA: what trains and how much, the frozen base, identity at init, checkpoints, learning."""
 
-import random
 
 import pytest
 import torch
 
 from xlpt.config import RunConfig
-from xlpt.data.examples import PairExample
-from xlpt.demo.sample_data import pairs
 from xlpt.errors import ConfigError
 from xlpt.models.build import build_task_model
 from xlpt.models.loading import count_parameters, load_causal_lm
-from xlpt.tasks.pair_encoding import encode_pairs
-from xlpt.tasks.templates import get_template
 from xlpt.training import checkpoints
 from xlpt.training.batching import pad_right
-from xlpt.training.loop import train
-from xlpt.training.objectives import PairObjective
 
-LABELS = ("not_paraphrase", "paraphrase")
 
 
 def _model(tiny_model_dir, name="lora", task="xnli", seed=42, **method):
@@ -37,24 +29,6 @@ def _batch(tokenizer):
                            tokenizer("A man walks his dog in the park near the river. Answer:").input_ids],
                           tokenizer.pad_token_id)
     return ids, mask, mask.sum(1) - 1
-
-
-def _pair_objective(tokenizer, n_train, n_dev=100):
-    def examples(n, seed):
-        rows = pairs("en", n, random.Random(seed))
-        return [PairExample(a, b, LABELS[label], "en", f"en-{i}") for i, (a, b, label) in enumerate(rows)]
-
-    template = get_template("pawsx")
-    train_items, _ = encode_pairs(examples(n_train, 1), template, tokenizer, LABELS, 256)
-    dev_items, _ = encode_pairs(examples(n_dev, 2), template, tokenizer, LABELS, 256)
-    return PairObjective(train_items, dev_items, tokenizer.pad_token_id, 64)
-
-
-def _train(model, objective, cfg, tmp_path, steps, lr):
-    cfg.train.max_steps, cfg.train.batch_size, cfg.train.eval_every, cfg.train.log_every = steps, 16, 100, 50
-    summary = train(model, objective, cfg.train, lr, tmp_path, torch.device("cpu"), lambda *_: None, progress=False)
-    model.eval()
-    return summary
 
 
 @pytest.mark.parametrize("targets", ["q_proj,k_proj,v_proj,out_proj,fc1,fc2", "q_proj,v_proj", "fc2"])
@@ -86,7 +60,7 @@ def test_adapters_sit_inside_the_decoder_the_backbone_runs(tiny_model_dir):
     assert not isinstance(backbone.lm.get_output_embeddings(), LoraLayer)  # the verbalizer's rows stay the frozen ones
 
 
-def test_output_equals_the_base_model_at_init_then_differs_after_training(tiny_model_dir, tmp_path):
+def test_output_equals_the_base_model_at_init_then_differs_after_training(tiny_model_dir, tmp_path, toy_pairs):
     base, tokenizer, _ = _model(tiny_model_dir, name="full_finetune")  # the unchanged model, same head
     model, _, cfg = _model(tiny_model_dir)
     ids, mask, last = _batch(tokenizer)
@@ -95,7 +69,7 @@ def test_output_equals_the_base_model_at_init_then_differs_after_training(tiny_m
 
     frozen = {n: p.detach().clone() for n, p in model.named_parameters() if "lora_" not in n}
     frozen_buffers = {n: b.clone() for n, b in model.named_buffers()}
-    _train(model, _pair_objective(tokenizer, 64), cfg, tmp_path, steps=5, lr=1e-2)
+    toy_pairs.train(model, toy_pairs.objective(tokenizer, 64), cfg, tmp_path, steps=5, lr=1e-2)
     params = dict(model.named_parameters())
     assert all(torch.equal(frozen[n], params[n]) for n in frozen)
     assert all(torch.equal(b, dict(model.named_buffers())[n]) for n, b in frozen_buffers.items())
@@ -116,7 +90,7 @@ def test_unknown_target_is_a_config_error_that_lists_the_real_names(tiny_model_d
         _model(tiny_model_dir, lora_targets="q_proj,query_key_value")
 
 
-def test_init_is_seeded_and_a_checkpoint_restores_a_trained_model(tiny_model_dir, tmp_path):
+def test_init_is_seeded_and_a_checkpoint_restores_a_trained_model(tiny_model_dir, tmp_path, toy_pairs):
     model, tokenizer, cfg = _model(tiny_model_dir, formulation="linear_head")
     again, _, _ = _model(tiny_model_dir, formulation="linear_head")
     other_seed, _, _ = _model(tiny_model_dir, formulation="linear_head", seed=7)
@@ -124,7 +98,7 @@ def test_init_is_seeded_and_a_checkpoint_restores_a_trained_model(tiny_model_dir
     assert torch.equal(dict(model.named_parameters())[a], dict(again.named_parameters())[a])
     assert not torch.equal(dict(model.named_parameters())[a], dict(other_seed.named_parameters())[a])
 
-    _train(model, _pair_objective(tokenizer, 64), cfg, tmp_path / "run", steps=5, lr=1e-2)
+    toy_pairs.train(model, toy_pairs.objective(tokenizer, 64), cfg, tmp_path / "run", steps=5, lr=1e-2)
     checkpoints.atomic_save(checkpoints.trainable_state(model), tmp_path / "lora.pt")
     ids, mask, last = _batch(tokenizer)
     assert not torch.equal(again(ids, mask, last), model(ids, mask, last))
@@ -157,11 +131,11 @@ def test_works_with_the_word_tagger(tiny_model_dir):
     assert all(g.abs().sum() > 0 for n, g in grads.items() if ".lora_B." in n)
 
 
-def test_learns_a_toy_pair_task(tiny_model_dir, tmp_path):
+def test_learns_a_toy_pair_task(tiny_model_dir, tmp_path, toy_pairs):
     """Non-paraphrases insert "never" into sentence 2: a frozen tiny random model plus LoRA can spot it."""
     model, tokenizer, cfg = _model(tiny_model_dir, task="pawsx")
-    objective = _pair_objective(tokenizer, 600)
+    objective = toy_pairs.objective(tokenizer, 600)
     chance = objective.dev_score(model)
-    summary = _train(model, objective, cfg, tmp_path, steps=150, lr=1e-2)
+    summary = toy_pairs.train(model, objective, cfg, tmp_path, steps=150, lr=1e-2)
     assert summary.best_dev_score >= 0.9, summary.dev_history
     assert summary.best_dev_score > chance + 0.2

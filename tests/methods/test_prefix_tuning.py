@@ -1,24 +1,16 @@
 """Prefix tuning: what trains, the forward against HF's cache path and PEFT, padding, checkpoints, learning."""
 
-import random
 
 import pytest
 import torch
 
 from xlpt.config import RunConfig
-from xlpt.data.examples import PairExample
-from xlpt.demo.sample_data import pairs
 from xlpt.models.build import build_task_model
 from xlpt.models.loading import count_parameters, load_causal_lm
-from xlpt.tasks.pair_encoding import encode_pairs
-from xlpt.tasks.templates import get_template
 from xlpt.training import checkpoints
 from xlpt.training.batching import pad_right
-from xlpt.training.loop import train
-from xlpt.training.objectives import PairObjective
 from xlpt.training.schedule import param_groups
 
-LABELS = ("not_paraphrase", "paraphrase")
 
 
 def _model(tiny_model_dir, task="xnli", **method):
@@ -45,24 +37,6 @@ def _scramble(model, seed=0):
     with torch.no_grad():
         for param in (model.prefix.prefix_keys, model.prefix.prefix_values):
             param.add_(torch.randn(param.shape, generator=generator) * param.std())
-
-
-def _pair_objective(tokenizer, n_train, n_dev=100):
-    def examples(n, seed):
-        rows = pairs("en", n, random.Random(seed))
-        return [PairExample(a, b, LABELS[label], "en", f"en-{i}") for i, (a, b, label) in enumerate(rows)]
-
-    template = get_template("pawsx")
-    train_items, _ = encode_pairs(examples(n_train, 1), template, tokenizer, LABELS, 256)
-    dev_items, _ = encode_pairs(examples(n_dev, 2), template, tokenizer, LABELS, 256)
-    return PairObjective(train_items, dev_items, tokenizer.pad_token_id, 64)
-
-
-def _train(model, objective, cfg, tmp_path, steps, lr):
-    cfg.train.max_steps, cfg.train.batch_size, cfg.train.eval_every, cfg.train.log_every = steps, 16, 100, 50
-    summary = train(model, objective, cfg.train, lr, tmp_path, torch.device("cpu"), lambda *_: None, progress=False)
-    model.eval()
-    return summary
 
 
 def test_only_the_prefix_trains_and_its_size_is_two_per_layer_per_position(tiny_model_dir):
@@ -159,11 +133,11 @@ def test_padding_does_not_change_predictions(tiny_model_dir):
     assert torch.allclose(batched[0], alone[0], atol=1e-5)
 
 
-def test_training_moves_only_the_prefix_and_checkpoints_round_trip(tiny_model_dir, tmp_path):
+def test_training_moves_only_the_prefix_and_checkpoints_round_trip(tiny_model_dir, tmp_path, toy_pairs):
     model, tokenizer, cfg = _model(tiny_model_dir, prompt_length=4)
     frozen = {k: v.clone() for k, v in model.backbone.state_dict().items()}
     start = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
-    _train(model, _pair_objective(tokenizer, 64), cfg, tmp_path / "run", steps=5, lr=0.1)
+    toy_pairs.train(model, toy_pairs.objective(tokenizer, 64), cfg, tmp_path / "run", steps=5, lr=0.1)
     after = model.backbone.state_dict()
     assert all(torch.equal(frozen[k], after[k]) for k in frozen)
     assert all(not torch.equal(start[n], p) for n, p in model.named_parameters() if p.requires_grad)  # keys and values
@@ -203,11 +177,11 @@ def test_works_with_the_word_tagger(tiny_model_dir):
     assert model.prefix.prefix_keys.grad.abs().sum() > 0 and model.prefix.prefix_values.grad.abs().sum() > 0
 
 
-def test_learns_a_toy_pair_task(tiny_model_dir, tmp_path):
+def test_learns_a_toy_pair_task(tiny_model_dir, tmp_path, toy_pairs):
     """Non-paraphrases insert "never" into sentence 2: a frozen tiny random model plus a prefix can spot it."""
     model, tokenizer, cfg = _model(tiny_model_dir, task="pawsx")
-    objective = _pair_objective(tokenizer, 600)
+    objective = toy_pairs.objective(tokenizer, 600)
     chance = objective.dev_score(model)
-    summary = _train(model, objective, cfg, tmp_path, steps=200, lr=0.1)
+    summary = toy_pairs.train(model, objective, cfg, tmp_path, steps=200, lr=0.1)
     assert summary.best_dev_score >= 0.85, summary.dev_history
     assert summary.best_dev_score > chance + 0.2

@@ -1,22 +1,15 @@
 """The training loop: only trainable weights change, resumption is exact, the loss ignores padding."""
 
-import random
 
 import pytest
 import torch
 
 from xlpt.config import RunConfig
-from xlpt.data.examples import PairExample
-from xlpt.demo.sample_data import corpus_lines, pairs
+from xlpt.demo.sample_data import corpus_lines
 from xlpt.models.build import build_task_model
 from xlpt.models.loading import load_causal_lm
 from xlpt.models.tiny import build_tiny_model, default_corpus
-from xlpt.tasks.pair_encoding import encode_pairs
-from xlpt.tasks.templates import get_template
 from xlpt.training.loop import train
-from xlpt.training.objectives import PairObjective
-
-LABELS = ("not_paraphrase", "paraphrase")
 
 
 @pytest.fixture(scope="module")
@@ -24,12 +17,7 @@ def demo_model_dir(tmp_path_factory):
     return build_tiny_model(tmp_path_factory.mktemp("demo-tiny"), default_corpus() + corpus_lines())
 
 
-def examples(lang, n, seed):
-    rows = pairs(lang, n, random.Random(seed))
-    return [PairExample(a, b, LABELS[label], lang, f"{lang}-{i}") for i, (a, b, label) in enumerate(rows)]
-
-
-def setup(model_dir, method, **train):
+def setup(model_dir, method, toy_pairs, **train):
     lm, tokenizer = load_causal_lm(model_dir, device="cpu")
     cfg = RunConfig()
     cfg.data.task, cfg.method.name = "pawsx", method
@@ -38,10 +26,7 @@ def setup(model_dir, method, **train):
         setattr(cfg.train, key, value)
     torch.manual_seed(0)
     model = build_task_model(cfg, lm, tokenizer)
-    template = get_template("pawsx")
-    train_items, _ = encode_pairs(examples("en", 600, 1), template, tokenizer, LABELS, 256)
-    dev_items, _ = encode_pairs(examples("en", 100, 2), template, tokenizer, LABELS, 256)
-    return cfg, model, PairObjective(train_items, dev_items, tokenizer.pad_token_id, 64)
+    return cfg, model, toy_pairs.objective(tokenizer, 600, 100)
 
 
 def quiet(*_):
@@ -50,18 +35,18 @@ def quiet(*_):
 
 @pytest.mark.parametrize("method, lr, steps, minimum", [("prompt_tuning", 0.1, 600, 0.85),
                                                         ("full_finetune", 1e-3, 300, 0.9)])
-def test_each_method_learns_a_learnable_task(demo_model_dir, tmp_path, method, lr, steps, minimum):
+def test_each_method_learns_a_learnable_task(demo_model_dir, tmp_path, method, lr, steps, minimum, toy_pairs):
     """Non-paraphrase pairs insert a negation word: a tiny random model can learn to spot it.
     (A frozen random model gives the prompt little to steer, so prompt tuning needs more steps.)"""
-    cfg, model, objective = setup(demo_model_dir, method, max_steps=steps)
+    cfg, model, objective = setup(demo_model_dir, method, toy_pairs, max_steps=steps)
     chance = objective.dev_score(model)
     summary = train(model, objective, cfg.train, lr, tmp_path, torch.device("cpu"), quiet, progress=False)
     assert summary.best_dev_score >= minimum, (chance, summary.dev_history)
     assert summary.best_dev_score > chance + 0.2
 
 
-def test_prompt_tuning_changes_only_the_prompt(demo_model_dir, tmp_path):
-    cfg, model, objective = setup(demo_model_dir, "prompt_tuning", max_steps=20)
+def test_prompt_tuning_changes_only_the_prompt(demo_model_dir, tmp_path, toy_pairs):
+    cfg, model, objective = setup(demo_model_dir, "prompt_tuning", toy_pairs, max_steps=20)
     frozen_before = {k: v.clone() for k, v in model.backbone.state_dict().items()}
     prompt_before = model.prompt.weight.detach().clone()
     train(model, objective, cfg.train, 0.1, tmp_path, torch.device("cpu"), quiet, progress=False)
@@ -91,16 +76,16 @@ class InterruptingObjective:
         return self.inner.batch(indices, device)
 
 
-def test_resuming_after_an_interruption_gives_the_same_result(demo_model_dir, tmp_path):
-    cfg, model, objective = setup(demo_model_dir, "prompt_tuning", max_steps=60, eval_every=20, epochs=1)
+def test_resuming_after_an_interruption_gives_the_same_result(demo_model_dir, tmp_path, toy_pairs):
+    cfg, model, objective = setup(demo_model_dir, "prompt_tuning", toy_pairs, max_steps=60, eval_every=20, epochs=1)
     straight = train(model, objective, cfg.train, 0.1, tmp_path / "straight", torch.device("cpu"), quiet, progress=False)
     expected = model.prompt.weight.detach().clone()
 
-    cfg, model, objective = setup(demo_model_dir, "prompt_tuning", max_steps=60, eval_every=20, epochs=1)
+    cfg, model, objective = setup(demo_model_dir, "prompt_tuning", toy_pairs, max_steps=60, eval_every=20, epochs=1)
     with pytest.raises(Interrupt):  # dies after 50 batches: last checkpoint at step 40
         train(model, InterruptingObjective(objective, 50), cfg.train, 0.1, tmp_path / "cut", torch.device("cpu"),
               quiet, progress=False)
-    cfg, model, objective = setup(demo_model_dir, "prompt_tuning", max_steps=60, eval_every=20, epochs=1)
+    cfg, model, objective = setup(demo_model_dir, "prompt_tuning", toy_pairs, max_steps=60, eval_every=20, epochs=1)
     resumed = train(model, objective, cfg.train, 0.1, tmp_path / "cut", torch.device("cpu"), quiet, progress=False)
     assert resumed.resumed_from_step == 40
     assert torch.equal(model.prompt.weight, expected)
@@ -108,8 +93,8 @@ def test_resuming_after_an_interruption_gives_the_same_result(demo_model_dir, tm
     assert [h["step"] for h in resumed.dev_history] == [20, 40, 60]
 
 
-def test_loss_ignores_padding_tokens(demo_model_dir):
-    _, model, objective = setup(demo_model_dir, "full_finetune", max_steps=1)
+def test_loss_ignores_padding_tokens(demo_model_dir, toy_pairs):
+    _, model, objective = setup(demo_model_dir, "full_finetune", toy_pairs, max_steps=1)
     batch = objective.batch(list(range(8)), torch.device("cpu"))
     assert (batch["attention_mask"] == 0).any()
     loss, n_tokens = objective.loss(model, batch)
