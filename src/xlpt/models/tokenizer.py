@@ -36,8 +36,11 @@ def load_tokenizer(name_or_path: str | os.PathLike):
     """Load a tokenizer by hub name or local folder and check it works. Right padding always."""
     from transformers import AutoTokenizer
 
+    text = str(name_or_path)
+    if text.startswith((".", "/", "~")) and not Path(text).expanduser().exists():
+        raise ConfigError(f"model folder {text} does not exist")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(name_or_path))
+        tokenizer = AutoTokenizer.from_pretrained(text)
     except (OSError, ValueError) as err:
         raise ConfigError(f"cannot load tokenizer {str(name_or_path)!r}: {err}") from err
     check_tokenizer(tokenizer, str(name_or_path))

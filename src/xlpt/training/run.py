@@ -151,14 +151,16 @@ def train_run(cfg: RunConfig, run_dir: str | Path, progress: bool = True, echo: 
         return json.loads(summary_path.read_text(encoding="utf-8"))
     log = RunLog(run_dir, echo)
     seed_everything(cfg.train.seed)
+    trains = cfg.method.name != "zero_shot"
+    if trains:  # read (and validate) the data before loading a possibly large model
+        train_examples, dev_examples, files = training_data(cfg, log)
     lm, tokenizer = load_causal_lm(cfg.model.name, cfg.model.dtype, cfg.model.device)
     model = build_task_model(cfg, lm, tokenizer)
     params = parameter_report(model)
     log(f"{cfg.method.name} on {cfg.data.task} with {cfg.model.name}: {params['trainable_params']:,} trainable of "
         f"{params['total_params']:,} parameters ({100 * params['trainable_fraction']:.4f}%)")
     result = {**params, "method": cfg.method.name, "learning_rate": learning_rate(cfg)}
-    if cfg.method.name != "zero_shot":
-        train_examples, dev_examples, files = training_data(cfg, log)
+    if trains:
         log(f"training on {len(train_examples)} {cfg.data.train_lang} examples, selecting on {len(dev_examples)}")
         objective = make_objective(cfg, tokenizer, train_examples, dev_examples, log)
         flops = train_flops_per_token(lm, full_finetune=cfg.method.name == "full_finetune")
