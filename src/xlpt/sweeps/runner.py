@@ -62,7 +62,6 @@ def run_sweep(plan: list[PlannedRun], out: str | Path, sweep: str, selected: lis
 def run_one(run: PlannedRun, run_dir: Path, store: RunStore, sweep: str, label: str, progress: bool,
             echo: bool, say=print) -> str:
     """Bring one run to done. Returns done | skipped | busy | failed (the SweepOutcome field)."""
-    split = run.cfg.data.eval_split
     if _already_done(run, run_dir, store):
         say(f"{label} done (skipped)", flush=True)
         return "skipped"
