@@ -39,17 +39,21 @@ def results_path(run_dir: Path, split: str) -> Path:
     return run_dir / ("results.json" if split == "test" else f"results-{split}.json")
 
 
-def plan_languages(cfg: RunConfig, split: str, languages: str) -> dict[str, str]:
-    """language -> split to evaluate on: `split` where labeled, else labeled dev (never the training data)."""
+def local_sources(cfg: RunConfig) -> dict | None:
+    """`discover()` of the run's data folder, read once per evaluation; None for the hub (no listing)."""
     from xlpt.data.loading import discover
 
-    spec = get_task(cfg.data.task)
-    if cfg.data.data_dir == "hf":
-        available = {lang: {split: True} for lang in spec.languages}
+    return None if cfg.data.data_dir == "hf" else discover(cfg.data.task, cfg.data.data_dir)
+
+
+def plan_languages(cfg: RunConfig, split: str, languages: str, sources: dict | None) -> dict[str, str]:
+    """language -> split to evaluate on: `split` where labeled, else labeled dev (never the training data)."""
+    if sources is None:
+        available = {lang: {split: True} for lang in get_task(cfg.data.task).languages}
     else:
         # A split counts as labeled when its files carry labels or they can be reconstructed (XNLI bg/el/ru/th test).
         available = {lang: {s: src.labeled or src.label_source is not None for s, src in splits.items()}
-                     for lang, splits in discover(cfg.data.task, cfg.data.data_dir).items()}
+                     for lang, splits in sources.items()}
     wanted = sorted(available) if languages == "all" else [x.strip() for x in languages.split(",") if x.strip()]
     unknown = [lang for lang in wanted if lang not in available]
     if unknown:
@@ -64,11 +68,13 @@ def plan_languages(cfg: RunConfig, split: str, languages: str) -> dict[str, str]
     return plan
 
 
-def _eval_examples(cfg: RunConfig, lang: str, split: str, train_split_missing: bool):
+def _eval_examples(cfg: RunConfig, lang: str, split: str, sources: dict | None):
     from xlpt.data.loading import load_split
 
-    loaded = load_split(cfg.data.task, lang, split, cfg.data.data_dir)
+    # Pass the discovered source itself, so the data folder is not scanned again for every language.
+    loaded = load_split(cfg.data.task, lang, split, cfg.data.data_dir if sources is None else sources[lang][split])
     examples, label = loaded.examples, split
+    train_split_missing = sources is not None and cfg.data.train_split not in sources.get(cfg.data.train_lang, {})
     if lang == cfg.data.train_lang and split == "dev" and train_split_missing:
         # The training language's dev set was the training data: keep only the held-back part.
         _, examples = heldout_split(examples, cfg.data.heldout_fraction, cfg.train.seed)
@@ -110,17 +116,14 @@ def evaluate_run(run_dir: str | Path, split: str = "test", languages: str | None
     cfg = read_config(run_dir)
     log = RunLog(run_dir, echo)
     spec = get_task(cfg.data.task)
-    plan = plan_languages(cfg, split, languages or cfg.data.eval_languages)
+    sources = local_sources(cfg)
+    plan = plan_languages(cfg, split, languages or cfg.data.eval_languages, sources)
     if not plan:
         raise ConfigError(f"no language has a labeled {split!r} or dev split for {cfg.data.task} in {cfg.data.data_dir}")
     model, tokenizer = load_trained_model(run_dir, cfg)
-    from xlpt.data.loading import discover
-
-    train_split_missing = cfg.data.data_dir != "hf" and cfg.data.train_split not in \
-        discover(cfg.data.task, cfg.data.data_dir).get(cfg.data.train_lang, {})
     per_language, files = {}, []
     for lang, lang_split in tqdm(plan.items(), desc=f"evaluate {split}", unit="lang", disable=not progress):
-        examples, label, loaded = _eval_examples(cfg, lang, lang_split, train_split_missing)
+        examples, label, loaded = _eval_examples(cfg, lang, lang_split, sources)
         files += loaded.all_files
         # Tagging predictions are also written in the input format (token<TAB>tag), readable by other tools.
         tsv = run_dir / "predictions" / split / f"{lang}.tsv" if spec.kind == "tagging" else None

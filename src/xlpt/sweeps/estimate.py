@@ -175,11 +175,11 @@ def _estimate_training(cfg: RunConfig, result: Estimate) -> None:
 
 
 def _estimate_evaluation(cfg: RunConfig, result: Estimate) -> None:
-    from xlpt.data.loading import discover
-    from xlpt.evaluation.evaluate import plan_languages
+    from xlpt.evaluation.evaluate import local_sources, plan_languages
 
-    plan = plan_languages(cfg, cfg.data.eval_split, cfg.data.eval_languages)
-    train_split_missing = cfg.data.train_split not in discover(cfg.data.task, cfg.data.data_dir).get(cfg.data.train_lang, {})
+    sources = local_sources(cfg)
+    plan = plan_languages(cfg, cfg.data.eval_split, cfg.data.eval_languages, sources)
+    train_split_missing = sources is not None and cfg.data.train_split not in sources.get(cfg.data.train_lang, {})
     zero_shot = cfg.method.name == "zero_shot"
     for lang, split in plan.items():
         n, _, sample = split_sample(cfg.data.task, cfg.data.data_dir, lang, split)
