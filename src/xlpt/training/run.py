@@ -80,14 +80,18 @@ def training_data(cfg: RunConfig, log) -> tuple[list, list, list[Path]]:
     from xlpt.data.loading import discover, load_split
 
     task, lang, source = cfg.data.task, cfg.data.train_lang, cfg.data.data_dir
-    available = discover(task, source).get(lang, {}) if source != "hf" else {"train": True, "dev": True}
+    # Local folders are listed once and the found sources passed on; the hub has no listing.
+    available = discover(task, source).get(lang, {}) if source != "hf" else {"train": source, "dev": source}
+
+    def load(split: str):  # a missing split goes to load_split by path, which explains what is there
+        return load_split(task, lang, split, available.get(split, source))
+
     if cfg.data.train_split in available:
-        train_split = load_split(task, lang, cfg.data.train_split, source)
-        dev_split = load_split(task, lang, "dev", source)
+        train_split, dev_split = load(cfg.data.train_split), load("dev")
         train_examples, dev_examples = train_split.examples, dev_split.examples
         files = train_split.all_files + dev_split.all_files
     elif "dev" in available:
-        dev_split = load_split(task, lang, "dev", source)
+        dev_split = load("dev")
         train_examples, dev_examples = heldout_split(dev_split.examples, cfg.data.heldout_fraction, cfg.train.seed)
         files = dev_split.all_files
         log(f"NOTE: {task}/{lang} has no {cfg.data.train_split!r} split in {source}; training on {lang} dev "
