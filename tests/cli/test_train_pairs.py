@@ -46,6 +46,13 @@ def test_xnli_covers_all_15_languages(tmp_path, tiny_model_dir, data_dir):
     assert results["prompt_length"] == 20 and results["method"] == "prompt_tuning"
     predictions = (run / "predictions" / "test" / "de.jsonl").read_text().splitlines()
     assert len(predictions) == 30 and {"id", "gold", "pred"} <= set(json.loads(predictions[0]))
+    from sklearn.metrics import accuracy_score, f1_score
+
+    gold, pred = zip(*((r["gold"], r["pred"]) for r in map(json.loads, predictions)))
+    labels = ["entailment", "neutral", "contradiction"]
+    de = results["languages"]["de"]
+    assert de["accuracy"] == pytest.approx(accuracy_score(gold, pred))
+    assert de["macro_f1"] == pytest.approx(f1_score(gold, pred, labels=labels, average="macro", zero_division=0))
     assert (run / "checkpoint" / "best.pt").stat().st_size < 100_000  # a soft prompt is kilobytes
 
 

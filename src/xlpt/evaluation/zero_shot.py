@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 
 from xlpt.config import RunConfig
 from xlpt.errors import ConfigError
+from xlpt.evaluation.pairs import pair_metrics
 from xlpt.tasks import get_task
 from xlpt.tasks.zero_shot_prompts import PROMPTS, candidates
 from xlpt.training.batching import pad_right, sorted_batches
@@ -61,7 +62,5 @@ def evaluate_zero_shot(backbone, tokenizer, cfg: RunConfig, examples, progress: 
     for i, ex in enumerate(examples):
         row = scores[i * k : (i + 1) * k]
         records.append({"id": ex.id, "gold": ex.label, "pred": spec.labels[max(range(k), key=row.__getitem__)]})
-    correct = sum(r["gold"] == r["pred"] for r in records)
-    metrics = {"accuracy": correct / max(1, len(records)), "n": len(records), "own_language_prompt": own_words,
-               "truncated": truncated}
+    metrics = {**pair_metrics(spec, records), "own_language_prompt": own_words, "truncated": truncated}
     return metrics, records
