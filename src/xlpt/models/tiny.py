@@ -68,6 +68,7 @@ def build_tiny_model(out_dir: str | os.PathLike, corpus: list[str] | None = None
     import torch
     from transformers import XGLMConfig, XGLMForCausalLM
 
+    from xlpt.models.origin import mark_model
     from xlpt.models.tokenizer import load_tokenizer, xglm_tokenizer_from_spm
 
     spec = spec or TinyModelSpec()
@@ -92,6 +93,10 @@ def build_tiny_model(out_dir: str | os.PathLike, corpus: list[str] | None = None
         dropout=0.0, attention_dropout=0.0, activation_dropout=0.0,  # deterministic tiny runs
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
     )
-    XGLMForCausalLM(config).save_pretrained(out)
+    model = XGLMForCausalLM(config)
+    model.save_pretrained(out)
+    n_params = sum(p.numel() for p in model.parameters())
+    mark_model(out, "xlpt model tiny", f"a random {n_params:,}-parameter XGLM ({spec.num_layers} layers, "
+               f"d={spec.d_model}) with a tokenizer trained on a small corpus")
     load_tokenizer(out)  # round-trip check: the saved folder must load as a working tokenizer
     return out

@@ -17,8 +17,12 @@ _PROBE_TEXT = "the cat and the house"
 MIN_VOCAB = 100
 
 
-def check_tokenizer(tokenizer, source: str = "tokenizer") -> None:
-    """Fail loudly on the silent failure modes seen in practice (tiny vocab, everything <unk>)."""
+def check_tokenizer(tokenizer, source: str = "tokenizer", probe_text: str | None = None) -> None:
+    """Fail loudly on the silent failure modes seen in practice (tiny vocab, everything <unk>).
+
+    `probe_text` replaces the English probe for tokenizers of other languages (a model folder built by
+    `xlpt lab` records one in its config, see models.origin)."""
+    probe = probe_text or _PROBE_TEXT
     size = len(tokenizer)
     if size < MIN_VOCAB:
         raise ConfigError(
@@ -26,10 +30,10 @@ def check_tokenizer(tokenizer, source: str = "tokenizer") -> None:
             "loading a folder with only `sentencepiece.bpe.model`. Provide `tokenizer.json`, or build one with "
             "`xlpt.models.tokenizer.xglm_tokenizer_from_spm`."
         )
-    ids = tokenizer(_PROBE_TEXT, add_special_tokens=False)["input_ids"]
+    ids = tokenizer(probe, add_special_tokens=False)["input_ids"]
     unk = tokenizer.unk_token_id
     if not ids or (unk is not None and sum(i == unk for i in ids) > len(ids) // 2):
-        raise ConfigError(f"{source}: tokenizer maps {_PROBE_TEXT!r} to unknown tokens {ids}; it is broken")
+        raise ConfigError(f"{source}: tokenizer maps {probe!r} to unknown tokens {ids}; it is broken")
 
 
 def load_tokenizer(name_or_path: str | os.PathLike):
@@ -43,7 +47,9 @@ def load_tokenizer(name_or_path: str | os.PathLike):
         tokenizer = AutoTokenizer.from_pretrained(text)
     except (OSError, ValueError) as err:
         raise ConfigError(f"cannot load tokenizer {str(name_or_path)!r}: {err}") from err
-    check_tokenizer(tokenizer, str(name_or_path))
+    from xlpt.models.origin import read_origin
+
+    check_tokenizer(tokenizer, str(name_or_path), read_origin(text).get("probe_text"))
     # XGLM's position ids ignore padding: right padding keeps every real token at its true position.
     tokenizer.padding_side = "right"
     if tokenizer.pad_token is None:
