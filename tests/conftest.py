@@ -55,6 +55,21 @@ def _quiet_and_single_threaded():
     yield
 
 
+def make_config(*overrides: str, **dotted):
+    """A validated RunConfig from `section.key=value` strings and/or keywords with `__` for the dot
+    (`make_config("method.name=lora", data__task="udpos")`)."""
+    from xlpt.config import load_config
+
+    items = list(overrides) + [f"{key.replace('__', '.')}={value}" for key, value in dotted.items()]
+    return load_config(None, items)
+
+
+@pytest.fixture(scope="session")
+def config():
+    """`config(...)` builds a validated RunConfig (see make_config)."""
+    return make_config
+
+
 class ToyPairs:
     """The demo's learnable pair task (a negation word marks non-paraphrases) and a quiet short training run."""
 
@@ -70,14 +85,15 @@ class ToyPairs:
         return [PairExample(a, b, self.LABELS[label], lang, f"{lang}-{i}") for i, (a, b, label) in enumerate(rows)]
 
     def objective(self, tokenizer, n_train: int, n_dev: int = 100):
-        from xlpt.tasks.pair_encoding import encode_pairs
-        from xlpt.tasks.templates import get_template
-        from xlpt.training.objectives import PairObjective
+        from xlpt.tasks import get_task
+        from xlpt.tasks.classification_encoding import encode_examples
+        from xlpt.training.objectives import ClassificationObjective
 
-        template = get_template("pawsx")
-        train_items, _ = encode_pairs(self.examples(n_train, 1), template, tokenizer, self.LABELS, 256)
-        dev_items, _ = encode_pairs(self.examples(n_dev, 2), template, tokenizer, self.LABELS, 256)
-        return PairObjective(train_items, dev_items, tokenizer.pad_token_id, 64)
+        task = get_task("pawsx")
+        template = task.resolve_template(None)
+        train_items, _ = encode_examples(self.examples(n_train, 1), template, tokenizer, self.LABELS, 256)
+        dev_items, _ = encode_examples(self.examples(n_dev, 2), template, tokenizer, self.LABELS, 256)
+        return ClassificationObjective(task, train_items, dev_items, tokenizer.pad_token_id, 64)
 
     def train(self, model, objective, cfg, run_dir, steps: int, lr: float):
         import torch

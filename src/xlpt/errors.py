@@ -1,5 +1,7 @@
 """Exceptions that carry enough context for a user to fix their input without a traceback."""
 
+from __future__ import annotations
+
 
 class XlptError(Exception):
     """Base class: the CLI prints these as one clear message and exits non-zero."""
@@ -18,3 +20,15 @@ class DataFormatError(XlptError):
 
 class ConfigError(XlptError):
     """A configuration value is invalid or an unknown name was requested."""
+
+
+class RunFileError(XlptError):
+    """A file of a run directory (config, checkpoint, summary, results) is missing, damaged or does not fit."""
+
+    def __init__(self, path, problem: str):
+        self.path = str(path)
+        super().__init__(f"{self.path}: {problem}")
+
+
+class TrainingDiverged(XlptError):
+    """The loss or gradient norm became non-finite: the run stops and is marked `diverged`."""

@@ -42,7 +42,7 @@ def test_xnli_covers_all_15_languages(tmp_path, tiny_model_dir, data_dir):
     assert splits["hi"] == splits["sw"] == "dev"  # no test file on disk for these two: evaluated on dev
     assert all(splits[lang] == "test" for lang in languages - {"hi", "sw"})
     for lang in ("bg", "el", "ru", "th"):
-        assert results["languages"][lang]["labels_reconstructed"] == 5010
+        assert results["languages"][lang]["labels_reconstructed"] == 30  # every scored example
     assert results["prompt_length"] == 20 and results["method"] == "prompt_tuning"
     predictions = (run / "predictions" / "test" / "de.jsonl").read_text().splitlines()
     assert len(predictions) == 30 and {"id", "gold", "pred"} <= set(json.loads(predictions[0]))
@@ -61,10 +61,23 @@ def test_pawsx_trains_on_english_dev_and_never_evaluates_on_it(tmp_path, tiny_mo
                                       extra=["train.learning_rate=0.001"])
     check_results(results, {"de", "en", "es", "fr", "ja", "ko", "zh"})
     log = (run / "run.log").read_text()
-    assert "no 'train' split" in log and "held-back" in log
+    assert "has no labeled train split" in log and "held-back" in log
     splits = {lang: e["split"] for lang, e in results["languages"].items()}
-    assert splits == {"de": "test", "zh": "test", "en": "dev-heldout", "es": "dev", "fr": "dev", "ja": "dev", "ko": "dev"}
+    assert splits == {"de": "test", "zh": "test", "en": "dev-unused", "es": "dev", "fr": "dev", "ja": "dev", "ko": "dev"}
     assert results["prompt_length"] is None and results["trainable_fraction"] == 1.0
+    # English is scored only on dev rows that training (first 200 of the train part) and checkpoint
+    # selection (first 40 of the held-back part) never read
+    from xlpt.data.loading import load_split
+    from xlpt.data.plan import plan_training
+    from xlpt.run_dir import RunDir
+
+    cfg = RunDir(run).read_config()
+    dev = load_split("pawsx", "en", "dev", data_dir).examples
+    training = plan_training(cfg, {"dev"})
+    used = {dev[i].id for use in (training.train, training.selection) for i in use.indices(len(dev))}
+    assert len(used) == 240
+    scored = {json.loads(line)["id"] for line in (run / "predictions" / "test" / "en.jsonl").read_text().splitlines()}
+    assert len(scored) == 30 and not scored & used
 
 
 def test_zero_shot_baseline_runs_without_training(tmp_path, tiny_model_dir, data_dir, capsys):

@@ -11,7 +11,10 @@ from xlpt.data import hub  # noqa: E402
 from xlpt.data.hub import hub_location, rows_to_examples  # noqa: E402
 from xlpt.data.loading import load_split  # noqa: E402
 from xlpt.errors import ConfigError, DataFormatError  # noqa: E402
-from xlpt.tasks.spec import PANX_TAGS, UPOS_TAGS  # noqa: E402
+from xlpt.tasks import get_task
+
+PANX_TAGS = get_task('panx').labels
+UPOS_TAGS = get_task('udpos').labels
 
 NER = ClassLabel(names=list(PANX_TAGS))
 

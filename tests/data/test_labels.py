@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from xlpt.data.labels import normalise_label
-from xlpt.tasks.spec import get_task
+from xlpt.tasks import get_task
 
 XNLI, PAWSX = get_task("xnli"), get_task("pawsx")
 

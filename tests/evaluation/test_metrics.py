@@ -24,7 +24,10 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 
 from xlpt.evaluation.entities import strict_entities
 from xlpt.evaluation.metrics import classification_scores, ner_scores, pos_scores, score_predictions
-from xlpt.tasks.spec import PANX_TAGS, UPOS_TAGS
+from xlpt.tasks import get_task
+
+PANX_TAGS = get_task('panx').labels
+UPOS_TAGS = get_task('udpos').labels
 
 TYPES = ("PER", "ORG", "LOC")
 

@@ -3,24 +3,23 @@
 import pytest
 import torch
 
-from xlpt.config import RunConfig
+from xlpt.config import load_config
 from xlpt.data.examples import TaggedSentence
 from xlpt.data.formats import read_file
 from xlpt.evaluation.tagging import evaluate_tagging, predict_sentences
-from xlpt.models.build import build_task_model
+from xlpt.models.build import build_task_model, load_task_model
 from xlpt.models.loading import load_causal_lm
-from xlpt.tasks.spec import UPOS_TAGS
+from xlpt.tasks import get_task
+
+UPOS_TAGS = get_task('udpos').labels
 from xlpt.tasks.word_alignment import encode_tagged, word_pieces
 
 
 def _setup(tiny_model_dir, task="udpos", max_length=256, **method):
-    lm, tokenizer = load_causal_lm(tiny_model_dir, device="cpu")
-    cfg = RunConfig()
-    cfg.data.task, cfg.data.max_length, cfg.train.eval_batch_size = task, max_length, 4
-    for key, value in method.items():
-        setattr(cfg.method, key, value)
+    cfg = load_config(None, [f"model.name={tiny_model_dir}", f"data.task={task}", f"data.max_length={max_length}",
+                             "train.eval_batch_size=4"] + [f"method.{key}={value}" for key, value in method.items()])
     torch.manual_seed(0)
-    model = build_task_model(cfg, lm, tokenizer)
+    model, tokenizer = load_task_model(cfg, device="cpu")
     with torch.no_grad():  # a head with a real spread of scores, so argmax ties cannot hide differences
         model.head.weight.normal_(0, 1.0)
     return model, tokenizer, cfg
@@ -47,7 +46,7 @@ def _single_pass(model, tokenizer, words, start_at=0):
 def test_big_window_equals_one_long_pass(tiny_model_dir, method):
     model, tokenizer, cfg = _setup(tiny_model_dir, max_length=500, **method)
     sentence = _long_sentence(150)
-    (pred,), counts = predict_sentences(model, tokenizer, cfg, [sentence], progress=False)
+    (pred,), counts = predict_sentences(get_task(cfg.data.task), model, tokenizer, cfg, [sentence], progress=False)
     assert counts["windows"] == 1
     assert pred == _single_pass(model, tokenizer, sentence.words)
     assert len(set(pred)) > 3  # the comparison is not trivially between constant predictions
@@ -56,7 +55,7 @@ def test_big_window_equals_one_long_pass(tiny_model_dir, method):
 def test_long_sentence_in_small_windows_predicts_every_word_once(tiny_model_dir):
     model, tokenizer, cfg = _setup(tiny_model_dir, max_length=24, prompt_length=4)
     sentence = _long_sentence(150)
-    (pred,), counts = predict_sentences(model, tokenizer, cfg, [sentence], progress=False)
+    (pred,), counts = predict_sentences(get_task(cfg.data.task), model, tokenizer, cfg, [sentence], progress=False)
     assert counts["windows"] > 10 and counts["split_sentences"] == 1
     assert len(pred) == 150
     full = _single_pass(model, tokenizer, sentence.words)
@@ -88,7 +87,7 @@ def test_udpos_metrics_records_and_tsv(tiny_model_dir, tmp_path):
     model, tokenizer, cfg = _setup(tiny_model_dir, max_length=16)
     sentences = [_long_sentence(40), TaggedSentence(("a", "dog"), ("DET", "NOUN"), "en", "short"),
                  TaggedSentence(("sinh viên", "\u200b"), ("NOUN", "PUNCT"), "vi", "odd")]
-    metrics, records = evaluate_tagging(model, tokenizer, cfg, sentences, progress=False,
+    metrics, records = evaluate_tagging(get_task(cfg.data.task), model, tokenizer, cfg, sentences, progress=False,
                                         write_tsv=tmp_path / "predictions" / "test" / "en.tsv")
     assert metrics["n"] == 3 and metrics["n_words"] == 44
     assert 0.0 <= metrics["accuracy"] <= 1.0 and "f1_xtreme" in metrics
@@ -109,7 +108,7 @@ def test_panx_metrics_carry_entity_scores(tiny_model_dir):
         model.head.weight.zero_()
         model.head.bias.zero_()
         model.head.bias[0] = 1.0
-    metrics, records = evaluate_tagging(model, tokenizer, cfg, sentences, progress=False)
+    metrics, records = evaluate_tagging(get_task(cfg.data.task), model, tokenizer, cfg, sentences, progress=False)
     for key in ("f1", "precision", "recall", "f1_xtreme", "per_type", "n"):
         assert key in metrics
     assert metrics["n"] == 2 and metrics["n_gold_entities"] == 3  # strict IOB2: the I-LOC after `#` is none
@@ -119,7 +118,7 @@ def test_panx_metrics_carry_entity_scores(tiny_model_dir):
 
 def test_unlabeled_sentences_are_predicted_but_not_scored(tiny_model_dir):
     model, tokenizer, cfg = _setup(tiny_model_dir)
-    metrics, records = evaluate_tagging(model, tokenizer, cfg, [TaggedSentence(("a", "cat"), None, "en", "u")],
+    metrics, records = evaluate_tagging(get_task(cfg.data.task), model, tokenizer, cfg, [TaggedSentence(("a", "cat"), None, "en", "u")],
                                         progress=False)
     assert metrics["accuracy"] is None and metrics["n"] == 1
     assert records[0]["gold"] is None and len(records[0]["pred"]) == 2

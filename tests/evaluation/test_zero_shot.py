@@ -5,7 +5,7 @@ import torch
 from xlpt.evaluation.zero_shot import sequence_logprobs
 from xlpt.models.backbone import Backbone
 from xlpt.models.loading import load_causal_lm
-from xlpt.tasks.zero_shot_prompts import candidates
+from xlpt.tasks import get_task
 
 
 def test_sequence_logprob_equals_hf_loss_and_ignores_padding(tiny_model_dir):
@@ -22,8 +22,8 @@ def test_sequence_logprob_equals_hf_loss_and_ignores_padding(tiny_model_dir):
 
 
 def test_candidates_follow_the_harness_format():
-    options, own = candidates("xnli", "de", "Er schläft", "Er ist wach")
+    options, own = get_task("xnli").zero_shot.candidates("de", {"text_a": "Er schläft", "text_b": "Er ist wach"})
     assert own and options == ["Er schläft, richtig? Ja, Er ist wach", "Er schläft, richtig? Auch, Er ist wach",
                                "Er schläft, richtig? Nein, Er ist wach"]
-    options, own = candidates("pawsx", "xx", "A", "B")  # unknown language falls back to English words
+    options, own = get_task("pawsx").zero_shot.candidates("xx", {"text_a": "A", "text_b": "B"})  # unknown language falls back to English words
     assert not own and options == ["A, right? No, B", "A, right? Yes, B"]

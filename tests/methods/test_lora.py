@@ -4,22 +4,19 @@
 import pytest
 import torch
 
-from xlpt.config import RunConfig
+from xlpt.config import load_config
 from xlpt.errors import ConfigError
-from xlpt.models.build import build_task_model
+from xlpt.models.build import build_task_model, load_task_model
 from xlpt.models.loading import count_parameters, load_causal_lm
-from xlpt.training import checkpoints
-from xlpt.training.batching import pad_right
+from xlpt import checkpoints
+from xlpt.tasks.collate import pad_right
 
 
 
 def _model(tiny_model_dir, name="lora", task="xnli", seed=42, **method):
-    lm, tokenizer = load_causal_lm(tiny_model_dir, device="cpu")
-    cfg = RunConfig()
-    cfg.data.task, cfg.method.name, cfg.train.seed = task, name, seed
-    for key, value in method.items():
-        setattr(cfg.method, key, value)
-    model = build_task_model(cfg, lm, tokenizer)
+    cfg = load_config(None, [f"model.name={tiny_model_dir}", f"data.task={task}", f"method.name={name}",
+                             f"train.seed={seed}"] + [f"method.{key}={value}" for key, value in method.items()])
+    model, tokenizer = load_task_model(cfg, device="cpu")
     model.eval()
     return model, tokenizer, cfg
 
@@ -61,8 +58,8 @@ def test_adapters_sit_inside_the_decoder_the_backbone_runs(tiny_model_dir):
 
 
 def test_output_equals_the_base_model_at_init_then_differs_after_training(tiny_model_dir, tmp_path, toy_pairs):
-    base, tokenizer, _ = _model(tiny_model_dir, name="full_finetune")  # the unchanged model, same head
-    model, _, cfg = _model(tiny_model_dir)
+    base, tokenizer, _ = _model(tiny_model_dir, task="pawsx", name="full_finetune")  # the unchanged model, same head
+    model, _, cfg = _model(tiny_model_dir, task="pawsx")
     ids, mask, last = _batch(tokenizer)
     with torch.no_grad():
         assert torch.equal(model(ids, mask, last), base(ids, mask, last))  # B = 0: exactly the base model
@@ -91,9 +88,9 @@ def test_unknown_target_is_a_config_error_that_lists_the_real_names(tiny_model_d
 
 
 def test_init_is_seeded_and_a_checkpoint_restores_a_trained_model(tiny_model_dir, tmp_path, toy_pairs):
-    model, tokenizer, cfg = _model(tiny_model_dir, formulation="linear_head")
-    again, _, _ = _model(tiny_model_dir, formulation="linear_head")
-    other_seed, _, _ = _model(tiny_model_dir, formulation="linear_head", seed=7)
+    model, tokenizer, cfg = _model(tiny_model_dir, task="pawsx", formulation="linear_head")
+    again, _, _ = _model(tiny_model_dir, task="pawsx", formulation="linear_head")
+    other_seed, _, _ = _model(tiny_model_dir, task="pawsx", formulation="linear_head", seed=7)
     a = "backbone.lm.model.layers.0.self_attn.q_proj.lora_A.default.weight"
     assert torch.equal(dict(model.named_parameters())[a], dict(again.named_parameters())[a])
     assert not torch.equal(dict(model.named_parameters())[a], dict(other_seed.named_parameters())[a])
@@ -107,10 +104,8 @@ def test_init_is_seeded_and_a_checkpoint_restores_a_trained_model(tiny_model_dir
 
 
 def test_adapters_stay_float32_on_a_bfloat16_model(tiny_model_dir):
-    lm, tokenizer = load_causal_lm(tiny_model_dir, dtype="bfloat16", device="cpu")
-    cfg = RunConfig()
-    cfg.data.task, cfg.method.name = "xnli", "lora"
-    model = build_task_model(cfg, lm, tokenizer)
+    cfg = load_config(None, [f"model.name={tiny_model_dir}", "data.task=xnli", "method.name=lora"])
+    model, tokenizer = load_task_model(cfg, device="cpu", dtype="bfloat16")
     adapters = [p for n, p in model.named_parameters() if p.requires_grad]
     assert adapters and all(p.dtype == torch.float32 for p in adapters)
     assert model.backbone.lm.model.layers[0].fc1.base_layer.weight.dtype == torch.bfloat16

@@ -4,22 +4,19 @@
 import pytest
 import torch
 
-from xlpt.config import RunConfig
-from xlpt.models.build import build_task_model
+from xlpt.config import load_config
+from xlpt.models.build import build_task_model, load_task_model
 from xlpt.models.loading import count_parameters, load_causal_lm
-from xlpt.training import checkpoints
-from xlpt.training.batching import pad_right
+from xlpt import checkpoints
+from xlpt.tasks.collate import pad_right
 from xlpt.training.schedule import param_groups
 
 
 
-def _model(tiny_model_dir, task="xnli", **method):
-    lm, tokenizer = load_causal_lm(tiny_model_dir, device="cpu")
-    cfg = RunConfig()
-    cfg.data.task, cfg.method.name = task, "prefix_tuning"
-    for key, value in method.items():
-        setattr(cfg.method, key, value)
-    model = build_task_model(cfg, lm, tokenizer)
+def _model(tiny_model_dir, task="xnli", method="prefix_tuning", **settings):
+    cfg = load_config(None, [f"model.name={tiny_model_dir}", f"data.task={task}", f"method.name={method}"]
+                      + [f"method.{key}={value}" for key, value in settings.items()])
+    model, tokenizer = load_task_model(cfg, device="cpu")
     model.eval()
     return model, tokenizer, cfg
 
@@ -64,11 +61,8 @@ def test_at_init_equals_prompt_tuning_with_the_same_starting_vectors(tiny_model_
     """The prefix starts as the keys/values of the soft prompt's starting vectors, and the text sits after
     them (positions P..): so at step 0 it is exactly prompt tuning with the prompt first (placement `start`)."""
     prefixed, tokenizer, _ = _model(tiny_model_dir, prompt_length=6, prompt_init=init)
-    lm, _ = load_causal_lm(tiny_model_dir, device="cpu")
-    cfg = RunConfig()
-    cfg.data.task, cfg.method.name = "xnli", "prompt_tuning"
-    cfg.method.prompt_length, cfg.method.prompt_init, cfg.method.prompt_position = 6, init, "start"
-    prompted = build_task_model(cfg, lm, tokenizer).eval()
+    prompted, _, _ = _model(tiny_model_dir, method="prompt_tuning", prompt_length=6, prompt_init=init,
+                            prompt_position="start")
     ids, mask, last = _batch(tokenizer)
     assert torch.allclose(prefixed(ids, mask, last), prompted(ids, mask, last), atol=1e-5)
 
@@ -134,7 +128,7 @@ def test_padding_does_not_change_predictions(tiny_model_dir):
 
 
 def test_training_moves_only_the_prefix_and_checkpoints_round_trip(tiny_model_dir, tmp_path, toy_pairs):
-    model, tokenizer, cfg = _model(tiny_model_dir, prompt_length=4)
+    model, tokenizer, cfg = _model(tiny_model_dir, task="pawsx", prompt_length=4)
     frozen = {k: v.clone() for k, v in model.backbone.state_dict().items()}
     start = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
     toy_pairs.train(model, toy_pairs.objective(tokenizer, 64), cfg, tmp_path / "run", steps=5, lr=0.1)
@@ -143,7 +137,7 @@ def test_training_moves_only_the_prefix_and_checkpoints_round_trip(tiny_model_di
     assert all(not torch.equal(start[n], p) for n, p in model.named_parameters() if p.requires_grad)  # keys and values
 
     checkpoints.atomic_save(checkpoints.trainable_state(model), tmp_path / "prefix.pt")
-    rebuilt, _, _ = _model(tiny_model_dir, prompt_length=4)
+    rebuilt, _, _ = _model(tiny_model_dir, task="pawsx", prompt_length=4)
     ids, mask, last = _batch(tokenizer)
     assert not torch.equal(rebuilt(ids, mask, last), model(ids, mask, last))
     checkpoints.load_trainable_state(rebuilt, checkpoints.load(tmp_path / "prefix.pt"))
@@ -151,10 +145,9 @@ def test_training_moves_only_the_prefix_and_checkpoints_round_trip(tiny_model_di
 
 
 def test_prefix_stays_float32_and_follows_a_bfloat16_model(tiny_model_dir):
-    lm, tokenizer = load_causal_lm(tiny_model_dir, dtype="bfloat16", device="cpu")
-    cfg = RunConfig()
-    cfg.data.task, cfg.method.name, cfg.method.prompt_length = "xnli", "prefix_tuning", 4
-    model = build_task_model(cfg, lm, tokenizer)
+    cfg = load_config(None, [f"model.name={tiny_model_dir}", "data.task=xnli", "method.name=prefix_tuning",
+                             "method.prompt_length=4"])
+    model, tokenizer = load_task_model(cfg, device="cpu", dtype="bfloat16")
     assert model.prefix.prefix_keys.dtype == torch.float32
     assert model.prefix.cache(2, torch.bfloat16).layers[0].keys.dtype == torch.bfloat16
     ids, mask, last = _batch(tokenizer)

@@ -3,19 +3,16 @@
 import pytest
 import torch
 
-from xlpt.config import RunConfig
-from xlpt.models.build import build_task_model
+from xlpt.config import load_config
+from xlpt.models.build import build_task_model, load_task_model
 from xlpt.models.loading import load_causal_lm
-from xlpt.training.batching import pad_right
+from xlpt.tasks.collate import pad_right
 
 
 def _model(tiny_model_dir, **method):
-    lm, tokenizer = load_causal_lm(tiny_model_dir, device="cpu")
-    cfg = RunConfig()
-    cfg.data.task = "xnli"
-    for key, value in method.items():
-        setattr(cfg.method, key, value)
-    model = build_task_model(cfg, lm, tokenizer)
+    cfg = load_config(None, [f"model.name={tiny_model_dir}", "data.task=xnli"]
+                      + [f"method.{key}={value}" for key, value in method.items()])
+    model, tokenizer = load_task_model(cfg, device="cpu")
     model.eval()
     return model, tokenizer
 

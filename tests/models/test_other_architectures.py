@@ -4,11 +4,11 @@ and GPT-2/mGPT (learned positions), each saved with a tokenizer and loaded throu
 import pytest
 import torch
 
-from xlpt.config import RunConfig
-from xlpt.models.build import build_task_model
+from xlpt.config import load_config
+from xlpt.models.build import build_task_model, load_task_model
 from xlpt.models.loading import load_causal_lm
 from xlpt.models.tokenizer import load_tokenizer
-from xlpt.training.batching import pad_right
+from xlpt.tasks.collate import pad_right
 
 
 def _config(kind, vocab):
@@ -37,10 +37,8 @@ def other_model_dir(request, tiny_model_dir, tmp_path):
 
 @pytest.mark.parametrize("method", ["prompt_tuning", "full_finetune"])
 def test_classifier_is_padding_invariant_and_trains(other_model_dir, method):
-    lm, tokenizer = load_causal_lm(other_model_dir, device="cpu")
-    cfg = RunConfig()
-    cfg.method.name = method
-    model = build_task_model(cfg, lm, tokenizer)
+    cfg = load_config(None, [f"model.name={other_model_dir}", f"method.name={method}"])
+    model, tokenizer = load_task_model(cfg, device="cpu")
     model.eval()
     assert model.backbone.embed_multiplier == 1.0  # none of these scales embeddings
     texts = ["The cat sleeps on the chair. Answer:", "Yes. Answer:"]

@@ -3,22 +3,23 @@
 import pytest
 import torch
 
-from xlpt.config import RunConfig
+from xlpt.config import load_config
 from xlpt.data.examples import TaggedSentence
-from xlpt.models.build import build_task_model
+from xlpt.models.build import build_task_model, load_task_model
 from xlpt.models.loading import load_causal_lm
-from xlpt.tasks.spec import PANX_TAGS, UPOS_TAGS
+from xlpt.tasks import get_task
+
+PANX_TAGS = get_task('panx').labels
+UPOS_TAGS = get_task('udpos').labels
 from xlpt.tasks.word_alignment import IGNORE, encode_tagged
-from xlpt.training.tagging_objective import collate_windows, tagging_loss
+from xlpt.tasks.collate import collate_windows
+from xlpt.training.tagging_objective import tagging_loss
 
 
 def _model(tiny_model_dir, task="udpos", method="prompt_tuning", **options):
-    lm, tokenizer = load_causal_lm(tiny_model_dir, device="cpu")
-    cfg = RunConfig()
-    cfg.data.task, cfg.method.name = task, method
-    for key, value in options.items():
-        setattr(cfg.method, key, value)
-    model = build_task_model(cfg, lm, tokenizer)
+    cfg = load_config(None, [f"model.name={tiny_model_dir}", f"data.task={task}", f"method.name={method}"]
+                      + [f"method.{key}={value}" for key, value in options.items()])
+    model, tokenizer = load_task_model(cfg, device="cpu")
     model.eval()
     return model, tokenizer
 
@@ -134,7 +135,8 @@ def test_padding_and_batching_do_not_change_scores(tiny_model_dir, method):
 
 @pytest.mark.parametrize("method", ["prompt_tuning", "prefix_tuning", "lora", "full_finetune", "head_only"])
 def test_every_method_trains_the_tag_head_and_its_own_parameters(tiny_model_dir, method):
-    model, tokenizer = _model(tiny_model_dir, method=method, prompt_length=4)
+    settings = {"prompt_length": 4} if method in ("prompt_tuning", "prefix_tuning") else {}
+    model, tokenizer = _model(tiny_model_dir, method=method, **settings)
     model.train()
     _, batch = _batch(tokenizer)
     logits = model(batch["input_ids"], batch["attention_mask"], batch["word_start"], batch["word_end"])

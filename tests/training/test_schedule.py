@@ -2,17 +2,15 @@
 
 import torch
 
-from xlpt.config import RunConfig
-from xlpt.models.build import build_task_model
+from xlpt.config import load_config
+from xlpt.models.build import build_task_model, load_task_model
 from xlpt.models.loading import load_causal_lm
 from xlpt.training.schedule import make_optimizer, param_groups, warmup_linear
 
 
 def test_head_gets_its_own_learning_rate_and_prompt_is_not_decayed(tiny_model_dir):
-    lm, tokenizer = load_causal_lm(tiny_model_dir, device="cpu")
-    cfg = RunConfig()
-    cfg.method.formulation = "linear_head"
-    model = build_task_model(cfg, lm, tokenizer)
+    cfg = load_config(None, [f"model.name={tiny_model_dir}", "method.formulation=linear_head"])
+    model, tokenizer = load_task_model(cfg, device="cpu")
     groups = param_groups(model, weight_decay=0.01, lr=0.03, head_lr=1e-3)
     by_id = {id(p): g for g in groups for p in g["params"]}
     assert by_id[id(model.prompt.weight)]["lr"] == 0.03 and by_id[id(model.prompt.weight)]["weight_decay"] == 0.0

@@ -6,14 +6,17 @@ from collections import Counter
 import pytest
 import torch
 
-from xlpt.config import RunConfig
+from xlpt.config import load_config
 from xlpt.data.examples import TaggedSentence
-from xlpt.models.build import build_task_model
+from xlpt.models.build import build_task_model, load_task_model
 from xlpt.models.loading import load_causal_lm
-from xlpt.tasks.spec import UPOS_TAGS
+from xlpt.tasks import get_task
+
+UPOS_TAGS = get_task('udpos').labels
 from xlpt.tasks.word_alignment import IGNORE, encode_tagged
 from xlpt.training.loop import train
-from xlpt.training.tagging_objective import TaggingObjective, collate_windows, tagging_loss
+from xlpt.tasks.collate import collate_windows
+from xlpt.training.tagging_objective import TaggingObjective, tagging_loss
 
 # Tags determined by the word itself (a lexicon), so a model that can tell words apart can learn them.
 LEXICON = {
@@ -33,12 +36,12 @@ def _sentences(n, seed, lang="en"):
     return out
 
 
-def _cfg(method, lr, steps):
-    cfg = RunConfig()
-    cfg.data.task, cfg.method.name, cfg.method.prompt_length = "udpos", method, 4
-    cfg.train.learning_rate, cfg.train.max_steps, cfg.train.batch_size = lr, steps, 8
-    cfg.train.eval_every, cfg.train.log_every, cfg.train.warmup_ratio = steps, 1000, 0.0
-    return cfg
+def _cfg(method, lr, steps, model_dir="unused/model"):
+    settings = ["method.prompt_length=4"] if method in ("prompt_tuning", "prefix_tuning") else []
+    return load_config(None, [f"model.name={model_dir}", "data.task=udpos", f"method.name={method}",
+                              f"train.learning_rate={lr}", f"train.max_steps={steps}", "train.batch_size=8",
+                              f"train.eval_every={steps}", "train.log_every=1000", "train.warmup_ratio=0.0"]
+                       + settings)
 
 
 def test_collate_masks_empty_word_slots(tiny_model_dir):
@@ -67,13 +70,13 @@ def _learn(tiny_model_dir, tmp_path, method, lr, steps=60):
     """Train on 200 random lexicon sentences; dev scores before/after, the majority-tag baseline, and the
     backbone/trainable tensors before training."""
     torch.manual_seed(0)
-    lm, tokenizer = load_causal_lm(tiny_model_dir, device="cpu")
-    cfg = _cfg(method, lr, steps)
-    model = build_task_model(cfg, lm, tokenizer)
+    cfg = _cfg(method, lr, steps, tiny_model_dir)
+    model, tokenizer = load_task_model(cfg, device="cpu")
     backbone = {k: v.clone() for k, v in model.backbone.state_dict().items()}
     trainable = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
     dev = _sentences(40, seed=2)
-    objective = TaggingObjective.from_examples(cfg, tokenizer, _sentences(200, seed=1), dev, log=lambda m: None)
+    objective = TaggingObjective.from_examples(get_task("udpos"), cfg, tokenizer, _sentences(200, seed=1), dev,
+                                               log=lambda m: None)
     before = objective.dev_score(model)
     summary = train(model, objective, cfg.train, lr, tmp_path, torch.device("cpu"), log=lambda m: None,
                     progress=False)
@@ -106,7 +109,7 @@ def test_long_training_sentences_are_split_not_dropped(tiny_model_dir):
     cfg = _cfg("prompt_tuning", 0.1, 1)
     cfg.data.max_length = 32
     logs = []
-    objective = TaggingObjective.from_examples(cfg, tokenizer, [long], [long], log=logs.append)
+    objective = TaggingObjective.from_examples(get_task("udpos"), cfg, tokenizer, [long], [long], log=logs.append)
     assert len(objective.train_windows) > 3 and max(objective.train_lengths()) <= 32
     assert sum(len(w.words) for w in objective.train_windows) == 100
     assert any("1 long sentences split" in line for line in logs)
@@ -117,14 +120,11 @@ def test_long_training_sentences_are_split_not_dropped(tiny_model_dir):
     ("panx", ("B-PER", "O", "O"), "O", 0.0),  # entity F1 (word accuracy would be 2/3)
 ])
 def test_dev_score_is_the_headline_metric(tiny_model_dir, task, gold, constant, expected):
-    from xlpt.tasks import get_task
-
-    lm, tokenizer = load_causal_lm(tiny_model_dir, device="cpu")
-    cfg = _cfg("prompt_tuning", 0.1, 1)
+    cfg = _cfg("prompt_tuning", 0.1, 1, tiny_model_dir)
     cfg.data.task = task
-    model = build_task_model(cfg, lm, tokenizer)
+    model, tokenizer = load_task_model(cfg, device="cpu")
     dev = [TaggedSentence(("cat", "dog", "the"), gold, "en", "d")]
-    objective = TaggingObjective.from_examples(cfg, tokenizer, dev, dev, log=lambda m: None)
+    objective = TaggingObjective.from_examples(get_task(task), cfg, tokenizer, dev, dev, log=lambda m: None)
     with torch.no_grad():  # the head now predicts `constant` for every word
         model.head.weight.zero_()
         model.head.bias.fill_(0.0)

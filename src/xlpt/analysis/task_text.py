@@ -10,9 +10,9 @@ import os
 from dataclasses import dataclass
 from typing import Mapping
 
-from xlpt.data.examples import PairExample, TaggedSentence
+from xlpt.data.examples import PairExample, TaggedSentence, TextExample
 from xlpt.errors import ConfigError
-from xlpt.tasks.spec import TaskSpec
+from xlpt.tasks import TaskSpec
 
 # Where the requested split is missing for a language, read this one instead (and record it): e.g.
 # XTREME ships no UDPOS dev set for kk/th/tl/yo, and most PAN-X languages have no test file here.
@@ -50,6 +50,8 @@ def example_word_lists(examples) -> list[list[str]]:
         if isinstance(example, PairExample):
             lists.append(whitespace_words(example.text_a))
             lists.append(whitespace_words(example.text_b))
+        elif isinstance(example, TextExample):
+            lists.append(whitespace_words(example.text))
         elif isinstance(example, TaggedSentence):
             lists.append(list(example.words))
         else:

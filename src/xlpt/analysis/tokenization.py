@@ -17,11 +17,11 @@ from xlpt.analysis.pretraining import pretraining_share, source_citation
 from xlpt.analysis.scripts import is_whitespace_segmented, mean_chars_per_word, word_definition_note
 from xlpt.analysis.subwords import count_subwords, summarize
 from xlpt.analysis.task_text import SPLIT_FALLBACKS, discover_languages, load_language_text, select_languages
-from xlpt.tasks.spec import TaskSpec, get_task
+from xlpt.tasks import TaskSpec, get_task
 
 WORD_UNITS = {
-    "pair": "whitespace-separated tokens of the raw sentences",
-    "tagging": "the dataset's own word tokens",
+    False: "whitespace-separated tokens of the raw sentences",
+    True: "the dataset's own word tokens",
 }
 
 
@@ -33,7 +33,7 @@ def language_stats(tokenizer, task: TaskSpec | str, lang: str, word_lists: list[
     """
     task = get_task(task) if isinstance(task, str) else task
     chars_per_word = mean_chars_per_word(word_lists)
-    if task.kind == "pair":
+    if not task.family_info.pretokenized:
         segmented, reason = is_whitespace_segmented(lang, chars_per_word)
         words_meaningful = segmented
     else:
@@ -41,7 +41,7 @@ def language_stats(tokenizer, task: TaskSpec | str, lang: str, word_lists: list[
         words_meaningful = True
     stats = summarize(count_subwords(tokenizer, word_lists), len(tokenizer), words_meaningful=words_meaningful)
     stats["whitespace_segmented"] = segmented
-    stats["note"] = word_definition_note(task.name, task.kind, lang, segmented, reason, chars_per_word)
+    stats["note"] = word_definition_note(task.name, "tagging" if task.family_info.pretokenized else "pair", lang, segmented, reason, chars_per_word)
     stats["chars_per_word"] = chars_per_word
     stats.update(pretraining_share(lang).as_fields())
     return _ordered(stats)
@@ -105,7 +105,7 @@ def tokenization_stats(tokenizer, task: str | TaskSpec, data_dir: str | os.PathL
         "split": split,
         "max_examples": max_examples,
         "vocab_size": len(tokenizer),
-        "word_unit": WORD_UNITS[task.kind],
+        "word_unit": WORD_UNITS[task.family_info.pretokenized],
         "pretraining_source": source_citation(),
         "languages": results,
         "skipped": skipped,

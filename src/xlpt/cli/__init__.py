@@ -1,13 +1,17 @@
 """The `xlpt` command. Each command group lives in its own module exposing `register(subparsers)`.
 
-`register` adds an argparse sub-parser and sets `func=handler(args) -> int` on it. Errors derived
-from `XlptError` are printed as one line (no traceback) and exit with status 2.
+`register` adds an argparse sub-parser and sets `func=handler(args) -> int` on it. Handlers import
+heavy libraries (torch, transformers) only when they need them, so a bad option, config value or path
+is reported in well under a second. Errors derived from `XlptError` are printed as one line (no
+traceback) and exit with status 2; so are file-system errors (disk full, permission denied).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import re
 import sys
 
 from xlpt.errors import XlptError
@@ -22,6 +26,7 @@ COMMAND_MODULES = [
     "tokenization",
     "score",
     "report",
+    "tasks",
 ]
 
 
@@ -29,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xlpt",
         description="Zero-shot cross-lingual transfer with decoder-only multilingual LMs: "
-        "soft prompt tuning vs fine-tuning on XNLI, PAWS-X, UDPOS and PAN-X.",
+        "soft prompt tuning vs fine-tuning on XNLI, PAWS-X, UDPOS, PAN-X, SIB-200 and your own tasks.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -38,12 +43,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+OVERRIDE = re.compile(r"^(model|data|method|train)\.[A-Za-z_][A-Za-z0-9_.]*=")
+
+
+def parse(parser: argparse.ArgumentParser, argv: list[str] | None):
+    """Parse, letting `section.key=value` overrides stand anywhere among the options: they are taken out
+    first (argparse would read one after an option as unrecognized) and handed to the command."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    overrides = [token for token in argv if OVERRIDE.match(token)]
+    args = parser.parse_args([token for token in argv if not OVERRIDE.match(token)])
+    if overrides:
+        if not hasattr(args, "overrides"):
+            parser.error(f"`xlpt {args.command}` takes no section.key=value overrides (got {overrides[0]})")
+        args.overrides = overrides + list(args.overrides or [])
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(build_parser(), argv)
     try:
         return int(args.func(args) or 0)
     except XlptError as err:
         print(f"xlpt: error: {err}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # `xlpt ... | head`: the reader went away; not an error of ours. Silence the flush at exit too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as err:  # disk full, read-only folder, permission denied: one line, no traceback
+        where = f"{err.filename}: " if getattr(err, "filename", None) else ""
+        print(f"xlpt: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("xlpt: interrupted", file=sys.stderr)

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 
+from xlpt.cli.options import add_include_path, apply_include_path
 from xlpt.errors import ConfigError
 
 DATA_DIR_ENV = "XLPT_DATA_DIR"
@@ -50,7 +51,8 @@ def register(subparsers) -> None:
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--task", required=True, help="task name: xnli, pawsx, udpos or panx")
+    parser.add_argument("--task", required=True, help="task name: xnli, pawsx, udpos, panx, sib200 or yours")
+    add_include_path(parser)
     parser.add_argument("--data-dir", default=os.environ.get(DATA_DIR_ENV),
                         help=f"data folder (shared layout, or an XTREME download/ folder or its parent); "
                         f"default: ${DATA_DIR_ENV}")
@@ -59,6 +61,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def _data_dir(args) -> str:
+    apply_include_path(args)
     if not args.data_dir:
         raise ConfigError(f"no data folder given: pass --data-dir or set ${DATA_DIR_ENV}")
     return args.data_dir

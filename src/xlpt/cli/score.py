@@ -17,12 +17,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from xlpt.cli.options import add_include_path, apply_include_path
 from xlpt.data.formats import PAIR_FORMATS, read_file
 from xlpt.data.formats.predictions import read_predictions
 from xlpt.data.labels import normalise_label
 from xlpt.errors import ConfigError, DataFormatError
 from xlpt.evaluation.metrics import score_predictions
-from xlpt.tasks.spec import TaskSpec, get_task
+from xlpt.tasks import TaskSpec, get_task
 
 LABELS_FORMAT = "labels"
 """One label per line: the prediction format, and the default gold format of pair tasks."""
@@ -35,7 +36,8 @@ def register(subparsers) -> None:
         description=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--task", required=True, help="udpos, panx, xnli or pawsx")
+    parser.add_argument("--task", required=True, help="udpos, panx, xnli, pawsx, sib200 or yours")
+    add_include_path(parser)
     parser.add_argument("--gold", required=True, type=Path, help="gold file")
     parser.add_argument("--pred", required=True, type=Path, help="predictions: token<TAB>tag (tagging) or one label per line (pair tasks)")
     parser.add_argument(
@@ -47,13 +49,14 @@ def register(subparsers) -> None:
 
 
 def run_score(args: argparse.Namespace) -> int:
+    apply_include_path(args)
     task = get_task(args.task)
-    if task.kind == "tagging" and args.gold_format != LABELS_FORMAT:
+    if task.family_info.pretokenized and args.gold_format != LABELS_FORMAT:
         raise ConfigError(f"--gold-format applies to pair tasks only; {task.name} files are token<TAB>tag")
     for path in (args.gold, args.pred):
         if not path.is_file():
             raise DataFormatError(path, None, "no such file" if not path.exists() else "not a file")
-    if task.kind == "tagging":
+    if task.family_info.pretokenized:
         gold_sentences = _read_tagged(args.gold, task)
         pred_sentences = _read_tagged(args.pred, task)
         _check_tokens_match(gold_sentences, pred_sentences, args.gold, args.pred)
@@ -206,7 +209,7 @@ def _header(title: str, width: int, support: bool = True) -> str:
 
 def _summary(task: TaskSpec, gold_path: Path, pred_path: Path, scores: dict) -> str:
     head = [f"task {task.name}", f"gold {gold_path}", f"pred {pred_path}"]
-    if task.kind == "pair":
+    if not task.family_info.pretokenized:
         return "\n".join(head + _classification_lines(scores))
     if task.metric == "f1":
         return "\n".join(head + _ner_lines(scores))

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from xlpt.cli.options import add_include_path, apply_include_path
 from xlpt.errors import ConfigError
 
 
@@ -20,6 +21,7 @@ def register(sub) -> None:
         "status 1. Two sweeps on the same folder share the work (each run is locked while it runs).",
         epilog="example: xlpt sweep --config configs/sweeps/tiny-smoke.yaml --dry-run")
     sweep.add_argument("--config", required=True, help="sweep YAML file")
+    add_include_path(sweep)
     sweep.add_argument("--out", help="output folder (default: the file's sweep.out, else runs/<sweep name>)")
     sweep.add_argument("--dry-run", action="store_true", help="list the runs with their status and token cost; run nothing")
     sweep.add_argument("--only", help="comma-separated run ids (or unique prefixes) to run; the others are left alone")
@@ -72,6 +74,7 @@ def _sweep(args) -> int:
     from xlpt.sweeps.grid import default_out, expand, load_sweep, select
     from xlpt.sweeps.runner import run_sweep
 
+    apply_include_path(args)
     if args.json and not args.dry_run:
         raise ConfigError("--json only applies to --dry-run (query finished runs with `xlpt runs list --json`)")
     spec = load_sweep(args.config, args.overrides)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from xlpt.cli.options import add_include_path, apply_include_path
+
 from xlpt.errors import ConfigError
 
 _DESCRIPTION = """\
@@ -34,7 +36,9 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--model", required=True,
                         help="model or tokenizer: a Hugging Face name or a local folder with tokenizer files")
-    parser.add_argument("--task", required=True, help="task whose text is tokenized: xnli, pawsx, udpos or panx")
+    parser.add_argument("--task", required=True, help="task whose text is tokenized: xnli, pawsx, udpos, panx, "
+                        "sib200 or yours")
+    add_include_path(parser)
     parser.add_argument("--data-dir", required=True, help="data folder (layout <task>/<lang>/<source>/<file>)")
     parser.add_argument("--split", default="dev", choices=("dev", "test", "train"),
                         help="split to read (default: dev); a language without it falls back to test (dev for "
@@ -50,8 +54,9 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from xlpt.analysis.tokenization import tokenization_stats
-    from xlpt.tasks.spec import get_task
+    from xlpt.tasks import get_task
 
+    apply_include_path(args)
     task = get_task(args.task)  # unknown task -> ConfigError listing the valid ones, before loading anything
     result = tokenization_stats(args.model, task, args.data_dir, split=args.split, languages=args.languages,
                                 max_examples=args.max_examples, progress=True)

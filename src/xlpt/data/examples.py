@@ -21,6 +21,23 @@ class PairExample:
     reconstructed: bool = False
     """True when the label was recovered from a parallel labeled file (XNLI bg/el/ru/th test)."""
 
+    def fields(self) -> dict[str, str]:
+        return {"text_a": self.text_a, "text_b": self.text_b}
+
+
+@dataclass(frozen=True)
+class TextExample:
+    """One single-text classification example (SIB-200 topics). `label` as in PairExample."""
+
+    text: str
+    label: str | None
+    lang: str
+    id: str
+    reconstructed: bool = False
+
+    def fields(self) -> dict[str, str]:
+        return {"text": self.text}
+
 
 @dataclass(frozen=True)
 class TaggedSentence:
@@ -34,3 +51,8 @@ class TaggedSentence:
     def __post_init__(self):
         if self.tags is not None and len(self.tags) != len(self.words):
             raise ValueError(f"{self.id}: {len(self.words)} words but {len(self.tags)} tags")
+
+
+def is_labeled(example) -> bool:
+    """Whether an example of any family carries its gold answer."""
+    return (example.tags if isinstance(example, TaggedSentence) else example.label) is not None

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from xlpt.data.examples import PairExample, TaggedSentence
 from xlpt.data.labels import normalise_label
 from xlpt.errors import ConfigError, DataFormatError
-from xlpt.tasks.spec import TaskSpec, get_task
+from xlpt.tasks import TaskSpec, get_task
 
 HUB_SPLITS = {"train": "train", "dev": "validation", "test": "test"}
 XNLI_REPO = "facebook/xnli"
@@ -108,7 +108,7 @@ def rows_to_examples(task: str, lang: str, split: str, dataset: Iterable[dict], 
     """
     spec = get_task(task)
     where = where or f"hf:{spec.name}/{lang}[{split}]"
-    if spec.kind == "pair":
+    if spec.family != "tagging":
         names = _class_names(dataset, "label")
         return [_pair_row(spec, lang, row, names, where, n) for n, row in enumerate(dataset, start=1)]
     column = TAG_COLUMNS[spec.name]

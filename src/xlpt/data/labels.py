@@ -1,6 +1,7 @@
 """Label normalisation: every pair-classification label in every file format becomes a task label *name*.
 
-Files disagree on spelling: XTREME XNLI uses names, XNLI-1.0 writes `contradictory`, HF exports use
+Files disagree on spelling: XTREME XNLI uses names, XNLI-1.0 writes `contradictory` (an alias in the task's
+data section), HF exports use
 int ids in ClassLabel order (XNLI 0/1/2 = entailment/neutral/contradiction; PAWS-X 0/1 =
 not_paraphrase/paraphrase). Anything else is an error, never a guess.
 """
@@ -8,13 +9,6 @@ not_paraphrase/paraphrase). Anything else is an error, never a guess.
 from __future__ import annotations
 
 from xlpt.tasks.spec import TaskSpec
-
-# Spellings from original releases that mean the same label.
-ALIASES = {
-    "xnli": {"contradictory": "contradiction"},
-    "pawsx": {},
-}
-
 
 def normalise_label(task: TaskSpec, raw: object) -> str:
     """The label name for `raw` (a name, an alias, an int id or its string form). Raises ValueError."""
@@ -26,7 +20,7 @@ def normalise_label(task: TaskSpec, raw: object) -> str:
         text = raw.strip()
         if text in task.labels:
             return text
-        alias = ALIASES.get(task.name, {}).get(text.lower())
+        alias = task.data.label_aliases.get(text.lower())  # spellings of other releases (task data)
         if alias is not None:
             return alias
         if text.lstrip("-").isdigit():

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from xlpt.errors import ConfigError, DataFormatError
-from xlpt.tasks.spec import TaskSpec, get_task
+from xlpt.tasks import TaskSpec, get_task
 
 SPLITS = ("train", "dev", "test")
 SPLIT_NAMES = {"train": "train", "dev": "dev", "validation": "dev", "test": "test"}
@@ -125,7 +125,7 @@ def choose_sources(found: Scan) -> dict[str, dict[str, SplitSource]]:
         source = choose_source(found.task, lang, split, candidates)
         if source is not None:
             chosen.setdefault(lang, {})[split] = source
-    if found.task == "xnli":
+    if get_task(found.task).data.label_parallel:
         _link_label_sources(chosen)
     return chosen
 
@@ -225,7 +225,7 @@ def classify(spec: TaskSpec, path: Path, lang: str, origin: str) -> DataFile:
 
 def _from_name(spec: TaskSpec, path: Path) -> tuple[str, str, str | None]:
     """(split, format guess, language named by the file) or DataFormatError for an unknown file name."""
-    name, tagging = path.name, spec.kind == "tagging"
+    name, tagging = path.name, spec.family == "tagging"
     if match := _XTREME_NAME.fullmatch(name):
         return match.group(1), ("tag" if tagging else "tsv"), match.group(2)
     if (match := _HF_SHARD.fullmatch(name)) and not tagging:

@@ -18,7 +18,7 @@ from xlpt.data.layout import SPLITS, SplitSource, choose_sources, discover, scan
 from xlpt.data import quality
 from xlpt.data.reconstruction import reconstruct_labels
 from xlpt.errors import ConfigError
-from xlpt.tasks.spec import TaskSpec, get_task
+from xlpt.tasks import TaskSpec, get_task
 
 __all__ = ["LoadedSplit", "SplitSource", "discover", "load_split", "load_source"]
 
@@ -108,7 +108,7 @@ def _finish(spec: TaskSpec, loaded: LoadedSplit, *, repair_iob: bool = False) ->
     """Count quirks and apply the optional IOB repair (shared by the local and hub paths)."""
     counts = Counter(loaded.counts)
     counts.setdefault("reconstructed", 0)
-    if spec.kind == "pair":
+    if spec.family != "tagging":
         counts.update(quality.pair_quirks(loaded.examples))
     else:
         iob = any(label.startswith("B-") for label in spec.labels)

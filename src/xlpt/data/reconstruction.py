@@ -15,9 +15,6 @@ from pathlib import Path
 from xlpt.data.examples import PairExample
 from xlpt.errors import DataFormatError
 
-RECONSTRUCTABLE_TASKS = frozenset({"xnli"})
-
-
 def reconstruct_labels(
     task: str, examples: Sequence[PairExample], donor: Sequence[PairExample], target: Path, donor_path: Path
 ) -> list[PairExample]:
@@ -26,7 +23,9 @@ def reconstruct_labels(
     Raises DataFormatError if the task is not label-parallel, the donor is unlabeled, or the row
     counts differ (a shifted row would silently mislabel everything after it).
     """
-    if task not in RECONSTRUCTABLE_TASKS:
+    from xlpt.tasks import get_task
+
+    if not get_task(task).data.label_parallel:
         raise DataFormatError(target, None, f"{task} labels differ across languages and are never copied")
     if len(examples) != len(donor):
         raise DataFormatError(

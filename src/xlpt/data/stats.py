@@ -12,7 +12,7 @@ from xlpt.data.examples import PairExample
 from xlpt.data.layout import SPLITS, discover
 from xlpt.data.loading import LoadedSplit, load_split
 from xlpt.errors import ConfigError
-from xlpt.tasks.spec import get_task
+from xlpt.tasks import get_task
 
 
 def split_stats(loaded: LoadedSplit, root: Path | None = None) -> dict:

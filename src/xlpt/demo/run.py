@@ -22,12 +22,12 @@ from xlpt.reporting.console import comparison_table
 from xlpt.training.run import train_run
 
 # Tiny-model settings: a random 64-wide model needs a much larger learning rate than a pretrained one.
-METHODS = {
-    "prompt_tuning": ["train.learning_rate=0.1"],
+DEMO_METHODS = {
+    "prompt_tuning": ["train.learning_rate=0.3", "method.prompt_length=20"],
     "full_finetune": ["train.learning_rate=0.001"],
 }
 COMMON = ["data.task=pawsx", "train.batch_size=16", "train.eval_every=100", "train.log_every=50",
-          "data.max_dev_examples=200", "method.prompt_length=20"]
+          "data.max_dev_examples=200"]
 
 
 def run_demo(out: str | Path, steps: int = 600, progress: bool = True) -> dict[str, dict]:
@@ -38,7 +38,7 @@ def run_demo(out: str | Path, steps: int = 600, progress: bool = True) -> dict[s
     model_dir = build_tiny_model(out / "tiny-xglm", default_corpus() + corpus_lines())
     print(f"tiny model: {model_dir}")
     results = {}
-    for method, overrides in METHODS.items():
+    for method, overrides in DEMO_METHODS.items():
         print(f"\n== {method} ==")
         cfg = load_config(None, COMMON + overrides + [f"method.name={method}", f"model.name={model_dir}",
                                                     f"data.data_dir={data_dir}", f"train.max_steps={steps}"])

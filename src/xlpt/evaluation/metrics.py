@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 
 from xlpt.evaluation.entities import lenient_chunks, strict_entity_set
-from xlpt.tasks.spec import TaskSpec, get_task
+from xlpt.tasks import TaskSpec, get_task
 
 Tags = Sequence[Sequence[str]]
 
@@ -155,7 +155,7 @@ def score_predictions(task: str | TaskSpec, gold: Sequence, pred: Sequence) -> d
     (one sequence per sentence). Entity F1 for tagging tasks whose headline metric is F1 (PAN-X),
     word accuracy otherwise (UDPOS)."""
     spec = task if isinstance(task, TaskSpec) else get_task(task)
-    if spec.kind == "pair":
+    if spec.family_info.has_verbalizer:
         return classification_scores(gold, pred, spec.labels)
     if spec.metric == "f1":
         return ner_scores(gold, pred)

@@ -11,15 +11,12 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from xlpt.config import RunConfig
 from xlpt.data.examples import TaggedSentence
 from xlpt.data.formats.tagged import write_tagged
 from xlpt.evaluation.metrics import ner_scores, pos_scores
-from xlpt.tasks import get_task
-from xlpt.tasks.spec import TaskSpec
+from xlpt.tasks import TaskSpec
+from xlpt.tasks.collate import collate_windows, sorted_batches
 from xlpt.tasks.word_alignment import Window, encode_tagged
-from xlpt.training.batching import sorted_batches
-from xlpt.training.tagging_objective import collate_windows
 
 
 @torch.no_grad()
@@ -47,8 +44,9 @@ def predict_windows(model, windows: list[Window], sentence_lengths: list[int], p
 
 
 def score_tags(spec: TaskSpec, gold: list[list[str]], pred: list[list[str]]) -> dict:
-    """Word accuracy (+ XTREME's chunk F1) for POS; strict entity P/R/F1 (+ XTREME's lenient F1 and
-    per-type scores) for NER. `n` is the number of sentences."""
+    """Word accuracy (+ XTREME's chunk F1) for a task whose metric is accuracy (POS); strict entity
+    P/R/F1 (+ XTREME's lenient F1 and per-type scores) for a task whose metric is f1 (NER: IOB2 tags,
+    checked when the task is defined). `n` is the number of sentences."""
     if spec.metric == "f1":
         scores = ner_scores(gold, pred)
     else:
@@ -57,10 +55,9 @@ def score_tags(spec: TaskSpec, gold: list[list[str]], pred: list[list[str]]) -> 
     return scores
 
 
-def predict_sentences(model, tokenizer, cfg: RunConfig, sentences: list[TaggedSentence], progress: bool = True,
+def predict_sentences(spec: TaskSpec, model, tokenizer, cfg, sentences: list[TaggedSentence], progress: bool = True,
                       desc: str = "predict") -> tuple[list[list[str]], dict]:
     """Predicted tags for every word of every sentence, and counts of how the sentences were windowed."""
-    spec = get_task(cfg.data.task)
     windows, report = encode_tagged(sentences, tokenizer, spec.labels, cfg.data.max_length)
     predicted = predict_windows(model, windows, [len(s.words) for s in sentences], tokenizer.pad_token_id,
                                 cfg.train.eval_batch_size, progress, desc)
@@ -69,13 +66,12 @@ def predict_sentences(model, tokenizer, cfg: RunConfig, sentences: list[TaggedSe
     return [[spec.labels[i] for i in tags] for tags in predicted], counts
 
 
-def evaluate_tagging(model, tokenizer, cfg: RunConfig, examples: list[TaggedSentence], progress: bool = True,
+def evaluate_tagging(spec: TaskSpec, model, tokenizer, cfg, examples: list[TaggedSentence], progress: bool = True,
                      desc: str = "eval", write_tsv: Path | None = None) -> tuple[dict, list[dict]]:
     """Returns (metrics, records): metrics carry the task's headline metric and `n` (sentences); records
     are one {"id", "gold", "pred"} per sentence in file order. `write_tsv` also writes the predictions in
     the input tag format (`token<TAB>predicted tag`)."""
-    spec = get_task(cfg.data.task)
-    pred, counts = predict_sentences(model, tokenizer, cfg, examples, progress, desc)
+    pred, counts = predict_sentences(spec, model, tokenizer, cfg, examples, progress, desc)
     records = [{"id": ex.id, "gold": list(ex.tags) if ex.tags is not None else None, "pred": tags}
                for ex, tags in zip(examples, pred)]
     labeled = [i for i, ex in enumerate(examples) if ex.tags is not None]

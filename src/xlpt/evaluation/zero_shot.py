@@ -10,12 +10,9 @@ from __future__ import annotations
 import torch
 from tqdm.auto import tqdm
 
-from xlpt.config import RunConfig
 from xlpt.errors import ConfigError
-from xlpt.evaluation.pairs import pair_metrics
-from xlpt.tasks import get_task
-from xlpt.tasks.zero_shot_prompts import PROMPTS, candidates
-from xlpt.training.batching import pad_right, sorted_batches
+from xlpt.evaluation.classification import classification_metrics
+from xlpt.tasks.collate import pad_right, sorted_batches
 
 
 @torch.no_grad()
@@ -44,23 +41,23 @@ def sequence_logprobs(backbone, sequences: list[list[int]], pad_id: int, batch_s
     return scores
 
 
-def evaluate_zero_shot(backbone, tokenizer, cfg: RunConfig, examples, progress: bool = True, desc: str = "eval"):
-    spec = get_task(cfg.data.task)
-    if spec.name not in PROMPTS:
-        raise ConfigError(f"zero_shot is defined for {', '.join(PROMPTS)} only, not {spec.name}")
+def evaluate_zero_shot(model, tokenizer, cfg, task, examples, progress: bool = True, desc: str = "eval"):
+    """(metrics, records) of the in-context baseline on one language's examples."""
+    if task.zero_shot is None:
+        raise ConfigError(f"task {task.name} defines no zero-shot prompts (a `zero_shot:` section in its YAML)")
     texts, own_words = [], True
     for ex in examples:
-        options, own = candidates(spec.name, ex.lang, ex.text_a.strip(), ex.text_b.strip())
+        options, own = task.zero_shot.candidates(ex.lang, {k: v.strip() for k, v in ex.fields().items()})
         texts += options
         own_words &= own
     encoded = tokenizer(texts, add_special_tokens=True)["input_ids"]
     truncated = sum(len(ids) > cfg.data.max_length for ids in encoded)  # reported: it changes the scores
     sequences = [ids[: cfg.data.max_length] for ids in encoded]
-    scores = sequence_logprobs(backbone, sequences, tokenizer.pad_token_id, cfg.train.eval_batch_size, progress)
-    k = spec.num_labels
+    scores = sequence_logprobs(model.backbone, sequences, tokenizer.pad_token_id, cfg.train.eval_batch_size, progress)
+    k = task.num_labels
     records = []
     for i, ex in enumerate(examples):
         row = scores[i * k : (i + 1) * k]
-        records.append({"id": ex.id, "gold": ex.label, "pred": spec.labels[max(range(k), key=row.__getitem__)]})
-    metrics = {**pair_metrics(spec, records), "own_language_prompt": own_words, "truncated": truncated}
+        records.append({"id": ex.id, "gold": ex.label, "pred": task.labels[max(range(k), key=row.__getitem__)]})
+    metrics = {**classification_metrics(task, records), "own_language_prompt": own_words, "truncated": truncated}
     return metrics, records

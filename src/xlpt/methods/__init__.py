@@ -1,16 +1,30 @@
-"""Methods decide which parameters change. Each is a small module with `prepare(task_model, cfg, tokenizer)`,
-registered explicitly here (PEFT style): the registry is the list of what exists."""
+"""Methods decide which parameters change. Each module (or folder, PEFT style) owns a config section and a
+`Method` record (see base.py); this list is the registry: what exists, in the order `--help` shows it.
 
+Adding a method: write `methods/<name>.py` (or `methods/<name>/`) with its config and `METHOD`, add
+one line here, add configs and tests. Nothing else tests method names.
+"""
+
+from __future__ import annotations
+
+from xlpt.errors import ConfigError
 from xlpt.methods import full_finetune, head_only, lora, prefix_tuning, prompt_tuning, zero_shot
+from xlpt.methods.base import Method, MethodConfig
 
-METHODS = {
-    "prompt_tuning": prompt_tuning.prepare,
-    "prefix_tuning": prefix_tuning.prepare,
-    "lora": lora.prepare,
-    "full_finetune": full_finetune.prepare,
-    "head_only": head_only.prepare,
-    "zero_shot": zero_shot.prepare,
-}
+METHODS: dict[str, Method] = {record.name: record for record in (
+    prompt_tuning.METHOD,
+    prefix_tuning.METHOD,
+    lora.METHOD,
+    full_finetune.METHOD,
+    head_only.METHOD,
+    zero_shot.METHOD,
+)}
 
-# Methods that add a soft prompt to the input (their results carry prompt_length / prompt_init).
-PROMPT_METHODS = {"prompt_tuning", "prefix_tuning"}
+
+def get_method(name: str) -> Method:
+    if name not in METHODS:
+        raise ConfigError(f"unknown method {name!r}; valid methods: {', '.join(METHODS)}")
+    return METHODS[name]
+
+
+__all__ = ["METHODS", "Method", "MethodConfig", "get_method"]

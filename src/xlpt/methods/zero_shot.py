@@ -1,5 +1,38 @@
-"""Zero-shot in-context baseline: nothing is trained (scoring lives in evaluation.zero_shot)."""
+"""Zero-shot in-context baseline: nothing is trained; each label's filled-in sentence is scored by the LM's
+log-likelihood (lm-evaluation-harness's format, see evaluation.zero_shot)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from xlpt.methods.base import Method, MethodConfig, lazy
+
+
+class ZeroShotConfig(MethodConfig):
+    name: Literal["zero_shot"] = "zero_shot"
+    prefix_token: Literal["model", "bos", "eos"] = "model"
+    """The token(s) before the scored text: model (default) = the start tokens the tokenizer itself puts
+    before every text (XGLM: `</s>`, the token every XGLM pretraining document starts with) | bos = the
+    tokenizer's BOS (`<s>` for XGLM; what lm-evaluation-harness >= 0.4 prefixes) | eos. A tokenizer that
+    adds no start token (GPT-2, BLOOM) gets its BOS (else EOS) with `model`, so the first word is scored."""
+    pawsx_preprocess: Literal["strip", "lm_eval"] = "strip"
+    """PAWS-X text: strip (surrounding white space only) | lm_eval (lm-evaluation-harness's
+    process_docs_paraphrases: detokenize, drop a final .,; of sentence 1, lower-case sentence 2's first letter)."""
+    truncation: Literal["right", "left"] = "right"
+    """Over-long inputs (data.max_length): right = cut the end (counted) | left = cut the start (lm-eval's)."""
 
 
 def prepare(task_model, cfg, tokenizer) -> None:
     task_model.requires_grad_(False)
+
+
+TRAINING_KEYS = ("train.learning_rate", "train.head_learning_rate", "train.batch_size", "train.grad_accum",
+                 "train.epochs", "train.max_steps", "train.warmup_ratio", "train.weight_decay", "train.max_grad_norm",
+                 "train.eval_every", "train.patience", "train.log_every", "data.max_train_examples",
+                 "data.max_dev_examples", "data.train_split", "data.heldout_fraction", "train.seed")
+
+METHOD = Method(
+    name="zero_shot", config=ZeroShotConfig, prepare=prepare, default_learning_rate=None, trains=False,
+    summary="nothing; in-context baseline scored by log-likelihood (lm-evaluation-harness prompts)",
+    evaluate=lazy("xlpt.evaluation.zero_shot:evaluate_zero_shot"), ignores=TRAINING_KEYS,
+)

@@ -1,41 +1,22 @@
-"""Assemble the task model for a run config: backbone + head + the method's changes."""
+"""Assemble the task model of a run: backbone + the task family's head + the method's changes."""
 
 from __future__ import annotations
 
-from torch import nn
-
-from xlpt.config import RunConfig
-from xlpt.errors import ConfigError
-from xlpt.methods import METHODS
 from xlpt.models.backbone import Backbone
-from xlpt.models.heads import LinearHead, VerbalizerHead
-from xlpt.models.task_model import SequenceClassifier
-from xlpt.tasks import get_task
-from xlpt.tasks.templates import get_template, label_word_ids
+from xlpt.tasks.families import get_family
 
 
-def build_task_model(cfg: RunConfig, lm, tokenizer):
-    """Returns the task model with the method applied (parameters frozen/added as the method says)."""
-    spec = get_task(cfg.data.task)
-    backbone = Backbone(lm)
-    if spec.kind == "pair":
-        model = _pair_classifier(cfg, backbone, tokenizer, spec)
-    else:
-        from xlpt.models.tagging import build_tagger  # tagging lives in its own module
-
-        model = build_tagger(cfg, backbone, tokenizer, spec)
-    METHODS[cfg.method.name](model, cfg, tokenizer)
+def build_task_model(cfg, task, lm, tokenizer):
+    """The task model with the method applied (parameters frozen/added as the method says)."""
+    model = get_family(task.family).build_model(task, cfg, Backbone(lm), tokenizer)
+    cfg.method_record.prepare(model, cfg, tokenizer)
     return model.to(lm.device)
 
 
-def _pair_classifier(cfg: RunConfig, backbone: Backbone, tokenizer, spec):
-    if cfg.method.name == "zero_shot":  # scores whole sequences with the LM itself (evaluation.zero_shot)
-        return SequenceClassifier(backbone, nn.Identity(), cfg.method.prompt_position)
-    if cfg.method.formulation == "verbalizer":
-        ids = label_word_ids(get_template(spec.name), spec.labels, tokenizer)
-        head = VerbalizerHead(backbone, ids)
-    elif cfg.method.formulation == "linear_head":
-        head = LinearHead(backbone.hidden_size, spec.num_labels, seed=cfg.train.seed)
-    else:
-        raise ConfigError(f"unknown formulation {cfg.method.formulation!r}")
-    return SequenceClassifier(backbone, head, cfg.method.prompt_position)
+def load_task_model(cfg, task=None, device: str | None = None, dtype: str | None = None):
+    """(task model, tokenizer) for a run config: load its LM (device/dtype override the config's) and build."""
+    from xlpt.models.loading import load_causal_lm
+    from xlpt.tasks import get_task
+
+    lm, tokenizer = load_causal_lm(cfg.model.name, dtype or cfg.model.dtype, device or cfg.model.device)
+    return build_task_model(cfg, task or get_task(cfg.data.task), lm, tokenizer), tokenizer

@@ -49,3 +49,28 @@ def count_parameters(module: torch.nn.Module) -> tuple[int, int]:
         total += param.numel()
         trainable += param.numel() if param.requires_grad else 0
     return trainable, total
+
+
+def max_positions(name_or_path: str) -> int | None:
+    """The longest sequence the model's position scheme supports, from its config alone (no weights);
+    None when it has no fixed limit (ALiBi models such as BLOOM) or the config cannot be read."""
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(str(name_or_path))
+    except (OSError, ValueError):
+        return None  # load_causal_lm reports an unloadable model in its own words
+    for key in ("max_position_embeddings", "n_positions", "max_sequence_length"):
+        value = getattr(config, key, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+def check_positions(cfg) -> None:
+    """Fail before loading weights when text + soft prompt cannot fit the model's positions."""
+    limit = max_positions(cfg.model.name)
+    prompt = getattr(cfg.method, "prompt_length", 0) or 0
+    if limit is not None and cfg.data.max_length + prompt > limit:
+        raise ConfigError(f"data.max_length={cfg.data.max_length} + method.prompt_length={prompt} = "
+                          f"{cfg.data.max_length + prompt} positions, but {cfg.model.name} has {limit}; lower one of them")

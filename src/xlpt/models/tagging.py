@@ -22,8 +22,8 @@ WORD_REPRS = ("last", "first", "mean")
 
 
 class WordTagger(TaskModel):
-    def __init__(self, backbone, head, prompt_position: str = "after_bos", word_repr: str = "last"):
-        super().__init__(backbone, head, prompt_position)
+    def __init__(self, backbone, head, start_tokens: int, word_repr: str = "last"):
+        super().__init__(backbone, head, start_tokens)
         if word_repr not in WORD_REPRS:
             raise ValueError(f"word_repr={word_repr!r} is not one of {', '.join(WORD_REPRS)}")
         self.word_repr = word_repr
@@ -57,9 +57,3 @@ class WordTagger(TaskModel):
         """Tag scores (B, W, num_tags) for the words whose text spans are [word_start, word_end)."""
         hidden = self.hidden(input_ids, attention_mask)
         return self.head(self.word_states(hidden, word_start, word_end))
-
-
-def build_tagger(cfg, backbone, tokenizer, spec) -> WordTagger:
-    """The tagging model of a run: a fresh head with one output per tag, trainable by default."""
-    head = LinearHead(backbone.hidden_size, spec.num_labels, seed=cfg.train.seed)
-    return WordTagger(backbone, head, cfg.method.prompt_position, cfg.method.word_repr)

@@ -5,10 +5,11 @@ Sequence layout (right padding, explicit position ids 0..P+T-1):
     prompt_position=after_bos:  </s> P1 .. Pn  w1 .. wT  <pad> ..   (default)
     prompt_position=start:      P1 .. Pn  </s> w1 .. wT  <pad> ..   (PEFT's placement)
 
-XGLM's tokenizer starts every text with `</s>`, the token that begins every document in pretraining;
-`after_bos` keeps it first so the model sees a familiar start, and the prompt then reads as a learned
-preamble. Because padding is on the right, every real token's position id equals its index, so the
-sinusoidal positions are exactly those of an unpadded sequence.
+`after_bos` inserts the prompt after the start tokens the tokenizer actually puts before every text
+(`start_tokens`, measured from the tokenizer when the model is built): XGLM's `</s>` (the token that
+begins every pretraining document) and Llama's `<s>` stay first; GPT-2, BLOOM and mGPT tokenizers add
+none, so there the prompt comes first. Because padding is on the right, every real token's position id
+equals its index, so positions are exactly those of an unpadded sequence.
 
 Prefix tuning (methods.prefix_tuning) adds no input positions: its per-layer keys/values reach every
 attention layer as a cache of P virtual tokens that precede the sequence above, which then takes
@@ -24,12 +25,14 @@ from xlpt.models.backbone import Backbone
 
 
 class TaskModel(nn.Module):
-    def __init__(self, backbone: Backbone, head: nn.Module, prompt_position: str = "after_bos"):
+    def __init__(self, backbone: Backbone, head: nn.Module, start_tokens: int, prompt_position: str = "after_bos"):
         super().__init__()
         self.backbone = backbone
         self.head = head
         self.prompt: nn.Module | None = None  # set by methods that use a soft prompt
         self.prefix: nn.Module | None = None  # set by prefix tuning: per-layer key/value prefixes
+        self.start_tokens = start_tokens
+        """How many tokens the tokenizer puts before every text (XGLM, Llama: 1; GPT-2, BLOOM: 0)."""
         self.prompt_position = prompt_position
 
     @property
@@ -39,7 +42,7 @@ class TaskModel(nn.Module):
     @property
     def insert_at(self) -> int:
         """Index in the text sequence before which the prompt goes."""
-        return 1 if self.prompt_position == "after_bos" else 0
+        return self.start_tokens if self.prompt_position == "after_bos" else 0
 
     def text_to_full_index(self, index: torch.Tensor) -> torch.Tensor:
         """Map text positions to positions in the prompt-augmented sequence."""
@@ -75,6 +78,8 @@ class SequenceClassifier(TaskModel):
     """Class scores from the hidden state at the last real token (the answer slot of the template)."""
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, last_index: torch.Tensor) -> torch.Tensor:
+        if hasattr(self.head, "scores"):  # multi-token label words read the text once per label
+            return self.head.scores(self, input_ids, attention_mask, last_index)
         hidden = self.hidden(input_ids, attention_mask)
         rows = torch.arange(hidden.shape[0], device=hidden.device)
         return self.head(hidden[rows, self.text_to_full_index(last_index)])

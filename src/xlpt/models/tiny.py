@@ -36,12 +36,13 @@ def default_corpus() -> list[str]:
 def template_lines(repeat: int = 30) -> list[str]:
     """Lines that make every template's label words single pieces in a tiny vocabulary (the verbalizer
     formulation requires single-token label words, and a small corpus would otherwise split them)."""
-    from xlpt.tasks.templates import TEMPLATES
+    from xlpt.tasks import all_tasks
 
     lines = []
-    for template in TEMPLATES.values():
-        for word in template.label_words.values():
-            lines += [template.text.format(text_a="x", text_b="y") + word] * repeat
+    for task in all_tasks().values():
+        for template in task.templates.values():
+            filled = template.text.format(**{name: "x" for name in template.placeholders()})
+            lines += [filled + word for word in template.label_words.values()] * repeat
     return lines
 
 

@@ -27,7 +27,7 @@ from functools import lru_cache
 
 from xlpt.config import RunConfig
 from xlpt.errors import XlptError
-from xlpt.methods import PROMPT_METHODS
+from xlpt.data.examples import is_labeled
 from xlpt.tasks import get_task
 
 SAMPLE = 256
@@ -86,7 +86,7 @@ def split_sample(task: str, data_dir: str, lang: str, split: str) -> tuple[int, 
     from xlpt.data.loading import load_split
 
     examples = load_split(task, lang, split, data_dir).examples
-    labeled = sum(1 for ex in examples if getattr(ex, "label", None) is not None or getattr(ex, "tags", None) is not None)
+    labeled = sum(1 for ex in examples if is_labeled(ex))
     stride = max(1, len(examples) // SAMPLE)
     return len(examples), labeled, tuple(examples[::stride][:SAMPLE])
 
@@ -94,15 +94,12 @@ def split_sample(task: str, data_dir: str, lang: str, split: str) -> tuple[int, 
 def example_texts(cfg: RunConfig, example, zero_shot: bool) -> list[str]:
     """The text(s) a run feeds the model for one example."""
     spec = get_task(cfg.data.task)
-    if spec.kind == "tagging":
+    if spec.family_info.pretokenized:
         return [" ".join(example.words)]
-    if zero_shot:
-        from xlpt.tasks.zero_shot_prompts import candidates
-
-        return candidates(spec.name, example.lang, example.text_a.strip(), example.text_b.strip())[0]
-    from xlpt.tasks.templates import get_template
-
-    return [get_template(spec.name).text.format(text_a=example.text_a.strip(), text_b=example.text_b.strip())]
+    fields = {name: value.strip() for name, value in example.fields().items()}
+    if zero_shot and spec.zero_shot is not None:
+        return spec.zero_shot.candidates(example.lang, fields)[0]
+    return [spec.resolve_template(cfg.data.template).text.format(**fields)]
 
 
 def mean_tokens(cfg: RunConfig, examples, zero_shot: bool = False) -> tuple[float, str]:
@@ -117,9 +114,9 @@ def mean_tokens(cfg: RunConfig, examples, zero_shot: bool = False) -> tuple[floa
         lengths, source = [len(ids) for ids in tokenizer(flat, add_special_tokens=True)["input_ids"]], "tokenizer"
     else:
         lengths, source = [heuristic_tokens(text) for text in flat], "heuristic"
-    if spec.kind == "pair":  # pair inputs are truncated; tagging sentences are split into windows instead
+    if not spec.family_info.pretokenized:  # texts are truncated; tagging sentences are split into windows
         lengths = [min(n, cfg.data.max_length) for n in lengths]
-    prompt = cfg.method.prompt_length if cfg.method.name in PROMPT_METHODS else 0
+    prompt = getattr(cfg.method, "prompt_length", 0) or 0
     return sum(lengths) / len(examples) + prompt, source
 
 
@@ -128,40 +125,33 @@ def estimate(cfg: RunConfig) -> Estimate:
     if cfg.data.data_dir == "hf":
         return Estimate(error="data.data_dir=hf: sizes are unknown without downloading")
     try:
+        from xlpt.data.sources import TaskData
+
         result = Estimate()
-        if cfg.method.name != "zero_shot":
-            _estimate_training(cfg, result)
-        _estimate_evaluation(cfg, result)
+        data = TaskData(get_task(cfg.data.task), cfg.data.data_dir)
+        if cfg.method_record.trains:
+            _estimate_training(cfg, result, data)
+        _estimate_evaluation(cfg, result, data)
         return result
     except XlptError as err:
         return Estimate(error=str(err))
 
 
-def _training_sizes(cfg: RunConfig) -> tuple[int, int, tuple]:
-    """(training examples, dev examples for selection, a sample of training examples), as training_data counts."""
-    from xlpt.data.loading import discover
+def _training_sizes(cfg: RunConfig, data) -> tuple[int, int, tuple]:
+    """(training examples, selection examples, a sample of training examples), as training counts them."""
+    from xlpt.data.plan import plan_training
 
     task, lang, data_dir = cfg.data.task, cfg.data.train_lang, cfg.data.data_dir
-    available = discover(task, data_dir).get(lang, {})
-    if cfg.data.train_split in available:
-        _, n_train, sample = split_sample(task, data_dir, lang, cfg.data.train_split)
-        n_dev = split_sample(task, data_dir, lang, "dev")[0] if "dev" in available else 0
-    elif "dev" in available:  # no train split: training uses dev minus a held-back part (training.run.heldout_split)
-        n_all, _, sample = split_sample(task, data_dir, lang, "dev")
-        n_dev = max(1, int(round(cfg.data.heldout_fraction * n_all)))
-        n_train = n_all - n_dev
-    else:
-        raise XlptError(f"{task}/{lang}: neither {cfg.data.train_split!r} nor 'dev' found in {data_dir}")
-    if cfg.data.max_train_examples:
-        n_train = min(n_train, cfg.data.max_train_examples)
-    if cfg.data.max_dev_examples:
-        n_dev = min(n_dev, cfg.data.max_dev_examples)
+    plan = plan_training(cfg, data.labeled_splits(lang))
+    n_rows, _, sample = split_sample(task, data_dir, lang, plan.train.split)
+    n_train = len(plan.train.indices(n_rows))
+    n_dev = len(plan.selection.indices(split_sample(task, data_dir, lang, plan.selection.split)[0]))
     return n_train, n_dev, sample
 
 
-def _estimate_training(cfg: RunConfig, result: Estimate) -> None:
+def _estimate_training(cfg: RunConfig, result: Estimate, data) -> None:
     train = cfg.train
-    n_train, n_dev, sample = _training_sizes(cfg)
+    n_train, n_dev, sample = _training_sizes(cfg, data)
     per_example, result.lengths_from = mean_tokens(cfg, sample)
     batches_per_epoch = math.ceil(n_train / train.batch_size)
     result.n_train = n_train
@@ -174,20 +164,17 @@ def _estimate_training(cfg: RunConfig, result: Estimate) -> None:
     result.dev_tokens = round(dev_passes * n_dev * per_example)
 
 
-def _estimate_evaluation(cfg: RunConfig, result: Estimate) -> None:
-    from xlpt.evaluation.evaluate import local_sources, plan_languages
+def _estimate_evaluation(cfg: RunConfig, result: Estimate, data) -> None:
+    from xlpt.data.plan import evaluation_rows, plan_languages, plan_training
 
-    sources = local_sources(cfg)
-    plan = plan_languages(cfg, cfg.data.eval_split, cfg.data.eval_languages, sources)
-    train_split_missing = sources is not None and cfg.data.train_split not in sources.get(cfg.data.train_lang, {})
-    zero_shot = cfg.method.name == "zero_shot"
+    plan, _ = plan_languages(cfg, data, cfg.data.eval_split, cfg.data.languages_wanted())
+    trains = cfg.method_record.trains
+    training = plan_training(cfg, data.labeled_splits(cfg.data.train_lang)) if trains else None
     for lang, split in plan.items():
         n, _, sample = split_sample(cfg.data.task, cfg.data.data_dir, lang, split)
-        if lang == cfg.data.train_lang and split == "dev" and train_split_missing:
-            n = max(1, int(round(cfg.data.heldout_fraction * n)))  # only the held-back part is evaluated
-        if cfg.data.max_eval_examples:
-            n = min(n, cfg.data.max_eval_examples)
-        per_example, source = mean_tokens(cfg, sample, zero_shot)
+        rows = evaluation_rows(n, lang, split, training, cfg.data.max_eval_examples)
+        n = len(rows.indices or [])
+        per_example, source = mean_tokens(cfg, sample, not trains)
         result.lengths_from = result.lengths_from or source
         result.eval_examples += n
         result.eval_tokens += round(n * per_example)

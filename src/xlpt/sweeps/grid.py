@@ -49,10 +49,11 @@ from typing import Any
 
 import yaml
 
-from xlpt.config import MethodConfig, RunConfig, config_from_dict
+from xlpt.config import RunConfig, config_from_dict
 from xlpt.errors import ConfigError
-from xlpt.evaluation.evaluate import run_id
-from xlpt.methods import METHODS, PROMPT_METHODS
+from xlpt.run_dir import run_id
+from xlpt.config.loading import DEFAULT_METHOD
+from xlpt.methods import METHODS, get_method
 from xlpt.tasks import get_task
 
 SECTIONS = ("model", "data", "method", "train")
@@ -60,22 +61,10 @@ SWEEP_KEYS = ("name", "description", "out", "base_configs", "grid", "per_task", 
 # The keys that select a `per_task` / `per_method` entry.
 SELECTORS = {"per_task": "data.task", "per_method": "method.name"}
 
-# Settings a method never reads, reset to their defaults so that runs differing only there are one run.
-_PROMPT_KEYS = ("method.prompt_length", "method.prompt_init", "method.init_text", "method.prompt_position")
-_LORA_KEYS = ("method.lora_r", "method.lora_alpha", "method.lora_dropout", "method.lora_targets")
-_OPTIMIZER_KEYS = ("train.learning_rate", "train.head_learning_rate", "train.batch_size", "train.grad_accum",
-                   "train.epochs", "train.max_steps", "train.warmup_ratio", "train.weight_decay",
-                   "train.max_grad_norm", "train.eval_every", "train.patience", "train.log_every",
-                   "data.max_train_examples", "data.max_dev_examples", "method.formulation", "method.word_repr")
-
-
 def irrelevant_keys(method: str) -> tuple[str, ...]:
-    """Config keys `method` never reads. zero_shot keeps train.seed: with PAWS-X (no English train split)
-    the seed picks the held-back part of English dev that English is evaluated on. Pin it with
-    `per_method: {zero_shot: {train.seed: 1}}` to get one zero-shot run instead of one per seed."""
-    keys = () if method in PROMPT_METHODS else _PROMPT_KEYS
-    keys += () if method == "lora" else _LORA_KEYS
-    return keys + (_OPTIMIZER_KEYS if method == "zero_shot" else ())
+    """Keys of other sections `method` never reads (its record's `ignores`); its own section holds
+    exactly the keys it reads, so other methods' keys are dropped from its runs before the id is computed."""
+    return get_method(method).ignores
 
 
 @dataclass
@@ -198,19 +187,24 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     return parsed
 
 
+def section_keys(section: str) -> list[str]:
+    """The keys of a config section; for `method`, the keys of every method (each run keeps its own)."""
+    if section == "method":
+        return sorted({key for record in METHODS.values() for key in record.config.model_fields})
+    return list(RunConfig.model_fields[section].annotation.model_fields)
+
+
 def check_key(dotted: str, where: str) -> None:
-    """Fail unless `dotted` names a leaf of RunConfig (e.g. train.learning_rate)."""
-    node: Any = RunConfig()
-    parts = dotted.split(".")
-    for i, part in enumerate(parts):
-        names = [f.name for f in dataclasses.fields(node)] if dataclasses.is_dataclass(node) else []
-        if part not in names:
-            prefix = ".".join(parts[:i])
-            valid = ", ".join(f"{prefix}.{n}" if prefix else n for n in names) or "(none: it is a leaf)"
-            raise ConfigError(f"{where}: unknown config key {dotted!r}; valid keys here: {valid}")
-        node = getattr(node, part)
-    if dataclasses.is_dataclass(node):
+    """Fail unless `dotted` names a setting of some section (e.g. train.learning_rate, method.lora_r)."""
+    section, _, key = dotted.partition(".")
+    if section not in SECTIONS:
+        raise ConfigError(f"{where}: unknown config key {dotted!r}; keys start with one of {', '.join(SECTIONS)}")
+    if not key:
         raise ConfigError(f"{where}: {dotted!r} is a section, not a setting; name a key inside it")
+    valid = section_keys(section)
+    if key.split(".")[0] not in valid:
+        raise ConfigError(f"{where}: unknown config key {dotted!r}; valid keys here: "
+                          f"{', '.join(f'{section}.{k}' for k in valid)}")
 
 
 def flatten(tree: dict, where: str, prefix: str = "") -> dict[str, Any]:
@@ -273,8 +267,8 @@ def expand(spec: SweepSpec) -> list[PlannedRun]:
         def current(key: str, default: Any) -> Any:
             return spec.overrides.get(key, point.get(key, base_flat.get(key, default)))
 
-        task = str(current("data.task", RunConfig().data.task))
-        method = str(current("method.name", MethodConfig.name))
+        task = str(current("data.task", RunConfig.model_fields["data"].default_factory().task))
+        method = str(current("method.name", DEFAULT_METHOD))
         task_axes = spec.per_task.get(task, {})
         method_axes = spec.per_method.get(method, {})
         for task_point in _product(task_axes):
@@ -294,15 +288,14 @@ def expand(spec: SweepSpec) -> list[PlannedRun]:
 
 
 def canonical(cfg: RunConfig) -> RunConfig:
-    """Reset what the run's method never reads to its default (see irrelevant_keys), so the id only
+    """Reset what the run's method never reads to its default (its record's `ignores`), so the id only
     depends on settings that can change the result."""
-    defaults = RunConfig()
-    cfg = copy.deepcopy(cfg)
+    tree = cfg.to_dict()
+    defaults = RunConfig(method=cfg.method.model_copy()).to_dict()
     for dotted in irrelevant_keys(cfg.method.name):
         section, key = dotted.split(".")
-        if hasattr(getattr(defaults, section), key):  # tolerate keys a config version does not have
-            setattr(getattr(cfg, section), key, getattr(getattr(defaults, section), key))
-    return cfg
+        tree[section][key] = defaults[section][key]
+    return config_from_dict(tree)
 
 
 def _resolve(spec: SweepSpec, assignments: dict[str, Any]) -> RunConfig:
@@ -313,6 +306,11 @@ def _resolve(spec: SweepSpec, assignments: dict[str, Any]) -> RunConfig:
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = value
+    method = tree.setdefault("method", {})
+    name = method.get("name", DEFAULT_METHOD)
+    if name in METHODS:  # keys of other methods (a grid over prompt_length, say) do not apply to this run
+        reads = METHODS[name].config.model_fields
+        tree["method"] = {key: value for key, value in method.items() if key in reads}
     try:
         return config_from_dict(tree)
     except ConfigError as err:
@@ -327,8 +325,8 @@ def _product(axes: dict[str, list]):
 
 
 def get_value(cfg: RunConfig, dotted: str) -> Any:
-    section, key = dotted.split(".")
-    return getattr(getattr(cfg, section), key)
+    section, key = dotted.split(".", 1)
+    return cfg.to_dict()[section].get(key)
 
 
 def _excluded(cfg: RunConfig, rules: list[dict[str, list]]) -> bool:
@@ -338,8 +336,6 @@ def _excluded(cfg: RunConfig, rules: list[dict[str, list]]) -> bool:
 def _describe_settings(runs: list[PlannedRun]) -> None:
     """Record each run's key settings for display: its learning rate, its prompt length (prompt methods),
     and whatever else differs between runs of the same task, method and model (seeds, a searched axis)."""
-    from xlpt.config import learning_rate
-
     flats = [flatten(run.cfg.to_dict(), "run") for run in runs]
     groups: dict[tuple, list[dict]] = {}
     for run, flat in zip(runs, flats):
@@ -347,12 +343,12 @@ def _describe_settings(runs: list[PlannedRun]) -> None:
     for run, flat in zip(runs, flats):
         group = groups[(run.task, run.method, run.model)]
         settings = {}
-        if run.method != "zero_shot":
-            settings["train.learning_rate"] = learning_rate(run.cfg)
-        if run.method in PROMPT_METHODS:
+        if run.cfg.method_record.trains:
+            settings["train.learning_rate"] = run.cfg.learning_rate
+        if hasattr(run.cfg.method, "prompt_length"):
             settings["method.prompt_length"] = run.cfg.method.prompt_length
         for key, value in flat.items():
-            if key not in settings and len({repr(other[key]) for other in group}) > 1:
+            if key not in settings and len({repr(other.get(key)) for other in group}) > 1:
                 settings[key] = value
         run.settings = settings
 

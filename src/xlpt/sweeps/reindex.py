@@ -15,14 +15,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xlpt.errors import ConfigError
-from xlpt.evaluation.evaluate import run_id
+from xlpt.errors import ConfigError, XlptError
 from xlpt.sweeps.rundir import disk_status, now, read_results, read_status
 from xlpt.sweeps.store import STORE_NAME, RunStore
-from xlpt.training.run import read_config
+from xlpt.run_dir import RunDir, run_id
 
 # disk_status -> stored status (`interrupted` is not stored: such a run is pending until a sweep resumes it).
-STORED = {"done": "done", "running": "running", "failed": "failed", "interrupted": "pending", "pending": "pending"}
+STORED = {"done": "done", "running": "running", "failed": "failed", "diverged": "failed", "interrupted": "pending",
+          "pending": "pending"}
 
 
 @dataclass
@@ -62,8 +62,8 @@ def reindex(out: str | Path) -> ReindexReport:
         for config_path in sorted(out.glob("*/config.yaml")):
             run_dir = config_path.parent
             try:
-                cfg = read_config(run_dir)
-            except ConfigError as err:
+                cfg = RunDir(run_dir).read_config()
+            except XlptError as err:
                 report.skipped.append(f"{run_dir}: {err}")
                 continue
             rid = run_id(cfg)

@@ -111,7 +111,7 @@ def _train_and_evaluate(run: PlannedRun, run_dir: Path, progress: bool, echo: bo
     from xlpt.training.run import train_run
 
     train_run(run.cfg, run_dir, progress=progress, echo=echo)
-    evaluate_run(run_dir, run.cfg.data.eval_split, None, progress=progress, echo=echo)
+    evaluate_run(run_dir, run.cfg.data.eval_split, progress=progress, echo=echo)
     results, problem = read_results(run_dir, run.cfg.data.eval_split, run.id)
     if results is None:
         raise XlptError(f"evaluation finished but its results are not usable: {problem}")

@@ -1,5 +1,7 @@
-"""Task definitions: label sets, language lists, templates and label words (as data)."""
+"""Tasks as data: YAML definitions (spec.py, builtin/), their registry (registry.py) and the task families
+that turn them into model inputs, heads, losses and metrics (families/)."""
 
-from xlpt.tasks.spec import TASKS, TaskSpec, get_task
+from xlpt.tasks.registry import all_tasks, get_task, include_path, load_task_file, register
+from xlpt.tasks.spec import TaskSpec, Template
 
-__all__ = ["TASKS", "TaskSpec", "get_task"]
+__all__ = ["TaskSpec", "Template", "all_tasks", "get_task", "include_path", "load_task_file", "register"]

@@ -1,68 +1,193 @@
-"""The four tasks of the study: what their labels are and which languages the benchmark defines.
+"""A task as data: what its examples are, its labels, metric, languages, where its files are, and how a
+decoder reads it (templates with label words, zero-shot prompts). Built-in tasks are YAML files in
+`tasks/builtin/`; users add their own with `--include-path DIR` (see tasks/registry.py).
 
-Languages listed here are the *benchmark's* languages (XTREME / XTREME-R); the data layer discovers
-which of them are actually present on disk and never assumes the full list.
+    name: mytopic                  # xlpt train --task mytopic --include-path DIR ...
+    family: text_classification    # text_classification | pair_classification | tagging
+    labels: [science/technology, travel, politics, ...]
+    metric: accuracy
+    data:
+      path: "{lang}/{split}.tsv"   # relative to --data-dir; {split} is train, dev or test
+      format: tsv                  # tsv | csv (header row, csv quoting) | jsonl (keys) ; tagging: tag | conllu
+      columns: {text: text, label: category}   # pair tasks: text_a, text_b, label; optional id
+      train_lang: eng_Latn
+    template: "{text} Topic:"      # or several: templates: {name: {template: ..., label_words: {...}}}
+    label_words: {science/technology: " science", travel: " travel", ...}
+
+Every key is checked when the file is read; an error names the file, the key and what is allowed.
+Nothing here imports torch.
 """
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass
+import hashlib
+import json
+import string
+from typing import Literal
 
+from pydantic import Field, model_validator
+
+from xlpt.config.fields import Section
 from xlpt.errors import ConfigError
+from xlpt.tasks.families import FamilyInfo, family_info
+
+SPLITS = ("train", "dev", "test")
 
 
-@dataclass(frozen=True)
-class TaskSpec:
-    name: str
-    kind: str
-    """"pair" (sentence-pair classification) or "tagging" (one tag per word)."""
-    labels: tuple[str, ...]
-    """Label names in index order. For tagging, the tag set."""
-    languages: tuple[str, ...]
-    """Benchmark languages (XTREME order is alphabetical here)."""
+class Template(Section):
+    """A format string over the example's text fields that ends where the answer goes, and one answer
+    word per label (with its leading space: it follows the template in running text). A word may be
+    several tokens: its log-probability is then summed over its tokens (see tasks.templates)."""
+
+    text: str = Field(alias="template", min_length=1)
+    label_words: dict[str, str]
+
+    model_config = Section.model_config | {"populate_by_name": True}
+
+    def placeholders(self) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(self.text) if name}
+
+
+class TaskData(Section):
+    """Where a task's files are under --data-dir and how to read them."""
+
+    layout: Literal["path", "xtreme"] = "path"
+    """path: files found by the `path` pattern | xtreme: the XTREME / shared-data layouts of the four
+    original tasks (data/layout.py)."""
+    path: str | None = None
+    """Pattern relative to --data-dir with {lang} and {split} (train, dev, test), e.g. "{lang}/{split}.tsv"."""
+    format: str | None = None
+    """File format (the family lists what it accepts)."""
+    columns: dict[str, str] = Field(default_factory=dict)
+    """Field name -> column (tsv/csv header name, jsonl key); `label` names the label column, `id` an
+    optional example id. Fields default to their own name."""
+    train_lang: str = "en"
+    """The source language: training and checkpoint selection read only its data."""
+    label_parallel: bool = False
+    """Dev/test rows are parallel with identical labels in every language, so a label-stripped file may
+    take its labels row by row from a labeled one (XNLI). Never set it for tasks whose labels differ."""
+    label_aliases: dict[str, str] = Field(default_factory=dict)
+    """Other spellings of labels found in files (lower-cased spelling -> label), e.g. contradictory."""
+
+
+class ZeroShotPrompts(Section):
+    """In-context prompts of the zero-shot baseline: one filled-in text per label, scored by likelihood."""
+
+    format: str = "{text_a}, {question}? {word}, {text_b}"
+    words: dict[str, list[str]]
+    """language -> [question word, then one word per label in label order]; other languages use `fallback`."""
+    fallback: str = "en"
+    source: str = ""
+
+    def candidates(self, lang: str, fields: dict[str, str]) -> tuple[list[str], bool]:
+        """One text per label (in label order), and whether `lang` had its own words (else the fallback's)."""
+        own = lang in self.words
+        question, *words = self.words[lang if own else self.fallback]
+        return [self.format.format(question=question, word=word, **fields) for word in words], own
+
+
+class TaskSpec(Section):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    family: str
+    labels: tuple[str, ...] = Field(min_length=2)
+    """Label names in index order (for tagging: the tag set)."""
     metric: str
-    """Headline metric: "accuracy" or "f1"."""
+    description: str = ""
+    languages: tuple[str, ...] = ()
+    """The benchmark's languages (informative, and the hub loader's list); the data layer discovers
+    which languages are actually on disk and never assumes this list."""
+    data: TaskData
+    template: str | None = None
+    label_words: dict[str, str] | None = None
+    templates: dict[str, Template] = Field(default_factory=dict)
+    default_template: str = "default"
+    zero_shot: ZeroShotPrompts | None = None
+    hub: dict | None = None
+    """How `data_dir=hf` finds the task on the Hugging Face hub (see data/hub.py)."""
+    source: str = Field("", exclude=True)
+    """The YAML file the task was read from (not part of its definition)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> "TaskSpec":
+        info = family_info(self.family)
+        if self.template is not None or self.label_words is not None:
+            if self.templates or self.template is None or self.label_words is None:
+                raise ValueError("give either `template` + `label_words` or `templates`, not both")
+            self.templates = {"default": Template(template=self.template, label_words=self.label_words)}
+            self.template = self.label_words = None
+        if self.metric not in info.metrics:
+            raise ValueError(f"metric {self.metric!r} is not one of {', '.join(info.metrics)} for {self.family}")
+        if len(set(self.labels)) != len(self.labels):
+            raise ValueError(f"labels repeat: {list(self.labels)}")
+        self._check_templates(info)
+        self._check_data(info)
+        if self.metric == "f1" and not all(t == "O" or t[:2] in ("B-", "I-") for t in self.labels):
+            raise ValueError("metric f1 (entity F1) needs IOB2 tags: O, B-X, I-X")
+        return self
+
+    def _check_templates(self, info: FamilyInfo) -> None:
+        if info.has_verbalizer and not self.templates:
+            raise ValueError(f"a {self.family} task needs `template` and `label_words`")
+        if self.templates and self.default_template not in self.templates:
+            raise ValueError(f"default_template {self.default_template!r} is not among templates "
+                             f"{', '.join(self.templates)}")
+        for name, template in self.templates.items():
+            check_template(template, self.labels, info.fields, f"templates.{name}")
+
+    def _check_data(self, info: FamilyInfo) -> None:
+        data = self.data
+        if data.layout == "xtreme":
+            return
+        if not data.path or "{lang}" not in data.path or "{split}" not in data.path:
+            raise ValueError("data.path must be a pattern with {lang} and {split}, e.g. \"{lang}/{split}.tsv\"")
+        if data.format not in info.formats:
+            raise ValueError(f"data.format {data.format!r} is not one of {', '.join(info.formats)} for {self.family}")
+        allowed = set(info.fields) | {"label", "id"}
+        unknown = set(data.columns) - allowed
+        if unknown and info.has_verbalizer:
+            raise ValueError(f"data.columns names unknown fields {sorted(unknown)}; {self.family} fields are "
+                             f"{', '.join(sorted(allowed))}")
+
+    # ------------------------------------------------------------------------------------------- use
 
     @property
     def num_labels(self) -> int:
         return len(self.labels)
 
+    @property
+    def family_info(self) -> FamilyInfo:
+        return family_info(self.family)
 
-XNLI_LANGS = ("ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh")
-PAWSX_LANGS = ("de", "en", "es", "fr", "ja", "ko", "zh")
-# XTREME's 33 UDPOS languages plus the XTREME-R additions present in common copies (lt pl ro uk wo).
-UDPOS_LANGS = (
-    "af", "ar", "bg", "de", "el", "en", "es", "et", "eu", "fa", "fi", "fr", "he", "hi", "hu", "id",
-    "it", "ja", "kk", "ko", "lt", "mr", "nl", "pl", "pt", "ro", "ru", "ta", "te", "th", "tl", "tr",
-    "uk", "ur", "vi", "wo", "yo", "zh",
-)
-# XTREME's 40 PAN-X languages plus the 8 extra ones XTREME's preprocessing also writes.
-PANX_LANGS = (
-    "af", "ar", "az", "bg", "bn", "de", "el", "en", "es", "et", "eu", "fa", "fi", "fr", "gu", "he",
-    "hi", "hu", "id", "it", "ja", "jv", "ka", "kk", "ko", "lt", "ml", "mr", "ms", "my", "nl", "pa",
-    "pl", "pt", "qu", "ro", "ru", "sw", "ta", "te", "th", "tl", "tr", "uk", "ur", "vi", "yo", "zh",
-)
+    @property
+    def train_lang(self) -> str:
+        return self.data.train_lang
 
-UPOS_TAGS = (
-    "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN",
-    "PUNCT", "SCONJ", "SYM", "VERB", "X",
-)
-PANX_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
+    def column(self, field_name: str) -> str:
+        return self.data.columns.get(field_name, field_name)
 
-TASKS: dict[str, TaskSpec] = {
-    "xnli": TaskSpec("xnli", "pair", ("entailment", "neutral", "contradiction"), XNLI_LANGS, "accuracy"),
-    "pawsx": TaskSpec("pawsx", "pair", ("not_paraphrase", "paraphrase"), PAWSX_LANGS, "accuracy"),
-    "udpos": TaskSpec("udpos", "tagging", UPOS_TAGS, UDPOS_LANGS, "accuracy"),
-    "panx": TaskSpec("panx", "tagging", PANX_TAGS, PANX_LANGS, "f1"),
-}
+    def resolve_template(self, choice: "str | Template | None") -> Template:
+        """The template a run uses: a name from `templates`, an inline Template, or None for the default."""
+        if isinstance(choice, Template):
+            check_template(choice, self.labels, self.family_info.fields, "data.template")
+            return choice
+        name = choice or self.default_template
+        if name not in self.templates:
+            valid = ", ".join(self.templates) or "none (this task has no templates)"
+            raise ConfigError(f"data.template={name!r}: task {self.name} has templates: {valid}")
+        return self.templates[name]
+
+    def definition_hash(self) -> str:
+        blob = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def get_task(name: str) -> TaskSpec:
-    """Look a task up by name; unknown names fail with the valid list and a suggestion."""
-    key = name.strip().lower().replace("-", "")
-    if key in TASKS:
-        return TASKS[key]
-    close = difflib.get_close_matches(key, TASKS, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise ConfigError(f"unknown task {name!r}; valid tasks: {', '.join(TASKS)}.{hint}")
+def check_template(template: Template, labels: tuple[str, ...], fields: tuple[str, ...], where: str) -> None:
+    unknown = template.placeholders() - set(fields)
+    if unknown:
+        raise ValueError(f"{where}: placeholders {sorted(unknown)} are not fields of this task ({', '.join(fields)})")
+    if set(template.label_words) != set(labels):
+        missing, extra = set(labels) - set(template.label_words), set(template.label_words) - set(labels)
+        raise ValueError(f"{where}: label_words must give one word per label (missing {sorted(missing)}, "
+                         f"unknown {sorted(extra)})")
+    if any(not word.strip() for word in template.label_words.values()):
+        raise ValueError(f"{where}: label words must not be empty")

@@ -1,59 +1,36 @@
-"""Templates and label words for the decoder formulation of classification, as data.
+"""Label words as tokens: what the verbalizer reads at the answer slot.
 
-The template ends with the answer slot: the model reads the label word's logit at the last real
-position. English templates and label words are used for every language by default, as zero-shot
-transfer requires (the model never sees target-language supervision). Add a row to TEMPLATES to
-define a new task or variant; `template_id` selects it in the run config.
+A template (tasks.spec.Template, data of the task) ends where the answer goes; each label has a word.
+English templates and label words are used for every language by default, as zero-shot transfer
+requires (the model never sees target-language supervision). A label word may be several tokens:
+the class score is then the word's summed log-probability at the answer slot (models.heads); when
+every word is one token, the fast path reads only those rows of the LM head at the last position.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from xlpt.errors import ConfigError
+from xlpt.tasks.spec import Template
 
 
-@dataclass(frozen=True)
-class Template:
-    text: str
-    """Python format string over {text_a} and {text_b}; must end where the answer word goes."""
-    label_words: dict[str, str]
-    """Label name -> answer word, with its leading space (it follows 'Answer:' in running text)."""
-
-
-TEMPLATES: dict[str, Template] = {
-    "xnli": Template(
-        "{text_a} Question: {text_b} Yes, Maybe or No? Answer:",
-        {"entailment": " Yes", "neutral": " Maybe", "contradiction": " No"},
-    ),
-    "pawsx": Template(
-        "Sentence 1: {text_a} Sentence 2: {text_b} Question: Do both sentences mean the same thing? Answer:",
-        {"not_paraphrase": " No", "paraphrase": " Yes"},
-    ),
-}
-
-
-def get_template(task: str) -> Template:
-    if task not in TEMPLATES:
-        raise ConfigError(f"no classification template for task {task!r}; templates exist for {', '.join(TEMPLATES)}")
-    return TEMPLATES[task]
-
-
-def label_word_ids(template: Template, labels: tuple[str, ...], tokenizer) -> list[int]:
-    """One token id per label, in label order. Fails at start-up if a word is not a single token,
-    because scoring only the first piece of a multi-piece word would silently change the task."""
-    ids, problems = [], []
+def label_word_tokens(template: Template, labels: tuple[str, ...], tokenizer) -> list[list[int]]:
+    """The token ids of each label's word, in label order (tokenized as it follows the template: with
+    its leading space, no special tokens). Fails for empty or identical token sequences."""
+    tokens, problems = [], []
     for label in labels:
         word = template.label_words[label]
-        pieces = tokenizer(word, add_special_tokens=False)["input_ids"]
-        if len(pieces) != 1:
-            shown = tokenizer.convert_ids_to_tokens(pieces)
-            problems.append(f"{label}={word!r} -> {len(pieces)} tokens {shown}")
-        else:
-            ids.append(pieces[0])
+        pieces = list(tokenizer(word, add_special_tokens=False)["input_ids"])
+        if not pieces:
+            problems.append(f"{label}={word!r} tokenizes to nothing")
+        tokens.append(pieces)
     if problems:
-        raise ConfigError("label words must be single tokens for this tokenizer: " + "; ".join(problems)
-                          + ". Choose other words in xlpt/tasks/templates.py or use method.formulation=linear_head.")
-    if len(set(ids)) != len(ids):
-        raise ConfigError(f"label words map to duplicate token ids {ids}")
-    return ids
+        raise ConfigError("label words: " + "; ".join(problems))
+    if len({tuple(t) for t in tokens}) != len(tokens):
+        shown = {label: tokenizer.convert_ids_to_tokens(t) for label, t in zip(labels, tokens)}
+        raise ConfigError(f"label words map to identical token sequences for this tokenizer: {shown}")
+    return tokens
+
+
+def single_token_ids(tokens: list[list[int]]) -> list[int] | None:
+    """One id per label when every word is a single token (the fast path), else None."""
+    return [t[0] for t in tokens] if all(len(t) == 1 for t in tokens) else None

@@ -22,8 +22,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from xlpt import checkpoints
 from xlpt.config import TrainConfig
-from xlpt.training import checkpoints
+from xlpt.errors import TrainingDiverged
 from xlpt.training.batching import bucketed_batches
 from xlpt.training.flops import peak_flops
 from xlpt.training.schedule import make_optimizer, warmup_linear
@@ -82,13 +83,7 @@ def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, r
 
     last_path = ckpt_dir / "last.pt"
     if last_path.exists():  # resume exactly where the last checkpoint left off
-        saved = checkpoints.load(last_path)
-        checkpoints.load_trainable_state(model, saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        state, summary = saved["state"], TrainSummary(**saved["summary"])
-        torch.set_rng_state(saved["torch_rng"])
-        summary.resumed_from_step = state["step"]
+        state, summary = _resume(checkpoints.load(last_path), last_path, model, optimizer, scheduler)
         log(f"resumed from step {state['step']} (epoch {state['epoch']}, batch {state['batch']})")
 
     prior_seconds, started = summary.seconds, time.perf_counter()
@@ -103,6 +98,8 @@ def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, r
         """Dev evaluation; keeps the best trainable state. Returns True when training should stop."""
         score = objective.dev_score(model)
         model.train()
+        if not math.isfinite(score):
+            raise TrainingDiverged(f"the dev score became {score} at step {state['step']}")
         summary.dev_history.append({"step": state["step"], "dev_score": score})
         improved = score > summary.best_dev_score
         if improved:
@@ -117,59 +114,92 @@ def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, r
 
     model.train()
     bar = tqdm(total=total_steps, initial=state["step"], desc="train", unit="step", disable=not progress, leave=False)
-    window_tokens, window_start = 0, time.perf_counter()
-    micro, stop = 0, False
-    while state["step"] < total_steps and not stop:
-        order = bucketed_batches(lengths, cfg.batch_size, random.Random(cfg.seed * 1000 + state["epoch"]))
-        for batch_indices in order[state["batch"] :]:
-            batch = objective.batch(batch_indices, device)
-            with autocast_context(cfg.autocast, device):
-                loss, n_tokens = objective.loss(model, batch)
-            (loss / cfg.grad_accum).backward()
-            window_tokens += n_tokens
-            summary.tokens_seen += n_tokens
-            state["batch"] += 1
-            micro += 1
-            if micro % cfg.grad_accum:
-                continue
-            grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            state["step"] += 1
-            bar.update(1)
-            if state["step"] % cfg.log_every == 0:
-                elapsed = time.perf_counter() - window_start
-                record = {"step": state["step"], "loss": loss.item(), "lr": scheduler.get_last_lr()[0],
-                          "grad_norm": float(grad_norm), "tokens_per_s": window_tokens / max(elapsed, 1e-9),
-                          "peak_memory_mb": peak_memory_mb(device)}
-                if flops_per_token:
-                    record["tflops"] = record["tokens_per_s"] * flops_per_token / 1e12
-                    if peak_flops(device):
-                        record["mfu"] = record["tflops"] * 1e12 / peak_flops(device)
-                _write(metrics_log, record)
-                bar.set_postfix(loss=f"{record['loss']:.4f}", tok_s=f"{record['tokens_per_s']:.0f}")
-                window_tokens, window_start = 0, time.perf_counter()
-            last_step = state["step"] >= total_steps
-            if state["step"] % cfg.eval_every == 0 or last_step:
-                stop = evaluate_and_select()
-                save_last()
-            if stop or last_step:
-                break
-        else:
-            state["epoch"] += 1
-            state["batch"] = 0
-    bar.close()
+    try:
+        window_tokens, window_start = 0, time.perf_counter()
+        micro, stop = 0, False
+        while state["step"] < total_steps and not stop:
+            order = bucketed_batches(lengths, cfg.batch_size, random.Random(cfg.seed * 1000 + state["epoch"]))
+            for batch_indices in order[state["batch"] :]:
+                batch = objective.batch(batch_indices, device)
+                with autocast_context(cfg.autocast, device):
+                    loss, n_tokens = objective.loss(model, batch)
+                if not torch.isfinite(loss.detach()):
+                    _write(metrics_log, {"step": state["step"], "loss": None, "diverged": True})
+                    raise TrainingDiverged(f"the loss became {loss.item()} at step {state['step'] + 1} (learning rate "
+                                           f"{scheduler.get_last_lr()[0]:.3g}); lower train.learning_rate. The best "
+                                           "checkpoint so far is kept; nothing diverged was saved")
+                (loss / cfg.grad_accum).backward()
+                window_tokens += n_tokens
+                summary.tokens_seen += n_tokens
+                state["batch"] += 1
+                micro += 1
+                if micro % cfg.grad_accum:
+                    continue
+                grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+                if not torch.isfinite(grad_norm):
+                    _write(metrics_log, {"step": state["step"], "grad_norm": None, "diverged": True})
+                    raise TrainingDiverged(f"the gradient norm became {float(grad_norm)} at step {state['step'] + 1}; "
+                                           "lower train.learning_rate. The best checkpoint so far is kept")
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                state["step"] += 1
+                bar.update(1)
+                if state["step"] % cfg.log_every == 0:
+                    elapsed = time.perf_counter() - window_start
+                    record = {"step": state["step"], "loss": loss.item(), "lr": scheduler.get_last_lr()[0],
+                              "grad_norm": float(grad_norm), "tokens_per_s": window_tokens / max(elapsed, 1e-9),
+                              "peak_memory_mb": peak_memory_mb(device)}
+                    if flops_per_token:
+                        record["tflops"] = record["tokens_per_s"] * flops_per_token / 1e12
+                        if peak_flops(device):
+                            record["mfu"] = record["tflops"] * 1e12 / peak_flops(device)
+                    _write(metrics_log, record)
+                    bar.set_postfix(loss=f"{record['loss']:.4f}", tok_s=f"{record['tokens_per_s']:.0f}")
+                    window_tokens, window_start = 0, time.perf_counter()
+                last_step = state["step"] >= total_steps
+                if state["step"] % cfg.eval_every == 0 or last_step:
+                    stop = evaluate_and_select()
+                    save_last()
+                if stop or last_step:
+                    break
+            else:
+                state["epoch"] += 1
+                state["batch"] = 0
+    finally:
+        bar.close()
+        metrics_log.close()
     summary.steps = state["step"]
     summary.stopped_early = stop and state["step"] < total_steps
     summary.seconds = prior_seconds + time.perf_counter() - started
     summary.tokens_per_second = summary.tokens_seen / max(summary.seconds, 1e-9)
     summary.peak_memory_mb = peak_memory_mb(device)
     save_last()
-    metrics_log.close()
     return summary
 
 
+def _resume(saved, path: Path, model, optimizer, scheduler) -> tuple[dict, TrainSummary]:
+    """Restore model, optimizer, scheduler, cursor and RNG from a last.pt; a file that does not fit is one error."""
+    from xlpt.errors import RunFileError
+
+    keys = ("model", "optimizer", "scheduler", "state", "summary", "torch_rng")
+    if not isinstance(saved, dict) or any(key not in saved for key in keys):
+        raise RunFileError(path, "is not a resumable checkpoint of this version (keys missing); delete it to "
+                           "train from the start")
+    checkpoints.load_trainable_state(model, saved["model"], path)
+    try:
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        torch.set_rng_state(saved["torch_rng"])
+        summary = TrainSummary(**saved["summary"])
+    except (ValueError, KeyError, TypeError, RuntimeError) as err:
+        raise RunFileError(path, f"does not fit this run ({err}); delete it to train from the start") from None
+    state = saved["state"]
+    summary.resumed_from_step = state["step"]
+    return state, summary
+
+
 def _write(handle, record: dict) -> None:
-    handle.write(json.dumps(record) + "\n")
+    """One JSON line; non-finite numbers are refused (bare NaN is not JSON), so callers check first."""
+    handle.write(json.dumps(record, allow_nan=False) + "\n")
     handle.flush()

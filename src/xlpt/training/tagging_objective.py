@@ -11,27 +11,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from xlpt.tasks import get_task
+from xlpt.tasks.collate import collate_windows
 from xlpt.tasks.word_alignment import IGNORE, Window, encode_tagged
-from xlpt.training.batching import pad_right
-
-
-def collate_windows(windows: list[Window], indices: list[int], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-padded ids plus (B, W) word spans and labels; empty word slots point at position 0 with
-    label IGNORE (a valid index to read, never scored)."""
-    items = [windows[i] for i in indices]
-    ids, mask = pad_right([w.input_ids for w in items], pad_id)
-    width = max(1, max(len(w.words) for w in items))
-    start = torch.zeros((len(items), width), dtype=torch.long)
-    end = torch.ones((len(items), width), dtype=torch.long)
-    labels = torch.full((len(items), width), IGNORE, dtype=torch.long)
-    for row, window in enumerate(items):
-        n = len(window.words)
-        if n:
-            spans = torch.tensor(window.spans, dtype=torch.long)
-            start[row, :n], end[row, :n] = spans[:, 0], spans[:, 1]
-            labels[row, :n] = torch.tensor(window.labels, dtype=torch.long)
-    return {"input_ids": ids, "attention_mask": mask, "word_start": start, "word_end": end, "labels": labels}
 
 
 def tagging_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -40,19 +21,18 @@ def tagging_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 class TaggingObjective:
-    def __init__(self, train_windows: list[Window], dev_sentences: list, dev_windows: list[Window], task: str,
+    def __init__(self, task, train_windows: list[Window], dev_sentences: list, dev_windows: list[Window],
                  pad_id: int, eval_batch_size: int):
         self.train_windows, self.dev_sentences, self.dev_windows = train_windows, dev_sentences, dev_windows
         self.task, self.pad_id, self.eval_batch_size = task, pad_id, eval_batch_size
 
     @classmethod
-    def from_examples(cls, cfg, tokenizer, train_examples, dev_examples, log=print) -> "TaggingObjective":
-        spec = get_task(cfg.data.task)
-        train_windows, report = encode_tagged(train_examples, tokenizer, spec.labels, cfg.data.max_length)
-        dev_windows, dev_report = encode_tagged(dev_examples, tokenizer, spec.labels, cfg.data.max_length)
+    def from_examples(cls, task, cfg, tokenizer, train_examples, dev_examples, log=print) -> "TaggingObjective":
+        train_windows, report = encode_tagged(train_examples, tokenizer, task.labels, cfg.data.max_length)
+        dev_windows, dev_report = encode_tagged(dev_examples, tokenizer, task.labels, cfg.data.max_length)
         log(f"train: {report.describe(cfg.data.max_length)}")
         log(f"dev: {dev_report.describe(cfg.data.max_length)}")
-        return cls(train_windows, list(dev_examples), dev_windows, spec.name, tokenizer.pad_token_id,
+        return cls(task, train_windows, list(dev_examples), dev_windows, tokenizer.pad_token_id,
                    cfg.train.eval_batch_size)
 
     def train_lengths(self) -> list[int]:
@@ -71,7 +51,6 @@ class TaggingObjective:
 
         predicted = predict_windows(model, self.dev_windows, [len(s.words) for s in self.dev_sentences],
                                     self.pad_id, self.eval_batch_size, progress=False)
-        spec = get_task(self.task)
-        pred = [[spec.labels[i] for i in tags] for tags in predicted]
+        pred = [[self.task.labels[i] for i in tags] for tags in predicted]
         gold = [list(s.tags) for s in self.dev_sentences]
-        return score_tags(spec, gold, pred)[spec.metric]
+        return score_tags(self.task, gold, pred)[self.task.metric]

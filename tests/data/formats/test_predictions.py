@@ -6,7 +6,7 @@ import pytest
 
 from xlpt.data.formats.predictions import read_predictions, write_predictions
 from xlpt.errors import DataFormatError
-from xlpt.tasks.spec import get_task
+from xlpt.tasks import get_task
 
 
 def test_round_trip(tmp_path):

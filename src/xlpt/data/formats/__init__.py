@@ -18,7 +18,7 @@ from xlpt.data.formats.pairs import read_hdr4, read_hdr4q, read_jsonl, read_tsv2
 from xlpt.data.formats.tagged import read_tagged
 from xlpt.data.problems import ProblemSink
 from xlpt.errors import ConfigError
-from xlpt.tasks.spec import get_task
+from xlpt.tasks import get_task
 
 READERS: dict[str, Callable[[ReadContext], Iterator]] = {
     "tsv3": read_tsv3,
@@ -33,6 +33,7 @@ READERS: dict[str, Callable[[ReadContext], Iterator]] = {
 }
 PAIR_FORMATS = frozenset({"tsv3", "tsv2", "txt3", "hdr4", "hdr4q", "jsonl"})
 TAGGING_FORMATS = frozenset({"tag", "conllu", "csv_token"})
+FORMATS_OF_FAMILY = {"pair_classification": PAIR_FORMATS, "tagging": TAGGING_FORMATS}
 
 
 def read_file(
@@ -48,7 +49,7 @@ def read_file(
     spec = get_task(task)
     if fmt not in READERS:
         raise ConfigError(f"unknown data format {fmt!r}; valid formats: {', '.join(READERS)}")
-    allowed = PAIR_FORMATS if spec.kind == "pair" else TAGGING_FORMATS
+    allowed = FORMATS_OF_FAMILY.get(spec.family, frozenset())
     if fmt not in allowed:
         raise ConfigError(f"format {fmt!r} cannot hold {spec.name} data (use one of: {', '.join(sorted(allowed))})")
     ctx = ReadContext(Path(path), spec, lang, counts if counts is not None else Counter(), problems or ProblemSink())

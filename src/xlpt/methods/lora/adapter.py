@@ -1,4 +1,4 @@
-"""LoRA (Hu et al., 2021) through PEFT: the model is frozen; low-rank updates B·A on chosen Linear layers train.
+"""LoRA (Hu et al., 2021) through PEFT, applied in place: the model is frozen; low-rank updates B·A on chosen Linear layers train.
 
 PEFT has no default target modules for XGLM, so they come from `method.lora_targets` (XGLM's names:
 q_proj, k_proj, v_proj, out_proj in attention; fc1, fc2 in the feed-forward block). Each adapted Linear
@@ -39,9 +39,7 @@ def target_modules(lm: nn.Module, spec: str) -> list[str]:
 
 
 def prepare(task_model, cfg, tokenizer) -> None:
-    method = cfg.method
-    if method.lora_r < 1:
-        raise ConfigError(f"method.lora_r must be >= 1, got {method.lora_r}")
+    method = cfg.method  # a LoraConfig: validated (r >= 1, ...) when the run config was read
     lm = task_model.backbone.lm
     config = LoraConfig(r=method.lora_r, lora_alpha=method.lora_alpha, lora_dropout=method.lora_dropout,
                         target_modules=target_modules(lm, method.lora_targets), bias="none")

@@ -1,0 +1,187 @@
+"""The run configuration: four sections, every key typed, bounded and documented.
+
+    model   which LM, dtype, device
+    data    task, data folder, languages, splits, caps, template
+    method  the method's own section (methods/<name>: prompt_tuning, lora, ... each owns its keys)
+    train   optimizer, schedule, batches, selection, seed
+
+Field docstrings are the reference documentation (`xlpt train --help` lists them). Consistency rules
+that span sections (`RunConfig._consistent`) run when the config is built, before any data or model is
+touched. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, field_validator, model_validator
+
+from xlpt.config.fields import Float, Int, Section
+from xlpt.methods import METHODS, get_method
+from xlpt.tasks.spec import SPLITS, Template
+
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+class ModelConfig(Section):
+    name: str = Field("facebook/xglm-564M", min_length=1)
+    """Hub name or local folder of any Hugging Face causal LM (XGLM, BLOOM, mGPT, GPT-2, Llama-style)."""
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    """Weights dtype. Trainable parameters (prompts, prefixes, adapters, heads) are kept in float32."""
+    device: str = "auto"
+    """auto (cuda if available, else cpu) | cpu | cuda | cuda:N | mps."""
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        if not _DEVICE.match(value):
+            raise ValueError("must be auto, cpu, mps, cuda or cuda:N")
+        return value
+
+
+Split = Literal["train", "dev", "test"]
+PositiveInt = Annotated[Int, Field(ge=1)]
+
+
+class DataConfig(Section):
+    task: str = "xnli"
+    """A registered task: xnli | pawsx | udpos | panx | sib200, or one of yours (--include-path DIR)."""
+    data_dir: str = Field("../shared/data", min_length=1)
+    """A local data folder (the shared layout, XTREME's download/ layout, or the task's data.path) or "hf"
+    for the Hugging Face hub."""
+    train_lang: str | None = None
+    """Source language for zero-shot transfer; empty = the task's own (en; eng_Latn for SIB-200)."""
+    train_split: Split = "train"
+    """Split of the source language used for training. Without it on disk (PAWS-X here), training uses
+    the source language's dev split minus a seeded held-back part that selects checkpoints (logged)."""
+    max_train_examples: PositiveInt | None = None
+    """Cap on training examples (the first N in file order), for quick runs; empty = all."""
+    heldout_fraction: Float = Field(0.2, gt=0, lt=1)
+    """Share of the training split held back for checkpoint selection when it must also select."""
+    max_dev_examples: PositiveInt | None = 1000
+    """Cap on source-language dev examples used for checkpoint selection (the first N); empty = all."""
+    eval_split: Literal["dev", "test"] = "test"
+    """Split to evaluate on. Languages without a labeled one are evaluated on labeled dev (reported)."""
+    eval_languages: str = "all"
+    """all, or a comma-separated list such as de,fr,sw."""
+    missing_languages: Literal["error", "skip"] = "error"
+    """A requested language that cannot be evaluated (no labeled split): error (default) | skip (listed in
+    results.json `skipped_languages` with the reason)."""
+    max_eval_examples: PositiveInt | None = None
+    """Cap on evaluation examples per language (the first N); empty = every example. Capped results say so."""
+    max_length: Int = Field(256, ge=8, le=1_000_000)
+    """Maximum tokens of text (before the soft prompt). Longer pair/text inputs are truncated (counted);
+    longer tagging sentences are split into windows. Checked against the model's maximum positions."""
+    template: str | Template | None = None
+    """Classification: a template name of the task (e.g. `question` for sib200), an inline
+    {template: ..., label_words: {...}}, or empty for the task's default."""
+
+    @field_validator("eval_languages")
+    @classmethod
+    def _languages(cls, value: str) -> str:
+        value = value.strip()
+        if value == "all":
+            return value
+        items = [item.strip() for item in value.split(",")]
+        if not value or any(not item or not re.fullmatch(r"[A-Za-z0-9_\-]+", item) for item in items):
+            raise ValueError("must be `all` or a comma-separated list of language ids, e.g. de,fr,sw")
+        return ",".join(items)
+
+    def languages_wanted(self) -> list[str] | None:
+        """None for all, else the requested languages in the given order."""
+        return None if self.eval_languages == "all" else self.eval_languages.split(",")
+
+
+class TrainConfig(Section):
+    learning_rate: Float | None = Field(None, gt=0)
+    """Empty = the method's default (prompt_tuning 3e-2, prefix_tuning 1e-2, lora 5e-4, head_only 1e-3,
+    full_finetune 1e-5; see `xlpt train --help`)."""
+    head_learning_rate: Float | None = Field(None, gt=0)
+    """Learning rate of a task head (linear_head formulation, tagging head); empty = learning_rate.
+    Soft-prompt LRs (~3e-2) are high for a fresh linear layer: e.g. 1e-3 here for prompt tuning."""
+    batch_size: PositiveInt = 8
+    """Examples per micro-batch."""
+    grad_accum: PositiveInt = 1
+    """Gradient accumulation steps (effective batch = batch_size * grad_accum)."""
+    eval_batch_size: PositiveInt = 32
+    """Examples per batch at evaluation and dev selection."""
+    epochs: Float = Field(3.0, gt=0, le=10_000)
+    """Passes over the training data (fractions allowed); ignored when max_steps is set."""
+    max_steps: PositiveInt | None = None
+    """Optimizer steps; overrides epochs when set."""
+    warmup_ratio: Float = Field(0.06, ge=0, lt=1)
+    """Share of steps with a linear learning-rate warm-up (then linear decay to zero)."""
+    weight_decay: Float = Field(0.01, ge=0)
+    """AdamW weight decay on weight matrices (never on prompts, prefixes, biases, norms)."""
+    max_grad_norm: Float = Field(1.0, gt=0)
+    """Gradient clipping: the global L2 norm is clipped to this."""
+    eval_every: PositiveInt = 200
+    """Evaluate on source-language dev every N optimizer steps (and at the end); the best checkpoint is kept."""
+    patience: PositiveInt | None = None
+    """Early stopping: stop after this many evaluations without improvement; empty = never."""
+    seed: Annotated[Int, Field(ge=0, le=2**32 - 1)] = 42
+    """Seeds Python, NumPy and torch, the prompt/head initialisation and the held-back split."""
+    log_every: PositiveInt = 20
+    """Write loss, learning rate, gradient norm, tokens/s and memory to train_log.jsonl every N steps."""
+    autocast: Literal["auto", "bf16", "fp16", "off"] = "auto"
+    """auto (bf16 autocast on GPU, off on CPU) | bf16 | fp16 | off."""
+
+
+MethodSection = Annotated[Union[tuple(record.config for record in METHODS.values())], Field(discriminator="name")]
+
+
+class RunConfig(Section):
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    method: MethodSection = Field(default_factory=lambda: next(iter(METHODS.values())).config())
+    train: TrainConfig = Field(default_factory=TrainConfig)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "RunConfig":
+        from xlpt.tasks.registry import get_task
+
+        task = get_task(self.data.task)  # ConfigError listing the known tasks
+        if self.data.task != task.name:
+            self.data.task = task.name
+        if self.data.train_lang is None:
+            self.data.train_lang = task.train_lang
+        check_consistency(self, task)
+        return self
+
+    @property
+    def method_record(self):
+        return get_method(self.method.name)
+
+    @property
+    def learning_rate(self) -> float:
+        """train.learning_rate, or the method's default (0 for methods that train nothing)."""
+        if self.train.learning_rate is not None:
+            return self.train.learning_rate
+        return self.method_record.default_learning_rate or 0.0
+
+    def to_dict(self) -> dict:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def check_consistency(cfg: RunConfig, task) -> None:
+    """Rules that span sections. Raise ValueError (pydantic reports it as one line)."""
+    record = get_method(cfg.method.name)
+    if cfg.data.template is not None and not task.family_info.has_verbalizer:
+        raise ValueError(f"data.template: task {task.name} ({task.family}) has no templates")
+    if task.family_info.has_verbalizer:
+        task.resolve_template(cfg.data.template)  # a bad name or inline template fails here, before any loading
+    if record.check is not None:
+        record.check(cfg, task)
+    if record.trains and cfg.data.train_split == cfg.data.eval_split:
+        wanted = cfg.data.languages_wanted()
+        if wanted is None or cfg.data.train_lang in wanted:
+            raise ValueError(f"data.train_split={cfg.data.train_split} is also data.eval_split: the source language "
+                             f"{cfg.data.train_lang} would be scored on its training rows; choose another eval_split "
+                             f"or leave {cfg.data.train_lang} out of data.eval_languages")
+    if cfg.data.train_split not in SPLITS:  # pragma: no cover - guarded by the Literal
+        raise ValueError("data.train_split must be train, dev or test")
+
+
+def learning_rate(cfg: RunConfig) -> float:
+    return cfg.learning_rate

@@ -1,0 +1,42 @@
+"""Evaluate a classifier (one text or a text pair) on one language: metrics plus per-example predictions."""
+
+from __future__ import annotations
+
+import torch
+from tqdm.auto import tqdm
+
+from xlpt.evaluation.metrics import classification_scores
+from xlpt.tasks.classification_encoding import encode_examples
+from xlpt.tasks.collate import collate_classification, sorted_batches
+
+
+@torch.no_grad()
+def predict_classes(model, items, pad_id: int, batch_size: int, progress: bool = True,
+                    desc: str = "predict") -> list[int]:
+    """Class index per encoded item, in input order (batches are length-sorted for speed)."""
+    model.eval()
+    device = next(model.parameters()).device
+    predictions = [None] * len(items)
+    batches = list(sorted_batches([len(item.input_ids) for item in items], batch_size))
+    for indices in tqdm(batches, desc=desc, unit="batch", disable=not progress, leave=False):
+        batch = collate_classification(items, indices, pad_id)
+        logits = model(batch["input_ids"].to(device), batch["attention_mask"].to(device), batch["last_index"].to(device))
+        for index, pred in zip(indices, logits.argmax(dim=-1).tolist()):
+            predictions[index] = pred
+    return predictions
+
+
+def evaluate_classification(task, model, tokenizer, cfg, examples, progress: bool = True, desc: str = "eval"):
+    """Returns (metrics, records). records: one {"id", "gold", "pred"} per example, in file order."""
+    template = task.resolve_template(cfg.data.template)
+    items, report = encode_examples(examples, template, tokenizer, task.labels, cfg.data.max_length)
+    preds = predict_classes(model, items, tokenizer.pad_token_id, cfg.train.eval_batch_size, progress, desc)
+    records = [{"id": ex.id, "gold": ex.label, "pred": task.labels[p]} for ex, p in zip(examples, preds)]
+    return {**classification_metrics(task, records), "truncated": report.truncated}, records
+
+
+def classification_metrics(task, records: list[dict]) -> dict:
+    """Accuracy, macro-F1 and the confusion counts of one language's predictions."""
+    scores = classification_scores([r["gold"] for r in records], [r["pred"] for r in records], task.labels)
+    return {"accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"], "confusion": scores["confusion"],
+            "n": len(records)}

@@ -1,0 +1,29 @@
+"""LoRA (Hu et al., 2021) through PEFT: the model is frozen; low-rank updates B·A on chosen Linear layers
+train (implementation in `adapter.py`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from xlpt.methods.base import HeadSettings, Method, lazy
+
+
+class LoraConfig(HeadSettings):
+    name: Literal["lora"] = "lora"
+    lora_r: int = Field(8, ge=1, le=4096)
+    """Rank r of each update B·A (adds r * (in + out) weights per adapted Linear layer)."""
+    lora_alpha: int = Field(16, ge=1)
+    """Scale: the update is multiplied by lora_alpha / lora_r."""
+    lora_dropout: float = Field(0.0, ge=0, lt=1)
+    """Dropout on the adapter's input during training."""
+    lora_targets: str = Field("q_proj,k_proj,v_proj,out_proj,fc1,fc2", min_length=1)
+    """Comma-separated names of the Linear layers to adapt (XGLM's names; PEFT has no default for XGLM).
+    Each must match at least one layer of the model (checked when the model is built)."""
+
+
+METHOD = Method(
+    name="lora", config=LoraConfig, summary="LoRA adapters on the named Linear layers (via PEFT), model frozen",
+    prepare=lazy("xlpt.methods.lora.adapter:prepare"), default_learning_rate=5e-4,
+)

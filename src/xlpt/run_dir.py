@@ -1,0 +1,308 @@
+"""The run directory: the one module that knows where a run's files are and how they are written.
+
+    config.yaml           resolved configuration (written first; see `RunDir.claim`)
+    task.yaml             the task's definition as used (a user task stays evaluable without its folder)
+    run.log               human-readable log (data read, truncations, notes, selection)
+    train_log.jsonl       loss / lr / grad norm / tokens/s / memory / dev scores (valid JSON, one per line)
+    train_summary.json    parameters, best step, throughput, data, status (done | diverged)
+    checkpoint/best.pt    trainable state at the best source-language dev step
+    checkpoint/last.pt    resumable state (trainable state + optimizer + scheduler + cursor + RNG)
+    results.json          evaluation of data.eval_split on all languages (see `evaluation_key`)
+    results-<key>.json    any other evaluation (another split, a language subset, a --limit)
+    predictions/<key>/<lang>.jsonl
+    status.json, .lock    lifecycle: pending | running | done | failed | diverged, and who works on it
+
+Every write is atomic (temporary file + rename). Every read of a damaged file is one `RunFileError`
+naming the file and what to do. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import socket
+from datetime import datetime, timezone
+from pathlib import Path
+
+from xlpt.errors import ConfigError, RunFileError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; concurrent sweeps on one folder are then unsupported.
+    fcntl = None
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_id(cfg) -> str:
+    """Stable id: hash of the resolved config (same config -> same id, on any machine)."""
+    blob = json.dumps(cfg.to_dict(), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def evaluation_key(split: str, languages: list[str] | None, limit: int | None, default_split: str) -> str:
+    """Name of one evaluation's results: `test` (or `dev`) for the run's own evaluation (its config's
+    languages and cap), else a key that spells out the split, the language subset and the cap, so a
+    partial evaluation never overwrites a fuller one. `languages`/`limit`: None = the run's own."""
+    if languages is None and limit is None:
+        return split
+    parts = [split]
+    if languages is not None:
+        joined = "+".join(sorted(languages))
+        parts.append(f"langs-{joined}" if len(joined) <= 60 else
+                     f"langs{len(languages)}-{hashlib.sha256(joined.encode()).hexdigest()[:8]}")
+    if limit is not None:
+        parts.append(f"limit{limit}")
+    return "-".join(parts)
+
+
+def write_json_atomic(path: Path, data) -> None:
+    """JSON with NaN/inf refused (they are not JSON): a non-finite number is a bug upstream, not data."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=str) + "\n",
+                       encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def finite_or_none(value):
+    """For logs: a float that is not finite is written as null (and the record says so elsewhere)."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+class RunDir:
+    """One run's folder. Cheap to construct; touches the disk only when asked."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    # ------------------------------------------------------------------------------------ layout
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.yaml"
+
+    @property
+    def task_path(self) -> Path:
+        return self.path / "task.yaml"
+
+    @property
+    def log_path(self) -> Path:
+        return self.path / "run.log"
+
+    @property
+    def train_log_path(self) -> Path:
+        return self.path / "train_log.jsonl"
+
+    @property
+    def summary_path(self) -> Path:
+        return self.path / "train_summary.json"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.path / "checkpoint"
+
+    @property
+    def best_checkpoint(self) -> Path:
+        return self.checkpoint_dir / "best.pt"
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.checkpoint_dir / "last.pt"
+
+    @property
+    def status_path(self) -> Path:
+        return self.path / "status.json"
+
+    def results_path(self, key: str) -> Path:
+        return self.path / ("results.json" if key == "test" else f"results-{key}.json")
+
+    def predictions_dir(self, key: str) -> Path:
+        return self.path / "predictions" / key
+
+    def has_progress(self) -> bool:
+        """True once training saved anything (a checkpoint, a summary) or an evaluation wrote results."""
+        return (self.last_checkpoint.exists() or self.best_checkpoint.exists() or self.summary_path.exists()
+                or any(self.path.glob("results*.json")))
+
+    # ------------------------------------------------------------------------------------ config
+    def claim(self, cfg, task, log=None) -> None:
+        """Create the folder and write config.yaml + task.yaml. A folder holding a *different* config is
+        refused once it has progress; one whose run failed before saving anything is taken over (logged)."""
+        import yaml
+
+        if self.path.exists() and not self.path.is_dir():
+            raise ConfigError(f"--out {self.path} is a file, not a run directory")
+        self.path.mkdir(parents=True, exist_ok=True)
+        resolved = cfg.to_dict()
+        if self.config_path.exists():
+            previous = self._read_yaml(self.config_path)
+            from xlpt.config import migrate_legacy
+
+            if migrate_legacy(previous) != resolved:
+                if self.has_progress():
+                    changed = _differences(migrate_legacy(previous), resolved)
+                    raise ConfigError(f"{self.path} already holds a run with a different config (differs in: "
+                                      f"{', '.join(changed) or 'layout'}); use a new --out directory")
+                if log is not None:
+                    log(f"NOTE: {self.config_path} held another config from a run that saved nothing; replaced")
+            else:
+                return
+        _write_text_atomic(self.config_path, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
+        _write_text_atomic(self.task_path, yaml.safe_dump(task.model_dump(mode="json", by_alias=True),
+                                                          sort_keys=False, allow_unicode=True))
+
+    def read_config(self):
+        """The run's RunConfig; its task is registered from task.yaml when it is not built in."""
+        from pydantic import ValidationError
+
+        from xlpt.config import config_from_dict
+        from xlpt.tasks.registry import parse_task, register
+
+        if not self.config_path.exists():
+            raise ConfigError(f"{self.path} is not a run directory (no config.yaml)")
+        tree = self._read_yaml(self.config_path)
+        if self.task_path.exists():
+            register(parse_task(self.task_path.read_text(encoding="utf-8"), str(self.task_path)))
+        try:
+            return config_from_dict(tree, str(self.config_path))
+        except (ConfigError, ValidationError) as err:
+            raise RunFileError(self.config_path, f"is not a valid run config ({err})") from None
+
+    def _read_yaml(self, path: Path) -> dict:
+        from xlpt.config.fields import load_yaml
+
+        try:
+            tree = load_yaml(path.read_text(encoding="utf-8"), str(path))
+        except (OSError, UnicodeDecodeError) as err:
+            raise RunFileError(path, f"cannot be read ({err})") from None
+        except ConfigError as err:
+            raise RunFileError(path, f"is damaged ({err}); restore it or start a new run directory") from None
+        if not isinstance(tree, dict):
+            raise RunFileError(path, "is damaged (not a mapping); restore it or start a new run directory")
+        return tree
+
+    # ------------------------------------------------------------------------------------ logs
+    def log(self, message: str, echo: bool = True) -> None:
+        line = f"[{datetime.now().strftime('%H:%M:%S')}] {message}"
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+        if echo:
+            print(line, flush=True)
+
+    def logger(self, echo: bool = True):
+        return lambda message: self.log(message, echo)
+
+    # ------------------------------------------------------------------------------------ JSON files
+    def read_json(self, path: Path, missing_ok: bool = False) -> dict | None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            if missing_ok:
+                return None
+            raise RunFileError(path, "is missing") from None
+        except (OSError, ValueError) as err:
+            raise RunFileError(path, f"is damaged ({type(err).__name__}: {str(err)[:100]}); delete it to "
+                               "recompute it (training resumes from checkpoint/last.pt)") from None
+        if not isinstance(data, dict):
+            raise RunFileError(path, "is damaged (not a JSON object); delete it to recompute it")
+        return data
+
+    def read_summary(self) -> dict | None:
+        return self.read_json(self.summary_path, missing_ok=True)
+
+    def write_summary(self, summary: dict) -> None:
+        write_json_atomic(self.summary_path, summary)
+
+    def write_results(self, key: str, results: dict) -> Path:
+        path = self.results_path(key)
+        write_json_atomic(path, results)
+        return path
+
+    def read_results(self, key: str) -> dict | None:
+        return self.read_json(self.results_path(key), missing_ok=True)
+
+    # ------------------------------------------------------------------------------------ lifecycle
+    def write_status(self, **fields) -> dict:
+        status = self.read_status()
+        status.update(fields)
+        write_json_atomic(self.status_path, status)
+        return status
+
+    def read_status(self) -> dict:
+        try:
+            data = json.loads(self.status_path.read_text(encoding="utf-8"))
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}  # status.json is an index: a damaged one is rebuilt, never trusted
+
+    def lock(self) -> "RunLock":
+        return RunLock(self.path)
+
+    def is_locked(self) -> bool:
+        if fcntl is None or not (self.path / ".lock").exists():
+            return False
+        lock = self.lock()
+        if lock.acquire():
+            lock.release()
+            return False
+        return True
+
+
+class RunLock:
+    """Non-blocking exclusive flock on `<run>/.lock`; the kernel releases it however its process ends."""
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / ".lock"
+        self._handle = None
+
+    def acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                return False
+        self._handle = handle
+        return True
+
+    def release(self) -> None:
+        if self._handle is not None:
+            if fcntl is not None:
+                fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    keys = sorted(set(old) | set(new))
+    changed = []
+    for key in keys:
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            changed += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            changed.append(f"{prefix}{key}")
+    return changed

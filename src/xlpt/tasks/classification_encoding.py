@@ -1,0 +1,75 @@
+"""Turn classification examples (a text, or a pair of texts) into token ids through the task template.
+
+The whole filled template is tokenized at once (so SentencePiece segments it exactly as running text)
+and the answer slot is the last real token. Inputs longer than `max_length` are shortened by trimming
+words from the end of the longest text field, never the template's own words; every truncation is
+counted and reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xlpt.tasks.spec import Template
+
+
+@dataclass
+class EncodedExample:
+    input_ids: list[int]
+    label: int  # -1 when the example is unlabeled
+    index: int  # position in the input list, to restore order after length sorting
+
+
+EncodedPair = EncodedExample  # the name used before text classification existed
+
+
+@dataclass
+class EncodingReport:
+    truncated: int = 0
+
+
+def example_fields(example) -> dict[str, str]:
+    """The template fields of an example: {text} or {text_a, text_b}, surrounding white space stripped."""
+    return {name: value.strip() for name, value in example.fields().items()}
+
+
+def fill(template: Template, fields: dict[str, str]) -> str:
+    return template.text.format(**fields)
+
+
+def _shorten(words: dict[str, list[str]]) -> dict[str, list[str]] | None:
+    """Drop the last word of the longest field (keeping at least one word each); None if nothing can go."""
+    name = max(words, key=lambda key: len(words[key]))
+    if len(words[name]) <= 1:
+        return None
+    return {**words, name: words[name][:-1]}
+
+
+def encode_examples(examples, template: Template, tokenizer, labels: tuple[str, ...],
+                    max_length: int) -> tuple[list[EncodedExample], EncodingReport]:
+    fields = [example_fields(ex) for ex in examples]
+    all_ids = tokenizer([fill(template, f) for f in fields], add_special_tokens=True)["input_ids"]
+    label_index = {name: i for i, name in enumerate(labels)}
+    report, encoded = EncodingReport(), []
+    for i, (example, ids, f) in enumerate(zip(examples, all_ids, fields)):
+        if len(ids) > max_length:
+            ids = _truncate(f, template, tokenizer, max_length)
+            report.truncated += 1
+        label = label_index[example.label] if example.label is not None else -1
+        encoded.append(EncodedExample(ids, label, i))
+    return encoded, report
+
+
+def _truncate(fields: dict[str, str], template: Template, tokenizer, max_length: int) -> list[int]:
+    words = {name: value.split() for name, value in fields.items()}
+    while True:
+        ids = tokenizer(fill(template, {k: " ".join(v) for k, v in words.items()}), add_special_tokens=True)["input_ids"]
+        if len(ids) <= max_length:
+            return ids
+        shorter = _shorten(words)
+        if shorter is None:
+            return ids[:max_length]
+        # Jump most of the way at once: long inputs would otherwise need one tokenizer call per word.
+        excess = len(ids) - max_length
+        for _ in range(max(1, excess // 3)):
+            words = _shorten(words) or words

@@ -1,0 +1,60 @@
+"""Encoded items -> padded tensors, shared by training and evaluation.
+
+Right padding everywhere: XGLM's position ids ignore padding (they default to 0..T-1), so pads go last
+and every real token keeps its true position.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Sequence
+
+import torch
+
+from xlpt.tasks.word_alignment import IGNORE, Window
+
+
+def pad_right(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(ids, attention_mask), right padded."""
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+        mask[row, : len(seq)] = 1
+    return ids, mask
+
+
+def sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
+    """Evaluation batches by descending length (the first batch shows peak memory at once)."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    for start in range(0, len(order), batch_size):
+        yield order[start : start + batch_size]
+
+
+def collate_classification(encoded, indices: list[int], pad_id: int) -> dict[str, torch.Tensor]:
+    items = [encoded[i] for i in indices]
+    ids, mask = pad_right([item.input_ids for item in items], pad_id)
+    return {
+        "input_ids": ids,
+        "attention_mask": mask,
+        "last_index": mask.sum(dim=1) - 1,
+        "labels": torch.tensor([item.label for item in items], dtype=torch.long),
+    }
+
+
+def collate_windows(windows: list[Window], indices: list[int], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-padded ids plus (B, W) word spans and labels; empty word slots point at position 0 with
+    label IGNORE (a valid index to read, never scored)."""
+    items = [windows[i] for i in indices]
+    ids, mask = pad_right([w.input_ids for w in items], pad_id)
+    width = max(1, max(len(w.words) for w in items))
+    start = torch.zeros((len(items), width), dtype=torch.long)
+    end = torch.ones((len(items), width), dtype=torch.long)
+    labels = torch.full((len(items), width), IGNORE, dtype=torch.long)
+    for row, window in enumerate(items):
+        n = len(window.words)
+        if n:
+            spans = torch.tensor(window.spans, dtype=torch.long)
+            start[row, :n], end[row, :n] = spans[:, 0], spans[:, 1]
+            labels[row, :n] = torch.tensor(window.labels, dtype=torch.long)
+    return {"input_ids": ids, "attention_mask": mask, "word_start": start, "word_end": end, "labels": labels}
