@@ -101,3 +101,17 @@ def test_coverage_of_plain_older_results(runs):
     coverage = language_coverage(collect_runs(runs.root).runs)
     assert coverage["de"].split_text == "dev" and coverage["de"].examples_text() == "200"
     assert coverage["en"].capped is False
+
+
+def test_bar_labels_mark_languages_scored_on_another_split(runs):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from xlpt.reporting.aggregate import build_task_tables
+    from xlpt.reporting.plots import bars_figure
+
+    runs.write("pt", scores={"en": 0.6, "th": 0.5}, dev_langs=("th",))
+    (table,) = build_task_tables(collect_runs(runs.root).runs)
+    figure = bars_figure(table)
+    assert [label.get_text() for label in figure.axes[0].get_xticklabels()] == ["en", "th†"]
+    assert figure.get_suptitle() == ""  # not a pipeline check

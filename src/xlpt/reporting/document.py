@@ -108,7 +108,8 @@ def _html_block(block: Block) -> str:
         return f'<p class="title">{html.escape(block.table.title)}</p>\n' + to_html(block.table)
     if isinstance(block, Banner):
         items = "".join(f"<li>{_inline(item)}</li>" for item in block.items)
-        return f'<div class="banner" role="alert"><p><strong>{html.escape(block.title)}</strong></p><ul>{items}</ul></div>'
+        title = f"<p><strong>{html.escape(block.title)}</strong></p>"
+        return f'<div class="banner" role="alert">{title}<ul>{items}</ul></div>'
     if isinstance(block, Image):
         data = base64.b64encode(block.path.read_bytes()).decode("ascii")
         return f'<figure><img alt="{html.escape(block.alt)}" src="data:image/png;base64,{data}"></figure>'

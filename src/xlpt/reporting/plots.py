@@ -27,7 +27,7 @@ PNG_METADATA = {"Software": None}
 
 
 def _mark_pipeline_check(fig) -> None:
-    fig.suptitle(f"{PIPELINE_TITLE} (pipeline-check model)", color="#b00020", fontweight="bold")
+    fig.suptitle(PIPELINE_TITLE, color="#b00020", fontweight="bold", fontsize="medium")
 
 
 def _save(fig, path: Path) -> Path:
@@ -53,9 +53,11 @@ def bars_figure(table: TaskTable):
         errors = [100 * s.std if s and s.std is not None else 0.0 for s in summaries]
         ax.bar(x + (i - (len(systems) - 1) / 2) * width, heights, width, yerr=errors if any(errors) else None,
                capsize=2, label=table.labels[system])
-    ax.set_xticks(x, langs, rotation=90 if len(langs) > 20 else 0)
+    # † as in the tables: scored on another split than the report's (e.g. dev).
+    labels = [lang + ("†" if lang in table.substitute_splits else "") for lang in langs]
+    ax.set_xticks(x, labels, rotation=90 if len(langs) > 20 else 0)
     ax.set_ylabel(f"{table.metric} (%)")
-    ax.set_title(f"{table.task}: per-language {table.metric} ({seed_phrase(table.min_seeds, table.max_seeds)})")
+    ax.set_title(f"{table.task}: per-language {table.metric}, {seed_phrase(table.min_seeds, table.max_seeds)}")
     if table.pipeline_check:
         _mark_pipeline_check(fig)
     fig.legend(loc="outside lower center", fontsize="small", ncols=min(len(systems), 4))
