@@ -162,3 +162,16 @@ def test_malformed_fields_skip_the_run_with_the_reason(runs, top, reason):
     assert [r.path.name for r in collection.runs] == ["good"]
     (problem,) = collection.skipped
     assert problem.path.name == "bad" and reason in problem.reason
+
+
+def test_notices_of_ordinary_runs_are_shown_too(runs, tmp_path, capsys):
+    from xlpt.reporting.console import print_results
+
+    note = "Labels of bg/el/ru/th test were reconstructed from the dev files (see MANIFEST.md)."
+    results = runs.write("pt-s1", scores={"en": 0.6, "de": 0.5}, top={"pipeline_check": False, "notices": [note]})
+    report = build_report(runs.root, tmp_path / "out", options=ReportOptions(paired_resamples=200))
+    lines = report.markdown_path.read_text().splitlines()
+    assert lines[2:5] == ["> **NOTICES FROM THE RUNS**", ">", f"> - {note}"]
+    assert "PIPELINE CHECK" not in report.markdown_path.read_text()
+    print_results(results)
+    assert capsys.readouterr().out.splitlines()[1] == f"!! {note}"

@@ -279,7 +279,8 @@ def test_gap_table_values_ci_and_holm_adjusted_p(scenario, md_table):
         assert (f"xnli · {label}: {len(marked)} of 6 target languages differ at Holm-adjusted p < 0.05"
                 + (f" ({', '.join(marked)})" if marked else "") + "; two-sided paired bootstrap over 200 examples "
                 "per language, 3 seed pair(s), 500 resamples; Holm correction over the family of 6 target languages "
-                "(family-wise error rate).") in markdown
+                "(family-wise error rate); seeds are averaged inside each resample, not resampled: seed-to-seed variance "
+                "is not part of the test.") in markdown
         for row in rows[: len(XNLI)]:
             lang = row[0][0]
             per_seed = _per_column(root, "xnli", lambda r: _metric(r, lang))

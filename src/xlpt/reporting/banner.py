@@ -2,7 +2,7 @@
 that the pipeline works and say nothing about the research question, so every output that shows them
 (console, report.md, report.html, table captions) says so first, and names the runs and models it
 concerns. The sentences come from results.json's `notices` (see `xlpt.models.origin.pipeline_notice`)
-and are shown verbatim.
+and are shown verbatim; notices of other runs, if any, are shown in the same banner.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from xlpt.reporting.collect import RunRecord, relative_path
 
 TITLE = "PIPELINE CHECK, NOT A FINDING"
+NOTICES_TITLE = "NOTICES FROM THE RUNS"
 SHORT = "PIPELINE CHECK, NOT A FINDING: these numbers come from a pipeline-check model (see the banner)."
 MAX_LISTED_RUNS = 8
 
@@ -22,15 +23,21 @@ def pipeline_runs(runs: list[RunRecord]) -> list[RunRecord]:
 
 
 def notices(runs: list[RunRecord]) -> list[str]:
-    """Every distinct notice of the pipeline-check runs, in first-seen order."""
-    return list(dict.fromkeys(n for run in pipeline_runs(runs) for n in run.notices))
+    """Every distinct notice of the runs, in first-seen order (pipeline-check runs first)."""
+    ordered = pipeline_runs(runs) + [run for run in runs if not run.pipeline_check]
+    return list(dict.fromkeys(n for run in ordered for n in run.notices))
+
+
+def banner_title(runs: list[RunRecord]) -> str:
+    return TITLE if pipeline_runs(runs) else NOTICES_TITLE
 
 
 def banner_lines(runs: list[RunRecord], root: Path | None = None) -> list[str]:
-    """The notices verbatim, then which runs (grouped by model) they concern; [] without pipeline checks."""
+    """The notices verbatim, then which runs (grouped by model) are pipeline checks; [] when there is
+    neither a notice nor a pipeline check."""
     checks = pipeline_runs(runs)
     if not checks:
-        return []
+        return notices(runs)
     by_model: dict[str, list[RunRecord]] = defaultdict(list)
     for run in checks:
         by_model[run.model].append(run)

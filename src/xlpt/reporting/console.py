@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from xlpt.reporting.banner import notices as banner_notices
 from xlpt.reporting.collect import RunFormatError, RunRecord, parse_results
 from xlpt.reporting.coverage import count_text, language_coverage
 
@@ -22,8 +23,9 @@ def _record(results: dict) -> RunRecord | None:
 
 
 def banner(records: list[RunRecord | None]) -> list[str]:
-    """The pipeline-check notices, verbatim and once each, framed so they cannot be missed."""
-    notices = list(dict.fromkeys(n for r in records if r is not None and r.pipeline_check for n in r.notices))
+    """The runs' notices (a pipeline check's first of all), verbatim and once each, framed so they cannot be
+    missed."""
+    notices = banner_notices([r for r in records if r is not None])
     if not notices:
         return []
     rule = "!" * 78

@@ -169,7 +169,7 @@ def _blocks(report: Report, runs_dir: Path, options: ReportOptions, figures: dic
     blocks: list[Block] = [Heading("xlpt report", 1)]
     lines = banner.banner_lines(c.runs, runs_dir)
     if lines:
-        blocks.append(Banner(banner.TITLE, tuple(lines)))
+        blocks.append(Banner(banner.banner_title(c.runs), tuple(lines)))
     blocks += [
         Paragraph(f"{len(c.runs)} runs from `{runs_dir}` ({_results_file(options.split)}); "
                   f"{len(c.skipped)} skipped, {len(c.incomplete)} incomplete (listed at the end). "
@@ -222,8 +222,9 @@ def _method_notes(report: Report, options: ReportOptions) -> tuple[str, ...]:
         "recomputed from strict IOB2 entity counts per sentence.",
         f"Significance: p-values are {method}-adjusted ({CONTROLS[options.correction]}) within each comparison "
         "(all target languages of one task, model and PT-vs-FT configuration pair); a gap is bold only when its "
-        f"adjusted p < {options.alpha:g}. The bootstrap covers example sampling; with one seed per system "
-        "seed-to-seed variance is not accounted for.",
+        f"adjusted p < {options.alpha:g}. The bootstrap resamples examples only (seeds are averaged, not "
+        "resampled), so seed-to-seed variance is not accounted for; each comparison's note says how many seeds "
+        "and examples its tests rest on.",
         "Tokenization analysis: per task, the best prompt-tuning vs best full-fine-tuning configuration (by average "
         "without English); English (training language) and languages without the variable are left out; "
         f"fewer than {options.min_correlation_languages} languages: not interpretable, no r shown. "

@@ -22,6 +22,7 @@ from xlpt.reporting.multiplicity import CONTROLS
 from xlpt.reporting.tables import Cell, Table
 
 SINGLE_SEED = "1 seed: seed-to-seed variance is not accounted for (the test covers example sampling only)"
+SEVERAL_SEEDS = "seeds are averaged inside each resample, not resampled: seed-to-seed variance is not part of the test"
 
 
 def format_p(p: float) -> str:
@@ -47,8 +48,7 @@ def significance_statement(comparison: GapComparison) -> str:
              f"{_span(pairs)} seed pair(s), {family[0].test.resamples:,} resamples; {comparison.method_name} "
              f"correction over the family of {len(family)} target languages ({CONTROLS[comparison.correction]})")
     text = head + verdict + "; " + basis
-    if max(pairs) == 1:
-        text += "; " + SINGLE_SEED
+    text += "; " + (SINGLE_SEED if max(pairs) == 1 else SEVERAL_SEEDS)
     problem = comparison.resolution_problem()
     if problem:
         text += "; " + problem
