@@ -58,7 +58,11 @@ def ner_predictions(task: str, lang: str, quality: float, run_key: str, n: int):
 
 
 class RunWriter:
-    """Writes run directories under one root; `write` returns the results.json it wrote."""
+    """Writes run directories under one root; `write` returns the results.json it wrote.
+
+    By default the results.json is the pre-#8 format (no pipeline_check, notices, evaluation,
+    n_available, capped); `n_available` adds the per-language fields (n_available, capped) and `top`
+    adds or overrides top-level fields (e.g. pipeline_check, notices, evaluation)."""
 
     def __init__(self, root: Path):
         self.root = root
@@ -66,7 +70,7 @@ class RunWriter:
     def write(self, name: str, *, task: str = "xnli", method: str = "prompt_tuning", seed: int = 1,
               scores: dict[str, float], model: str = "facebook/xglm-564M", prompt_length: int | None = None,
               dev_langs=(), n: int = 200, predictions: bool = True, trainable: int = 20480,
-              total: int = 564463616) -> dict:
+              total: int = 564463616, n_available: int | dict | None = None, top: dict | None = None) -> dict:
         run_dir = self.root / name
         metric = "f1" if task == "panx" else "accuracy"
         if method in ("prompt_tuning", "prefix_tuning") and prompt_length is None:
@@ -77,6 +81,9 @@ class RunWriter:
             make = ner_predictions if task == "panx" else classification_predictions
             records, value = make(task, lang, target, name, n)
             languages[lang] = {metric: value, "n": n, "split": split}
+            available = n_available.get(lang) if isinstance(n_available, dict) else n_available
+            if available is not None:
+                languages[lang].update(n_available=available, capped=n < available)
             if predictions:
                 path = run_dir / "predictions" / split / f"{lang}.jsonl"
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,6 +99,7 @@ class RunWriter:
             "average_without_en": float(np.mean(others)) if others else None,
             "config": {}, "provenance": {},
         }
+        results.update(top or {})
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "results.json").write_text(json.dumps(results), encoding="utf-8")
         return results
@@ -121,3 +129,22 @@ def writer_class():
 @pytest.fixture(scope="session")
 def tokenization_writer():
     return write_tokenization
+
+
+def _md_table(markdown: str, title: str) -> tuple[list[str], list[list[tuple[str, bool]]]]:
+    """The Markdown table under the italic title line `*title*`: header, then rows of (text, bold) cells."""
+    lines = markdown.splitlines()
+    start = lines.index(f"*{title}*") + 2
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        rows.append(line[2:-2].split(" | "))
+    header, body = rows[0], rows[2:]
+    return header, [[(c[2:-2], True) if c.startswith("**") else (c, False) for c in row] for row in body]
+
+
+@pytest.fixture(scope="session")
+def md_table():
+    """Parser for the report's Markdown tables (see `_md_table`)."""
+    return _md_table

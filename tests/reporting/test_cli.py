@@ -26,8 +26,8 @@ def test_report_command_writes_everything_and_is_deterministic(runs, tmp_path, c
         assert (tmp_path / "a" / name).stat().st_size > 0, name
     markdown = (tmp_path / "a" / "report.md").read_text()
     assert "200 resamples" in markdown and "| skipped | corrupt |" in markdown
-    # Only 2 target languages: the correlation is reported as not computed, not crashed.
-    assert "not computed: only 2 point(s)" in markdown
+    # Only 2 target languages: the correlation is reported as not interpretable, not crashed.
+    assert "not interpretable (n = 2 < 8 languages)" in markdown
     assert main(args + ["--out", str(tmp_path / "b")]) == 0
     for name in ("report.md", "report.html", "tables/xnli.tex", "tables/gaps.csv", "bars_xnli.png"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name

@@ -9,9 +9,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from xlpt.reporting.collect import RunRecord, System
+from xlpt.reporting.coverage import LanguageCoverage, language_coverage
 from xlpt.reporting.stats import SeedSummary, summarize
 
 SOURCE_LANGUAGE = "en"
+SOURCE_LANGUAGES = frozenset({"en", "eng_Latn"})
+"""English, the training language, as XTREME (ISO 639-1) and SIB-200 (FLORES-200) name it."""
 METHOD_ORDER = ("zero_shot", "head_only", "prompt_tuning", "prefix_tuning", "lora", "full_finetune")
 METHOD_LABELS = {
     "zero_shot": "Zero-shot", "head_only": "Head only", "prompt_tuning": "Prompt tuning",
@@ -36,9 +39,29 @@ class TaskTable:
     """(languages every run of the system has, languages in the average's row set)."""
     substitute_splits: dict[str, str] = field(default_factory=dict)
     """Language -> the split(s) used instead of the report's split (e.g. "dev"), in at least one run."""
+    coverage: dict[str, LanguageCoverage] = field(default_factory=dict)
+    """Language -> split(s) and example counts it was scored on, over all runs of the task."""
 
     def average_languages(self, which: str) -> list[str]:
-        return [lang for lang in self.languages if which == "all" or lang != SOURCE_LANGUAGE]
+        return [lang for lang in self.languages if which == "all" or not is_source_language(lang)]
+
+    @property
+    def pipeline_check(self) -> bool:
+        """True when any run of the task used a pipeline-check model."""
+        return any(run.pipeline_check for runs in self.runs.values() for run in runs)
+
+    @property
+    def max_seeds(self) -> int:
+        """The most seeds any cell or average rests on (1: no std anywhere in the table)."""
+        return max((s.n for s in list(self.cells.values()) + list(self.averages.values())), default=0)
+
+    @property
+    def min_seeds(self) -> int:
+        return min((s.n for s in list(self.cells.values()) + list(self.averages.values())), default=0)
+
+
+def is_source_language(lang: str) -> bool:
+    return lang in SOURCE_LANGUAGES
 
 
 def method_label(method: str) -> str:
@@ -57,12 +80,12 @@ def _task_table(task: str, runs: list[RunRecord]) -> TaskTable:
     for run in runs:
         by_system[run.system].append(run)
     systems = sorted(by_system, key=system_sort_key)
-    languages = sorted({lang for run in runs for lang in run.scores}, key=lambda l: (l != SOURCE_LANGUAGE, l))
+    languages = sorted({lang for run in runs for lang in run.scores}, key=lambda l: (not is_source_language(l), l))
     metrics = sorted({run.metric for run in runs})
     table = TaskTable(
         task=task, metric="/".join(metrics), languages=languages, systems=systems,
         labels=system_labels(systems), runs={s: sorted(by_system[s], key=_seed_key) for s in systems},
-        substitute_splits=_substitute_splits(runs),
+        substitute_splits=_substitute_splits(runs), coverage=language_coverage(runs),
     )
     for system in systems:
         _fill_system(table, system)

@@ -3,6 +3,13 @@
 A report must account for every run it was pointed at: a run whose results file is missing,
 unreadable or malformed is *listed* (as incomplete or skipped, with the reason) instead of being
 dropped silently or crashing the whole report.
+
+Besides the numbers, a record keeps what a reader must know before trusting them: whether the model
+is a pipeline check (`pipeline_check`, `notices`), how the evaluation was scoped (`evaluation`: split,
+languages, per-language cap) and, per language, the split used and how many examples were scored out
+of how many available. Results files written before those fields existed are read as before; their
+pipeline-check status is then taken from the model folder's own `xlpt_origin` record when the folder
+is there, and their cap from the stored config (`config.data.max_eval_examples`).
 """
 
 from __future__ import annotations
@@ -12,6 +19,8 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from xlpt.models.origin import pipeline_notice, read_origin
 
 # Files or folders that mark a directory as a run even when it has no results yet (a run that failed,
 # was killed or is still going). `config.json` is deliberately absent: model checkpoints carry one too.
@@ -36,6 +45,20 @@ class System:
     """Pair tasks: "verbalizer" or "linear_head" (how the class is read out)."""
 
 
+@dataclass(frozen=True)
+class EvaluationScope:
+    """How a run was evaluated: results.json's `evaluation` object (or what the stored config implies)."""
+
+    split: str
+    languages: str | tuple[str, ...]
+    """"all", or the languages the user asked for."""
+    limit: int | None
+    """At most this many examples per language (None: every example)."""
+    key: str | None = None
+    inferred: bool = False
+    """True when read from the stored config because results.json has no `evaluation` object."""
+
+
 @dataclass
 class RunRecord:
     """One run's evaluation on one split, with the headline metric per language as a fraction."""
@@ -58,6 +81,18 @@ class RunRecord:
     scores: dict[str, float]
     lang_split: dict[str, str]
     lang_n: dict[str, int | None]
+    lang_n_available: dict[str, int | None] = field(default_factory=dict)
+    """Examples in the language's split before any cap; None when results.json does not say."""
+    lang_capped: dict[str, bool | None] = field(default_factory=dict)
+    """True: scored on a capped subset; None: may be (a limit was set but the split size is unknown)."""
+    pipeline_check: bool = False
+    notices: tuple[str, ...] = ()
+    """Banner sentences to show verbatim (a pipeline-check model's notice)."""
+    pipeline_check_source: str = "results.json"
+    """Where `pipeline_check` came from: "results.json" or "model folder" (older results files)."""
+    evaluation: EvaluationScope | None = None
+    skipped_languages: dict[str, str] = field(default_factory=dict)
+    """Languages the user asked to skip, with the reason."""
 
     @property
     def system(self) -> System:
@@ -181,21 +216,113 @@ def parse_results(data: object, run_dir: Path, split: str) -> RunRecord:
     languages = data.get("languages")
     if not isinstance(languages, dict) or not languages:
         raise RunFormatError("'languages' is missing or empty")
-    scores, lang_split, lang_n = {}, {}, {}
+    model = str(data.get("model") or "unknown-model")
+    evaluation = _evaluation(data, split)
+    limit = evaluation.limit if evaluation else None
+    scores, lang_split, lang_n, available, capped = {}, {}, {}, {}, {}
     for lang, entry in languages.items():
         scores[lang] = _metric_value(entry, lang, metric)
         lang_split[lang] = str(entry.get("split") or split)
         lang_n[lang] = entry.get("n") if isinstance(entry.get("n"), int) else None
+        available[lang] = _count(entry, f"languages.{lang}.n_available")
+        capped[lang] = _capped(entry, lang, lang_n[lang], available[lang], limit)
+    pipeline_check, notices, check_source = _pipeline_check(data, model)
     return RunRecord(
         path=run_dir, task=task, method=method, metric=metric, split=split,
-        model=str(data.get("model") or "unknown-model"),
+        model=model,
         seed=_optional(data, "seed", int), run_id=_optional(data, "run_id", str),
         prompt_length=_optional(data, "prompt_length", int), prompt_init=_optional(data, "prompt_init", str),
         learning_rate=_optional(data, "learning_rate", float), formulation=_optional(data, "formulation", str),
         trainable_params=_optional(data, "trainable_params", int), total_params=_optional(data, "total_params", int),
         trainable_fraction=_optional(data, "trainable_fraction", float),
-        scores=scores, lang_split=lang_split, lang_n=lang_n,
+        scores=scores, lang_split=lang_split, lang_n=lang_n, lang_n_available=available, lang_capped=capped,
+        pipeline_check=pipeline_check, notices=notices, pipeline_check_source=check_source,
+        evaluation=evaluation, skipped_languages=_skipped_languages(data),
     )
+
+
+def _pipeline_check(data: dict, model: str) -> tuple[bool, tuple[str, ...], str]:
+    """(pipeline_check, notices, where it came from). Absent field: ask the model folder (older files)."""
+    notices = data.get("notices", [])
+    if not isinstance(notices, list) or not all(isinstance(n, str) for n in notices):
+        raise RunFormatError(f"'notices' is {notices!r}, expected a list of strings")
+    notices = tuple(dict.fromkeys(n.strip() for n in notices if n.strip()))
+    if "pipeline_check" in data:
+        flag = data["pipeline_check"]
+        if not isinstance(flag, bool):
+            raise RunFormatError(f"'pipeline_check' is {flag!r}, expected true or false")
+        source = "results.json"
+    else:
+        origin = read_origin(model)
+        flag, source = bool(origin.get("pipeline_check")), "model folder"
+        notices = notices or tuple(filter(None, [pipeline_notice(model, origin)]))
+    if flag and not notices:  # a flag without its sentence still gets a banner
+        notices = (pipeline_notice(model, {"pipeline_check": True}),)
+    return flag, notices, source
+
+
+def _evaluation(data: dict, split: str) -> EvaluationScope | None:
+    """results.json's `evaluation` object; for older files, the scope the stored config implies."""
+    value = data.get("evaluation")
+    if value is None:
+        cfg = data.get("config")
+        cfg_data = cfg.get("data") if isinstance(cfg, dict) else None
+        if not isinstance(cfg_data, dict):
+            return None
+        limit = cfg_data.get("max_eval_examples")
+        languages = cfg_data.get("eval_languages", "all")
+        return EvaluationScope(split, _languages(languages, "config.data.eval_languages"),
+                               limit if isinstance(limit, int) and limit > 0 else None, inferred=True)
+    if not isinstance(value, dict):
+        raise RunFormatError(f"'evaluation' is {value!r}, expected an object")
+    limit = value.get("limit")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise RunFormatError(f"'evaluation.limit' is {limit!r}, expected a positive integer or null")
+    key = value.get("key")
+    return EvaluationScope(str(value.get("split") or split), _languages(value.get("languages", "all"),
+                           "evaluation.languages"), limit, None if key is None else str(key))
+
+
+def _languages(value, where: str) -> str | tuple[str, ...]:
+    if value in (None, "", "all"):
+        return "all"
+    if isinstance(value, str):  # the config's comma-separated form
+        return tuple(x.strip() for x in value.split(",") if x.strip())
+    if isinstance(value, list) and all(isinstance(x, str) for x in value):
+        return tuple(value)
+    raise RunFormatError(f"'{where}' is {value!r}, expected \"all\" or a list of language codes")
+
+
+def _count(entry: dict, where: str) -> int | None:
+    value = entry.get(where.rsplit(".", 1)[1])
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RunFormatError(f"{where} is {value!r}, expected a non-negative integer")
+    return value
+
+
+def _capped(entry: dict, lang: str, n: int | None, available: int | None, limit: int | None) -> bool | None:
+    """Whether the language was scored on fewer examples than its split has (None: cannot tell)."""
+    flag = entry.get("capped")
+    if flag is not None and not isinstance(flag, bool):
+        raise RunFormatError(f"languages.{lang}.capped is {flag!r}, expected true or false")
+    if n is not None and available is not None:
+        if n > available:
+            raise RunFormatError(f"languages.{lang}: n = {n} is more than n_available = {available}")
+        return n < available  # the counts are the facts; the flag only matters without them
+    if flag is not None:
+        return flag
+    if limit is not None and n is not None and n >= limit:
+        return None  # a limit was set and reached, but the split's size is unknown
+    return False
+
+
+def _skipped_languages(data: dict) -> dict[str, str]:
+    value = data.get("skipped_languages", {})
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise RunFormatError(f"'skipped_languages' is {value!r}, expected an object of language -> reason")
+    return {str(lang): reason for lang, reason in value.items()}
 
 
 def _required_str(data: dict, key: str) -> str:

@@ -1,31 +1,79 @@
-"""Plain-text tables for the terminal (the full report lives in xlpt.reporting)."""
+"""Plain-text tables for the terminal (the full report lives in xlpt.reporting).
+
+The same honesty rules as the report: the pipeline-check banner comes first, every language shows
+the split it was scored on, and a capped evaluation says so ("n=200 of 2,000, capped").
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from xlpt.reporting.banner import notices as banner_notices
+from xlpt.reporting.collect import RunFormatError, RunRecord, parse_results
+from xlpt.reporting.coverage import count_text, language_coverage
+
+
+def _record(results: dict) -> RunRecord | None:
+    """The results as a report record (for the banner and the caps); None if they do not parse."""
+    try:
+        return parse_results(results, Path("."), results.get("split", "test"))
+    except RunFormatError as err:
+        print(f"(results do not follow the results.json contract: {err}; shown without caps or banner)")
+        return None
+
+
+def banner(records: list[RunRecord | None]) -> list[str]:
+    """The runs' notices (a pipeline check's first of all), verbatim and once each, framed so they cannot be
+    missed."""
+    notices = banner_notices([r for r in records if r is not None])
+    if not notices:
+        return []
+    rule = "!" * 78
+    return [rule] + [f"!! {notice}" for notice in notices] + [rule]
+
 
 def print_results(results: dict) -> None:
-    metric = results["metric"]
-    print(f"\n{results['task']} / {results['method']} / {results['model']}  ({metric}, split {results['split']})")
+    metric, split = results["metric"], results["split"]
+    record = _record(results)
+    for line in banner([record]):
+        print(line)
+    print(f"\n{results['task']} / {results['method']} / {results['model']}  "
+          f"({metric}; {split} split where labeled, else the split shown per language)")
+    width = max([4] + [len(lang) for lang in results["languages"]])
     for lang, m in results["languages"].items():
-        note = "" if m.get("split") == results["split"] else f"  ({m.get('split')})"
-        print(f"  {lang:>4}  {100 * m[metric]:6.2f}  n={m['n']}{note}")
-    print(f"  {'avg':>4}  {100 * results['average']:6.2f}")
+        lang_split = m.get("split") or split
+        if record is not None:
+            n = count_text(record.lang_n[lang], record.lang_n_available[lang], record.lang_capped[lang], sep=",")
+        else:
+            n = str(m.get("n", "?"))
+        print(f"  {lang:>{width}}  {100 * m[metric]:6.2f}  {lang_split:<11}  n={n}")
+    print(f"  {'avg':>{width}}  {100 * results['average']:6.2f}")
     if results.get("average_without_en") is not None:
-        print(f"  {'-en':>4}  {100 * results['average_without_en']:6.2f}  (average without English)")
+        print(f"  {'-en':>{width}}  {100 * results['average_without_en']:6.2f}  (average without English)")
+    for lang, reason in (record.skipped_languages if record else {}).items():
+        print(f"  {lang:>{width}}  skipped on request: {reason}")
 
 
 def comparison_table(results_by_method: dict[str, dict]) -> str:
-    """Languages as rows, methods as columns; the best score per row is starred."""
+    """Languages as rows (with split and examples scored), methods as columns; the best per row is starred.
+
+    A pipeline-check banner, when any run has one, comes first."""
     methods = list(results_by_method)
     metric = next(iter(results_by_method.values()))["metric"]
+    records = [_record(r) for r in results_by_method.values()]
+    coverage = language_coverage([r for r in records if r is not None])
     languages = sorted({lang for r in results_by_method.values() for lang in r["languages"]})
-    header = f"{'lang':>6} " + " ".join(f"{m:>16}" for m in methods)
-    lines = [header, "-" * len(header)]
+    width = max([6] + [len(lang) for lang in languages])
+    n_width = max([8] + [len(coverage[lang].examples_text()) for lang in languages if lang in coverage])
+    header = f"{'lang':>{width}} {'split':<11} {'examples':<{n_width}} " + " ".join(f"{m:>16}" for m in methods)
+    lines = banner(records) + [header, "-" * len(header)]
     for lang in languages + ["avg", "avg-en"]:
         values = [_value(results_by_method[m], lang, metric) for m in methods]
         best = max((v for v in values if v is not None), default=None)
         cells = [f"{'-':>16}" if v is None else f"{100 * v:15.2f}{'*' if v == best else ' '}" for v in values]
-        lines.append(f"{lang:>6} " + " ".join(cells))
+        found = coverage.get(lang)
+        split, examples = (found.split_text, found.examples_text()) if found else ("", "")
+        lines.append(f"{lang:>{width}} {split:<11} {examples:<{n_width}} " + " ".join(cells))
     return "\n".join(lines)
 
 

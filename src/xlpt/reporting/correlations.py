@@ -5,6 +5,10 @@ One point per target language of the primary comparison of each (task, model) (s
 in-language learning, not transfer. Points without the explanatory variable are left out and listed
 with the reason, so the reader can see how much of the data a correlation rests on. A pooled scope
 combines all tasks' points; they are not independent (the same language appears once per task).
+
+A correlation over a handful of languages says next to nothing (with n = 4 a 95 % CI of r spans most
+of [-1, 1]), so below `min_languages` distinct languages (default 8) no r, CI or line is computed:
+the analysis keeps its points and says "not interpretable (n = 4 < 8)".
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xlpt.reporting.aggregate import SOURCE_LANGUAGE, short_model
+from xlpt.reporting.aggregate import is_source_language, short_model
 from xlpt.reporting.gaps import GapComparison
 from xlpt.reporting.language_features import FeatureFile, features_for
 from xlpt.reporting.stats import CORRELATION_RESAMPLES, DEFAULT_SEED, Correlation, correlate, correlation_problem
@@ -22,6 +26,8 @@ VARIABLES = {
     "fertility": "Fertility (subwords per word)",
     "log_share": "log10 pretraining share",
 }
+MIN_LANGUAGES = 8
+"""Fewest distinct languages for a correlation to be shown as a result (ReportOptions can change it)."""
 
 
 @dataclass
@@ -35,11 +41,17 @@ class CorrelationAnalysis:
     result: Correlation | None = None
     problem: str | None = None
     source: Path | None = None
+    interpretable: bool = False
+    """False when there are too few languages (or no computable correlation): points only, no r."""
+
+    def languages(self) -> list[str]:
+        """Distinct languages among the points (a pooled scope has one point per task and language)."""
+        return list(dict.fromkeys(label.rsplit(":", 1)[-1] for label, _, _ in self.points))
 
 
 def analyse(
     comparisons: list[GapComparison], files: list[FeatureFile],
-    resamples: int = CORRELATION_RESAMPLES, seed: int = DEFAULT_SEED,
+    resamples: int = CORRELATION_RESAMPLES, seed: int = DEFAULT_SEED, min_languages: int = MIN_LANGUAGES,
 ) -> list[CorrelationAnalysis]:
     """Per (task, model) and pooled analyses for each variable; empty when no tokenization file was given."""
     if not files:
@@ -56,7 +68,7 @@ def analyse(
             scoped.append(_pooled(scoped, variable))
         analyses.extend(scoped)
     for analysis in analyses:
-        _correlate(analysis, resamples, seed)
+        _correlate(analysis, resamples, seed, min_languages)
     return analyses
 
 
@@ -65,7 +77,7 @@ def _scope_points(comparison: GapComparison, files, variable: str, scope: str) -
     source = features_for(files, comparison.task, comparison.pt.model)
     analysis.source = source.path if source else None
     for row in comparison.rows:
-        if row.lang == SOURCE_LANGUAGE:
+        if is_source_language(row.lang):
             analysis.left_out.append((row.lang, "training language"))
             continue
         if source is None:
@@ -88,6 +100,8 @@ def _x_value(source: FeatureFile, lang: str, variable: str) -> tuple[float | Non
             return None, "no fertility: not whitespace-segmented"
         return features.fertility, None
     share = features.pretraining_share
+    if features.in_pretraining is False:
+        return None, "unseen in pretraining: no share"
     if share is None or share <= 0:
         return None, "no pretraining share: null or zero, log undefined"
     return math.log10(share), None
@@ -101,12 +115,23 @@ def _pooled(scoped: list[CorrelationAnalysis], variable: str) -> CorrelationAnal
     return pooled
 
 
-def _correlate(analysis: CorrelationAnalysis, resamples: int, seed: int) -> None:
+def _correlate(analysis: CorrelationAnalysis, resamples: int, seed: int, min_languages: int) -> None:
     xs = [x for _, x, _ in analysis.points]
     ys = [y for _, _, y in analysis.points]
-    analysis.problem = correlation_problem(xs, ys)
-    if analysis.problem is None:
-        analysis.result = correlate(xs, ys, resamples, seed)
+    n_languages = len(analysis.languages())
+    if n_languages < min_languages:
+        analysis.problem = not_interpretable(n_languages, min_languages)
+        return
+    problem = correlation_problem(xs, ys)
+    if problem:
+        analysis.problem = f"not computed: {problem}"
+        return
+    analysis.result = correlate(xs, ys, resamples, seed)
+    analysis.interpretable = True
+
+
+def not_interpretable(n_languages: int, min_languages: int) -> str:
+    return f"not interpretable (n = {n_languages} < {min_languages} languages)"
 
 
 def summarize_left_out(left_out: list[tuple[str, str]]) -> str:

@@ -43,7 +43,15 @@ class Image:
     alt: str
 
 
-Block = Heading | Paragraph | Bullets | TableBlock | Image
+@dataclass(frozen=True)
+class Banner:
+    """A warning the reader must see before any number: a boxed title with its sentences."""
+
+    title: str
+    items: tuple[str, ...]
+
+
+Block = Heading | Paragraph | Bullets | TableBlock | Image | Banner
 
 
 def render_markdown(blocks: list[Block]) -> str:
@@ -59,6 +67,8 @@ def render_markdown(blocks: list[Block]) -> str:
             parts.append(f"*{block.table.title}*\n\n" + to_markdown(block.table))
         elif isinstance(block, Image):
             parts.append(f"![{block.alt}]({block.path.name})")
+        elif isinstance(block, Banner):
+            parts.append(f"> **{block.title}**\n>\n" + "\n".join(f"> - {item}" for item in block.items))
     return "\n\n".join(parts) + "\n"
 
 
@@ -73,6 +83,8 @@ caption, .title { font-style: italic; margin-top: 1em; }
 .notes { font-size: 0.8em; color: #555; }
 img { max-width: 100%; }
 code { background: #f3f3f3; padding: 0 0.2em; }
+.banner { border: 3px solid #b00020; background: #fff3f3; padding: 0.6em 1em; margin: 1em 0; }
+.banner strong { color: #b00020; font-size: 1.15em; }
 """
 
 
@@ -94,6 +106,10 @@ def _html_block(block: Block) -> str:
         return "<ul>" + "".join(f"<li>{_inline(item)}</li>" for item in block.items) + "</ul>"
     if isinstance(block, TableBlock):
         return f'<p class="title">{html.escape(block.table.title)}</p>\n' + to_html(block.table)
+    if isinstance(block, Banner):
+        items = "".join(f"<li>{_inline(item)}</li>" for item in block.items)
+        title = f"<p><strong>{html.escape(block.title)}</strong></p>"
+        return f'<div class="banner" role="alert">{title}<ul>{items}</ul></div>'
     if isinstance(block, Image):
         data = base64.b64encode(block.path.read_bytes()).decode("ascii")
         return f'<figure><img alt="{html.escape(block.alt)}" src="data:image/png;base64,{data}"></figure>'

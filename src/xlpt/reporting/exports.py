@@ -1,10 +1,13 @@
 """CSV exports with full-precision numbers (the display tables round; these are for re-analysis).
 
-* `tables/<task>.csv`: the results table, wide: one row per language (then the average rows), three
-  columns per system: `<label> mean (%)`, `<label> std (%)`, `<label> n`.
-* `results_long.csv`: tidy, one row per (run, language), metric as a fraction.
+* `tables/<task>.csv`: the results table, wide: one row per language (then the average rows), the
+  split(s) and example counts it was scored on, then three columns per system: `<label> mean (%)`,
+  `<label> std (%)` (empty with one seed), `<label> n` (seeds).
+* `results_long.csv`: tidy, one row per (run, language), metric as a fraction, with the examples
+  scored / available, whether capped, and whether the model is a pipeline check.
 * `gaps.csv`, `correlations.csv`, `correlation_points.csv`: the numbers behind the gap and
-  tokenization sections.
+  tokenization sections (adjusted p and family per gap; correlations below the language minimum
+  have no r and `interpretable` = False).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from xlpt.reporting.stats import SeedSummary
 LONG_COLUMNS = [
     "task", "model", "method", "prompt_length", "prompt_init", "learning_rate", "seed", "run_id",
     "language", "split", "metric", "value", "n", "trainable_params", "total_params", "run_dir",
+    "n_available", "capped", "pipeline_check",
 ]
 
 
@@ -33,16 +37,17 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
 
 
 def write_task_csv(path: Path, table: TaskTable) -> None:
-    header = ["language", "substitute_split"]
+    header = ["language", "substitute_split", "split", "examples"]
     for system in table.systems:
         label = table.labels[system]
         header += [f"{label} mean (%)", f"{label} std (%)", f"{label} n"]
     rows = []
     for lang in table.languages:
         cells = _summary_columns(table, lambda s: table.cells.get((lang, s)))
-        rows.append([lang, table.substitute_splits.get(lang)] + cells)
+        coverage = table.coverage[lang]
+        rows.append([lang, table.substitute_splits.get(lang), coverage.split_text, coverage.examples_text()] + cells)
     for which, name in AVERAGE_ROWS.items():
-        rows.append([name, ""] + _summary_columns(table, lambda s: table.averages.get((which, s))))
+        rows.append([name, "", "", ""] + _summary_columns(table, lambda s: table.averages.get((which, s))))
     write_csv(path, header, rows)
 
 
@@ -65,34 +70,46 @@ def write_long_csv(path: Path, runs: list[RunRecord], root: Path) -> None:
                 run.task, run.model, run.method, run.prompt_length, run.prompt_init, run.learning_rate, run.seed,
                 run.run_id, lang, run.lang_split.get(lang), run.metric, value, run.lang_n.get(lang),
                 run.trainable_params, run.total_params, relative_path(run.path, root),
+                run.lang_n_available.get(lang), _flag(run.lang_capped.get(lang, False)), run.pipeline_check,
             ])
     write_csv(path, LONG_COLUMNS, rows)
 
 
+def _flag(value: bool | None) -> str:
+    """CSV text of a yes/no/unknown flag: True, False, or "unknown"."""
+    return "unknown" if value is None else str(value)
+
+
 def write_gaps_csv(path: Path, comparisons: list[GapComparison]) -> None:
     header = ["task", "comparison", "primary", "language", "gap_pp", "ci_low_pp", "ci_high_pp", "p_value",
-              "seed_pairs", "units", "note"]
+              "seed_pairs", "units", "note", "p_adjusted", "correction", "family_size", "significant",
+              "pipeline_check"]
     rows = []
     for c in comparisons:
+        family_size = len(c.family())
         for row in c.rows:
             test = row.test
             stats = [None] * 5 if test is None else [
                 100 * test.ci[0], 100 * test.ci[1], test.p_value, test.pairs, test.units]
-            rows.append([c.task, c.label, c.primary, row.lang, 100 * row.gap] + stats + [row.note])
+            in_family = row.p_adjusted is not None
+            rows.append([c.task, c.label, c.primary, row.lang, 100 * row.gap] + stats + [
+                row.note, row.p_adjusted, c.correction if in_family else None, family_size if in_family else None,
+                c.significant(row), c.pipeline_check])
     write_csv(path, header, rows)
 
 
 def write_correlation_csvs(directory: Path, analyses: list[CorrelationAnalysis]) -> None:
     header = ["scope", "variable", "n", "pearson_r", "pearson_ci_low", "pearson_ci_high", "pearson_p",
               "spearman_rho", "spearman_ci_low", "spearman_ci_high", "spearman_p", "slope", "intercept",
-              "left_out", "problem"]
+              "left_out", "problem", "languages", "interpretable"]
     rows, points = [], []
     for a in analyses:
         r = a.result
         numbers = [None] * 10 if r is None else [
             r.pearson_r, *r.pearson_ci, r.pearson_p, r.spearman_rho, *r.spearman_ci, r.spearman_p, r.slope, r.intercept]
         left = "; ".join(f"{label} ({reason})" for label, reason in a.left_out)
-        rows.append([a.scope, a.variable, len(a.points)] + numbers + [left, a.problem])
+        rows.append([a.scope, a.variable, len(a.points)] + numbers + [left, a.problem, len(a.languages()),
+                                                                      a.interpretable])
         points += [[a.scope, a.variable, label, x, y] for label, x, y in a.points]
     write_csv(directory / "correlations.csv", header, rows)
     write_csv(directory / "correlation_points.csv", ["scope", "variable", "language", "x", "gap_pp"], points)

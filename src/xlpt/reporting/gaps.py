@@ -4,6 +4,11 @@ The gap itself is mean(PT over seeds) - mean(FT over seeds) from `results.json`,
 results tables. The CI and p-value come from the prediction files of the seeds both methods ran
 (PT seed s paired with FT seed s on the same examples; see `stats.paired_bootstrap`). When those
 files are missing or unusable the gap is still shown and the test says "n/a" with the reason.
+
+Significance is never read off a raw p-value: the target languages of one comparison form one family
+and their p-values are adjusted together (`multiplicity`, Holm by default). The training language is
+tested too but stays outside the family (its gap is in-language learning, not transfer) and is never
+marked. Every statement about significance says how many examples and seed pairs it rests on.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from xlpt.reporting.aggregate import SOURCE_LANGUAGE, TaskTable, best_system
+from xlpt.reporting.aggregate import TaskTable, best_system, is_source_language
 from xlpt.reporting.collect import RunRecord, System
+from xlpt.reporting.multiplicity import METHODS, adjust, smallest_adjusted
 from xlpt.reporting.predictions import PredictionError, UnitCounts, align, metric_from_sums, read_unit_counts
 from xlpt.reporting.stats import DEFAULT_SEED, PAIRED_RESAMPLES, PairedTest, paired_bootstrap
 
@@ -29,6 +35,8 @@ class GapRow:
     gap: float
     test: PairedTest | None
     note: str | None = None
+    p_adjusted: float | None = None
+    """The p-value adjusted within the comparison's family; None outside it (training language, no test)."""
 
 
 @dataclass
@@ -42,6 +50,42 @@ class GapComparison:
     rows: list[GapRow] = field(default_factory=list)
     averages: dict[str, float] = field(default_factory=dict)
     """"all" / "without_en": difference of the two systems' average rows."""
+    correction: str = "holm"
+    alpha: float = 0.05
+    pipeline_check: bool = False
+    """Some run of either system used a pipeline-check model."""
+
+    @property
+    def method_name(self) -> str:
+        return METHODS[self.correction]
+
+    def family(self) -> list[GapRow]:
+        """The target-language rows with a test: the hypotheses corrected together."""
+        return [row for row in target_rows(self) if row.test is not None]
+
+    def significant(self, row: GapRow) -> bool:
+        return row.p_adjusted is not None and row.p_adjusted < self.alpha
+
+    def seed_pairs(self) -> list[int]:
+        return sorted({row.test.pairs for row in self.family()})
+
+    def units(self) -> tuple[int, int] | None:
+        counts = [row.test.units for row in self.family()]
+        return (min(counts), max(counts)) if counts else None
+
+    def resolution_problem(self) -> str | None:
+        """Why no language can reach significance whatever the data (too few resamples for the family)."""
+        family = self.family()
+        if not family:
+            return None
+        resamples = min(row.test.resamples for row in family)
+        best = smallest_adjusted(len(family), 1 / (resamples + 1), self.correction)
+        if best < self.alpha:
+            return None
+        needed = _resamples_needed(len(family), self.alpha, self.correction)
+        return (f"with {resamples:,} resamples the smallest possible p is 1/{resamples + 1:,}, so no language of a "
+                f"{len(family)}-language family can reach {self.method_name}-adjusted p < {self.alpha:g}; "
+                f"rerun with --resamples {needed:,} or more")
 
 
 class PredictionStore:
@@ -63,10 +107,25 @@ class PredictionStore:
         return found
 
 
+def _resamples_needed(family_size: int, alpha: float, method: str) -> int:
+    """The fewest resamples at which an all-at-the-floor family reaches adjusted p < alpha."""
+    def reaches(resamples: int) -> bool:
+        return smallest_adjusted(family_size, 1 / (resamples + 1), method) < alpha
+
+    low, high = 1, 2
+    while not reaches(high):
+        low, high = high, 2 * high
+    while high - low > 1:  # reaches(high) and not reaches(low)
+        middle = (low + high) // 2
+        low, high = (low, middle) if reaches(middle) else (middle, high)
+    return high
+
+
 def gap_comparisons(
-    table: TaskTable, store: PredictionStore, resamples: int = PAIRED_RESAMPLES, seed: int = DEFAULT_SEED
+    table: TaskTable, store: PredictionStore, resamples: int = PAIRED_RESAMPLES, seed: int = DEFAULT_SEED,
+    correction: str = "holm", alpha: float = 0.05,
 ) -> list[GapComparison]:
-    """Every PT configuration against every FT configuration of the same model."""
+    """Every PT configuration against every FT configuration of the same model, each corrected as a family."""
     comparisons = []
     for model in dict.fromkeys(s.model for s in table.systems):
         pts = [s for s in table.systems if s.method == PT_METHOD and s.model == model]
@@ -75,8 +134,11 @@ def gap_comparisons(
         for pt in pts:
             for ft in fts:
                 label = f"{table.labels[pt]} − {table.labels[ft]}"
-                comparison = GapComparison(table.task, pt, ft, label, (pt, ft) == primary)
+                checks = any(run.pipeline_check for run in table.runs[pt] + table.runs[ft])
+                comparison = GapComparison(table.task, pt, ft, label, (pt, ft) == primary,
+                                           correction=correction, alpha=alpha, pipeline_check=checks)
                 _fill(comparison, table, store, resamples, seed)
+                _correct(comparison)
                 comparisons.append(comparison)
     return comparisons
 
@@ -101,6 +163,13 @@ def _fill(comparison: GapComparison, table: TaskTable, store, resamples: int, se
         a, b = table.averages.get((which, pt)), table.averages.get((which, ft))
         if a and b:
             comparison.averages[which] = a.mean - b.mean
+
+
+def _correct(comparison: GapComparison) -> None:
+    family = comparison.family()
+    adjusted = adjust([row.test.p_value for row in family], comparison.correction)
+    for row, p in zip(family, adjusted):
+        row.p_adjusted = float(p)
 
 
 def _all_seeds_paired(table: TaskTable, pt: System, ft: System, row: GapRow) -> bool:
@@ -131,4 +200,4 @@ def _paired_test(pt_runs: list[RunRecord], ft_runs: list[RunRecord], lang: str, 
 
 def target_rows(comparison: GapComparison) -> list[GapRow]:
     """The rows that measure cross-lingual transfer (everything but the training language)."""
-    return [row for row in comparison.rows if row.lang != SOURCE_LANGUAGE]
+    return [row for row in comparison.rows if not is_source_language(row.lang)]

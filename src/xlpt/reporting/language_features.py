@@ -18,6 +18,8 @@ from xlpt.errors import ConfigError
 class LanguageFeatures:
     fertility: float | None
     pretraining_share: float | None
+    in_pretraining: bool | None = None
+    """The file's explicit flag (None when absent): False means the model never saw the language."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,9 @@ def _load_one(path: Path) -> FeatureFile:
     for lang, entry in data["languages"].items():
         if not isinstance(entry, dict):
             raise ConfigError(f"{path}: languages.{lang} is not an object")
-        languages[lang] = LanguageFeatures(_number(entry.get("fertility")), _number(entry.get("pretraining_share")))
+        seen = entry.get("in_pretraining")
+        languages[lang] = LanguageFeatures(_number(entry.get("fertility")), _number(entry.get("pretraining_share")),
+                                           seen if isinstance(seen, bool) else None)
     return FeatureFile(path, _text(data.get("model")), _text(data.get("task")), languages)
 
 

@@ -1,7 +1,9 @@
 """PNG figures for the report (matplotlib, Agg backend: no display needed, identical output per input).
 
 Each function draws one figure, saves it and closes it, so a report over many tasks does not pile up
-open figures.
+open figures. Figures follow the tables' honesty rules: "± std" only where some cell has 2 or more
+seeds, no fitted line for a correlation that is not interpretable, and a red "PIPELINE CHECK" title on
+figures drawn from pipeline-check models.
 """
 
 from __future__ import annotations
@@ -14,12 +16,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
-from xlpt.reporting.aggregate import AVERAGE_ROWS, SOURCE_LANGUAGE, PromptCurve, TaskTable  # noqa: E402
+from xlpt.reporting.aggregate import AVERAGE_ROWS, PromptCurve, TaskTable, is_source_language  # noqa: E402
+from xlpt.reporting.banner import TITLE as PIPELINE_TITLE  # noqa: E402
+from xlpt.reporting.builders import seed_phrase  # noqa: E402
 from xlpt.reporting.correlations import VARIABLES, CorrelationAnalysis  # noqa: E402
 
 DPI = 110
 # Fixed metadata keeps PNG bytes identical across runs (matplotlib stamps its version otherwise).
 PNG_METADATA = {"Software": None}
+
+
+def _mark_pipeline_check(fig) -> None:
+    fig.suptitle(PIPELINE_TITLE, color="#b00020", fontweight="bold", fontsize="medium")
 
 
 def _save(fig, path: Path) -> Path:
@@ -29,7 +37,11 @@ def _save(fig, path: Path) -> Path:
 
 
 def language_bars(table: TaskTable, path: Path) -> Path:
-    """Grouped bars: one group per language, one bar per system, error bars = std over seeds."""
+    return _save(bars_figure(table), path)
+
+
+def bars_figure(table: TaskTable):
+    """Grouped bars: one group per language, one bar per system, error bars = std over seeds (2+ seeds only)."""
     langs, systems = table.languages, table.systems
     width = 0.8 / max(len(systems), 1)
     size = (min(max(6.0, 0.45 * len(langs) * max(1, len(systems) / 2)), 22.0), 4.5)
@@ -39,18 +51,29 @@ def language_bars(table: TaskTable, path: Path) -> Path:
         summaries = [table.cells.get((lang, system)) for lang in langs]
         heights = [100 * s.mean if s else np.nan for s in summaries]
         errors = [100 * s.std if s and s.std is not None else 0.0 for s in summaries]
-        ax.bar(x + (i - (len(systems) - 1) / 2) * width, heights, width, yerr=errors, capsize=2,
-               label=table.labels[system])
-    ax.set_xticks(x, langs, rotation=90 if len(langs) > 20 else 0)
+        ax.bar(x + (i - (len(systems) - 1) / 2) * width, heights, width, yerr=errors if any(errors) else None,
+               capsize=2, label=table.labels[system])
+    # † as in the tables: scored on another split than the report's (e.g. dev).
+    labels = [lang + ("†" if lang in table.substitute_splits else "") for lang in langs]
+    ax.set_xticks(x, labels, rotation=90 if len(langs) > 20 else 0)
     ax.set_ylabel(f"{table.metric} (%)")
-    ax.set_title(f"{table.task}: per-language {table.metric} (mean ± std over seeds)")
+    ax.set_title(f"{table.task}: per-language {table.metric}, {seed_phrase(table.min_seeds, table.max_seeds)}")
+    if table.pipeline_check:
+        _mark_pipeline_check(fig)
     fig.legend(loc="outside lower center", fontsize="small", ncols=min(len(systems), 4))
     ax.grid(axis="y", alpha=0.3)
-    return _save(fig, path)
+    return fig
 
 
-def gap_scatter(analyses: list[CorrelationAnalysis], variable: str, path: Path) -> Path | None:
-    """One panel per scope: gap against the variable, language labels, OLS line, r and ρ in the title."""
+def gap_scatter(analyses: list[CorrelationAnalysis], variable: str, path: Path,
+                pipeline_check: bool = False) -> Path | None:
+    fig = scatter_figure(analyses, variable, pipeline_check)
+    return None if fig is None else _save(fig, path)
+
+
+def scatter_figure(analyses: list[CorrelationAnalysis], variable: str, pipeline_check: bool = False):
+    """One panel per scope: gap against the variable, language labels; OLS line, r and ρ in the title only
+    when the correlation is interpretable (enough languages), else the reason instead."""
     panels = [a for a in analyses if a.variable == variable and a.points]
     if not panels:
         return None
@@ -62,7 +85,9 @@ def gap_scatter(analyses: list[CorrelationAnalysis], variable: str, path: Path) 
         _scatter_panel(ax, analysis)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
-    return _save(fig, path)
+    if pipeline_check:
+        _mark_pipeline_check(fig)
+    return fig
 
 
 def _scatter_panel(ax, analysis: CorrelationAnalysis) -> None:
@@ -79,32 +104,34 @@ def _scatter_panel(ax, analysis: CorrelationAnalysis) -> None:
             ax.annotate(label.split(":")[-1], (x, y), fontsize=7, xytext=(2, 2), textcoords="offset points")
     ax.axhline(0, color="grey", lw=0.8, ls="--")
     title = analysis.scope
-    if analysis.result is not None:
+    if analysis.interpretable and analysis.result is not None:
         r = analysis.result
         grid = np.linspace(xs.min(), xs.max(), 50)
         ax.plot(grid, r.slope * grid + r.intercept, color="C3")
         title += f"\nr={r.pearson_r:.2f} [{r.pearson_ci[0]:.2f}, {r.pearson_ci[1]:.2f}], " \
                  f"ρ={r.spearman_rho:.2f} [{r.spearman_ci[0]:.2f}, {r.spearman_ci[1]:.2f}], n={r.n}"
     else:
-        title += f"\n(no correlation: {analysis.problem})"
+        title += f"\n{analysis.problem or 'no correlation'}: points only, no fitted line"
     ax.set_title(title, fontsize=8)
     ax.set_xlabel(VARIABLES[analysis.variable])
     ax.set_ylabel("PT − FT (pp)")
     ax.grid(alpha=0.3)
 
 
-def prompt_length_curves(curves: list[PromptCurve], path: Path, references: dict[str, float] | None = None) -> Path:
+def prompt_length_curves(curves: list[PromptCurve], path: Path, references: dict[str, float] | None = None,
+                         pipeline_check: bool = False) -> Path:
     """Metric against prompt length: thin grey line per language, bold lines for en and the averages.
 
     `references` maps a label (e.g. "Full FT avg w/o en") to a horizontal dashed line."""
     fig, axes = plt.subplots(1, len(curves), figsize=(4.8 * len(curves), 3.8), squeeze=False,
                              layout="constrained")
-    highlighted = {SOURCE_LANGUAGE: "C0", AVERAGE_ROWS["without_en"]: "C1", AVERAGE_ROWS["all"]: "C2"}
+    highlighted = {AVERAGE_ROWS["without_en"]: "C1", AVERAGE_ROWS["all"]: "C2"}
     for ax, curve in zip(axes.flat, curves):
         for name, values in curve.series.items():
             ys = [100 * v if v is not None else np.nan for v in values]
-            if name in highlighted:
-                ax.plot(curve.lengths, ys, marker="o", lw=2, color=highlighted[name], label=name)
+            color = "C0" if is_source_language(name) else highlighted.get(name)
+            if color:
+                ax.plot(curve.lengths, ys, marker="o", lw=2, color=color, label=name)
             else:
                 ax.plot(curve.lengths, ys, color="grey", lw=0.7, alpha=0.5)
         for i, (label, value) in enumerate((references or {}).items()):
@@ -117,4 +144,6 @@ def prompt_length_curves(curves: list[PromptCurve], path: Path, references: dict
         ax.set_title(f"{curve.task}: {curve.label}", fontsize=9)
         ax.legend(fontsize="x-small")
         ax.grid(alpha=0.3)
+    if pipeline_check:
+        _mark_pipeline_check(fig)
     return _save(fig, path)

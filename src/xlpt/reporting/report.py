@@ -11,13 +11,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlpt.errors import ConfigError
-from xlpt.reporting import builders, exports, plots
+from xlpt.reporting import banner, builders, exports, plots
 from xlpt.reporting.aggregate import AVERAGE_ROWS, TaskTable, build_task_tables, prompt_curves, best_system
-from xlpt.reporting.collect import Collection, collect_runs, find_run_dirs
-from xlpt.reporting.correlations import VARIABLES, CorrelationAnalysis, analyse
-from xlpt.reporting.document import Block, Bullets, Heading, Image, Paragraph, TableBlock, render_html, render_markdown
+from xlpt.reporting.collect import Collection, collect_runs, find_run_dirs, results_filename
+from xlpt.reporting.correlations import MIN_LANGUAGES, VARIABLES, CorrelationAnalysis, analyse
+from xlpt.reporting.coverage import task_notes
+from xlpt.reporting.document import (
+    Banner, Block, Bullets, Heading, Image, Paragraph, TableBlock, render_html, render_markdown,
+)
 from xlpt.reporting.gaps import FT_METHOD, GapComparison, PredictionStore, gap_comparisons
 from xlpt.reporting.language_features import load_feature_files
+from xlpt.reporting.multiplicity import CONTROLS, METHODS
+from xlpt.reporting.significance_tables import correlation_table, gap_table
 from xlpt.reporting.stats import CORRELATION_RESAMPLES, DEFAULT_SEED, PAIRED_RESAMPLES
 from xlpt.reporting.tables import to_latex
 
@@ -29,6 +34,21 @@ class ReportOptions:
     paired_resamples: int = PAIRED_RESAMPLES
     correlation_resamples: int = CORRELATION_RESAMPLES
     seed: int = DEFAULT_SEED
+    correction: str = "holm"
+    """Multiple-comparison correction of the per-language PT − FT tests: "holm" (family-wise error
+    rate) or "bh" (Benjamini–Hochberg, false discovery rate). Uncorrected marking is not offered."""
+    alpha: float = 0.05
+    """Adjusted p below which a gap is marked (bold)."""
+    min_correlation_languages: int = MIN_LANGUAGES
+    """Fewest distinct languages for a gap correlation to be computed and shown as a result."""
+
+    def validate(self) -> None:
+        if self.correction not in METHODS:
+            raise ConfigError(f"correction {self.correction!r} is not one of {', '.join(METHODS)}")
+        if not 0 < self.alpha < 1:
+            raise ConfigError(f"alpha must be between 0 and 1, got {self.alpha}")
+        if self.min_correlation_languages < 3:
+            raise ConfigError(f"min_correlation_languages must be at least 3, got {self.min_correlation_languages}")
 
 
 @dataclass
@@ -59,6 +79,7 @@ def build_report(
     Raises ConfigError for user errors (no such folder, no runs at all, unreadable --tokenization file);
     individual bad runs never raise, they are listed in the report."""
     runs_dir, out_dir = Path(runs_dir), Path(out_dir)
+    options.validate()
     if not runs_dir.is_dir():
         raise ConfigError(f"--runs {runs_dir} is not a directory")
     if not find_run_dirs(runs_dir):
@@ -67,8 +88,10 @@ def build_report(
     collection = collect_runs(runs_dir, options.split)
     tables = build_task_tables(collection.runs)
     store = PredictionStore()
-    comparisons = [c for t in tables for c in gap_comparisons(t, store, options.paired_resamples, options.seed)]
-    analyses = analyse(comparisons, features, options.correlation_resamples, options.seed)
+    comparisons = [c for t in tables for c in gap_comparisons(
+        t, store, options.paired_resamples, options.seed, options.correction, options.alpha)]
+    analyses = analyse(comparisons, features, options.correlation_resamples, options.seed,
+                       options.min_correlation_languages)
     report = Report(out_dir, collection, tables, comparisons, analyses)
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_tables(report, runs_dir, options)
@@ -87,8 +110,8 @@ def _write_tables(report: Report, runs_dir: Path, options: ReportOptions) -> Non
         latex = to_latex(builders.results_table(table, options.decimals), label=f"tab:{table.task}")
         gaps = _task_comparisons(report, table.task)
         if gaps:
-            gap_table = builders.gap_table(table.task, gaps, options.decimals)
-            latex += "\n" + to_latex(gap_table, label=f"tab:{table.task}-gap")
+            latex += "\n" + to_latex(gap_table(table.task, gaps, table.coverage, options.decimals),
+                                      label=f"tab:{table.task}-gap")
         (tables_dir / f"{table.task}.tex").write_text(latex, encoding="utf-8")
         report.files += [tables_dir / f"{table.task}.csv", tables_dir / f"{table.task}.tex"]
     params = to_latex(builders.params_table(report.tables), "tab:params")
@@ -98,9 +121,13 @@ def _write_tables(report: Report, runs_dir: Path, options: ReportOptions) -> Non
     report.files += [tables_dir / "params.tex", report.out_dir / "results_long.csv", tables_dir / "gaps.csv"]
     if report.analyses:
         exports.write_correlation_csvs(tables_dir, report.analyses)
-        (tables_dir / "correlations.tex").write_text(
-            to_latex(builders.correlation_table(report.analyses), "tab:correlations"), encoding="utf-8")
+        table = correlation_table(report.analyses, options.min_correlation_languages, _any_pipeline_check(report))
+        (tables_dir / "correlations.tex").write_text(to_latex(table, "tab:correlations"), encoding="utf-8")
         report.files += [tables_dir / n for n in ("correlations.csv", "correlation_points.csv", "correlations.tex")]
+
+
+def _any_pipeline_check(report: Report) -> bool:
+    return any(run.pipeline_check for run in report.collection.runs)
 
 
 def _task_comparisons(report: Report, task: str) -> list[GapComparison]:
@@ -116,9 +143,10 @@ def _write_figures(report: Report) -> dict[str, Path]:
         if curves:
             references = _ft_references(table)
             figures[f"curves:{table.task}"] = plots.prompt_length_curves(
-                curves, report.out_dir / f"prompt_length_{table.task}.png", references)
+                curves, report.out_dir / f"prompt_length_{table.task}.png", references, table.pipeline_check)
+    checks = _any_pipeline_check(report)
     for variable in VARIABLES:
-        path = plots.gap_scatter(report.analyses, variable, report.out_dir / f"gap_vs_{variable}.png")
+        path = plots.gap_scatter(report.analyses, variable, report.out_dir / f"gap_vs_{variable}.png", checks)
         if path:
             figures[f"scatter:{variable}"] = path
     report.files += list(figures.values())
@@ -138,12 +166,19 @@ def _ft_references(table: TaskTable) -> dict[str, float]:
 
 def _blocks(report: Report, runs_dir: Path, options: ReportOptions, figures: dict[str, Path]) -> list[Block]:
     c = report.collection
-    blocks: list[Block] = [
-        Heading("xlpt report", 1),
-        Paragraph(f"{len(c.runs)} runs from `{runs_dir}` (split: {options.split}); "
-                  f"{len(c.skipped)} skipped, {len(c.incomplete)} incomplete (listed at the end)."),
-        Bullets(_method_notes(options)),
+    blocks: list[Block] = [Heading("xlpt report", 1)]
+    lines = banner.banner_lines(c.runs, runs_dir)
+    if lines:
+        blocks.append(Banner(banner.banner_title(c.runs), tuple(lines)))
+    blocks += [
+        Paragraph(f"{len(c.runs)} runs from `{runs_dir}` ({_results_file(options.split)}); "
+                  f"{len(c.skipped)} skipped, {len(c.incomplete)} incomplete (listed at the end). "
+                  "The split each language was scored on is in every table (Split column)."),
     ]
+    coverage = [note for table in report.tables for note in task_notes(table.task, _all_runs(table), options.split)]
+    if coverage:
+        blocks += [Paragraph("Evaluation coverage:"), Bullets(tuple(coverage))]
+    blocks.append(Bullets(_method_notes(report, options)))
     if report.tables:
         blocks += [Heading("Runs"), TableBlock(builders.runs_table(report.tables))]
     for table in report.tables:
@@ -152,7 +187,7 @@ def _blocks(report: Report, runs_dir: Path, options: ReportOptions, figures: dic
         if f"curves:{table.task}" in figures:
             blocks.append(Image(figures[f"curves:{table.task}"], f"{table.task} prompt length curves"))
     blocks += _gap_blocks(report, options)
-    blocks += _correlation_blocks(report, figures)
+    blocks += _correlation_blocks(report, options, figures)
     if report.tables:
         blocks += [Heading("Trainable parameters"), TableBlock(builders.params_table(report.tables))]
     if c.skipped or c.incomplete:
@@ -160,17 +195,39 @@ def _blocks(report: Report, runs_dir: Path, options: ReportOptions, figures: dic
     return blocks
 
 
-def _method_notes(options: ReportOptions) -> tuple[str, ...]:
+def _results_file(split: str) -> str:
+    return f"{results_filename(split)}: evaluations requested on the {split} split"
+
+
+def _all_runs(table: TaskTable):
+    return [run for runs in table.runs.values() for run in runs]
+
+
+def _method_notes(report: Report, options: ReportOptions) -> tuple[str, ...]:
+    max_seeds = max((t.max_seeds for t in report.tables), default=0)
+    if max_seeds >= 2:
+        cells = ("Cells: mean over seeds, in percent, ± sample standard deviation (ddof=1) where a cell has at "
+                 "least 2 seeds; n = number of seeds.")
+        averages = "Averages: each run's mean over the languages it has (with / without English), then over seeds."
+    else:
+        cells = "Cells: one seed per system, in percent; no standard deviation (it needs at least 2 seeds)."
+        averages = "Averages: each run's mean over the languages it has (with / without English)."
+    method = METHODS[options.correction]
     return (
-        "Cells: mean ± sample standard deviation (ddof=1) over seeds, in percent; n = number of seeds. "
-        "Bold: best mean in the row at the shown precision.",
-        "Averages: each run's mean over the languages it has (with / without English), then mean ± std over seeds.",
-        "PT − FT gap: difference of the seed means from results.json. 95% CI and p: paired bootstrap over test "
-        f"examples (sentences for tagging), {options.paired_resamples} resamples, seed {options.seed}, runs paired "
-        "by seed; percentile CI; two-sided p from the shifted bootstrap distribution. NER F1 is recomputed from "
-        "strict IOB2 entity counts per sentence.",
+        cells + " Bold: best mean in the row at the shown precision.",
+        averages,
+        "PT − FT gap: difference of the seed means from results.json. 95% CI and p: paired bootstrap over the "
+        f"evaluated examples (sentences for tagging), {options.paired_resamples} resamples, seed {options.seed}, "
+        "runs paired by seed; percentile CI; two-sided p from the shifted bootstrap distribution. NER F1 is "
+        "recomputed from strict IOB2 entity counts per sentence.",
+        f"Significance: p-values are {method}-adjusted ({CONTROLS[options.correction]}) within each comparison "
+        "(all target languages of one task, model and PT-vs-FT configuration pair); a gap is bold only when its "
+        f"adjusted p < {options.alpha:g}. The bootstrap resamples examples only (seeds are averaged, not "
+        "resampled), so seed-to-seed variance is not accounted for; each comparison's note says how many seeds "
+        "and examples its tests rest on.",
         "Tokenization analysis: per task, the best prompt-tuning vs best full-fine-tuning configuration (by average "
-        "without English); English (training language) and languages without the variable are left out. "
+        "without English); English (training language) and languages without the variable are left out; "
+        f"fewer than {options.min_correlation_languages} languages: not interpretable, no r shown. "
         f"Correlation CIs: bootstrap over languages, {options.correlation_resamples} resamples, seed {options.seed}, "
         "percentile; p-values from scipy.stats pearsonr / spearmanr; line: least squares.",
     )
@@ -183,20 +240,21 @@ def _gap_blocks(report: Report, options: ReportOptions) -> list[Block]:
     for table in report.tables:
         comparisons = _task_comparisons(report, table.task)
         if comparisons:
-            blocks.append(TableBlock(builders.gap_table(table.task, comparisons, options.decimals)))
+            blocks.append(TableBlock(gap_table(table.task, comparisons, table.coverage, options.decimals)))
     return blocks
 
 
-def _correlation_blocks(report: Report, figures: dict[str, Path]) -> list[Block]:
+def _correlation_blocks(report: Report, options: ReportOptions, figures: dict[str, Path]) -> list[Block]:
     blocks: list[Block] = [Heading("Gap vs tokenization and pretraining share")]
     if not report.analyses:
         reason = "no `--tokenization` file given" if report.comparisons else "no PT − FT gap to explain"
         return blocks + [Paragraph(f"n/a: {reason}.")]
     primaries = [f"{c.task}: {c.label}" for c in report.comparisons if c.primary]
+    table = correlation_table(report.analyses, options.min_correlation_languages, _any_pipeline_check(report))
     blocks += [
         Paragraph("Gaps used (best configuration of each method per task and model):"),
         Bullets(tuple(primaries)),
-        TableBlock(builders.correlation_table(report.analyses)),
+        TableBlock(table),
     ]
     for variable, label in VARIABLES.items():
         if f"scatter:{variable}" in figures:
