@@ -50,6 +50,68 @@ def atomic_save(obj, path: str | os.PathLike) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def save_weights(state: dict[str, torch.Tensor], path: str | os.PathLike, metadata: dict[str, str] | None = None) -> None:
+    """Weights only, as safetensors (no pickle: safe to load from anywhere), atomically."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        save_file({k: v.contiguous() for k, v in state.items()}, str(tmp), metadata=metadata)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """A state dict from best.safetensors (or a best.pt written by xlpt <= 0.1)."""
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        return load(path)
+    from safetensors.torch import load_file
+
+    if not path.exists():
+        raise RunFileError(path, "is missing")
+    try:
+        return load_file(str(path))
+    except Exception as err:  # truncated or garbled: safetensors raises its own error types
+        raise RunFileError(path, f"is damaged and cannot be read ({type(err).__name__}: {str(err)[:120]}); "
+                           "delete it and train again") from None
+
+
+class BackgroundWriter:
+    """Writes weights in a background thread (the tensors are copied to CPU first, so training goes on
+    while the disk works). `wait()` before anything that must see the file, e.g. a resumable snapshot
+    that names the best step. At most one write is in flight; a newer one waits for it."""
+
+    def __init__(self):
+        self._thread = None
+        self._error: BaseException | None = None
+
+    def submit(self, state: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
+        import threading
+
+        self.wait()
+
+        def work():
+            try:
+                save_weights(state, path, metadata)
+            except BaseException as err:  # reported on the next wait(): never lose a failed write silently
+                self._error = err
+
+        self._thread = threading.Thread(target=work, name="xlpt-checkpoint", daemon=False)
+        self._thread.start()
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+
 def load(path: str | os.PathLike):
     """The object saved at `path`; a missing, truncated or garbled file is one RunFileError."""
     path = Path(path)

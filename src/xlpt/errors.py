@@ -32,3 +32,7 @@ class RunFileError(XlptError):
 
 class TrainingDiverged(XlptError):
     """The loss or gradient norm became non-finite: the run stops and is marked `diverged`."""
+
+
+class TrainingInterrupted(XlptError):
+    """Training stopped on a signal after saving its resumable snapshot; rerunning resumes it."""

@@ -5,8 +5,9 @@
     run.log               human-readable log (data read, truncations, notes, selection)
     train_log.jsonl       loss / lr / grad norm / tokens/s / memory / dev scores (valid JSON, one per line)
     train_summary.json    parameters, best step, throughput, data, status (done | diverged)
-    checkpoint/best.pt    trainable state at the best source-language dev step
-    checkpoint/last.pt    resumable state (trainable state + optimizer + scheduler + cursor + RNG)
+    checkpoint/best.safetensors  trainable weights at the best source-language dev step
+    checkpoint/last.pt    resumable snapshot (trainable state + optimizer + scheduler + cursor + RNG),
+                          every train.checkpoint_every steps / checkpoint_minutes, at the end, on SIGTERM
     results.json          evaluation of data.eval_split on all languages (see `evaluation_key`)
     results-<key>.json    any other evaluation (another split, a language subset, a --limit)
     predictions/<key>/<lang>.jsonl
@@ -23,6 +24,7 @@ import json
 import math
 import os
 import socket
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -114,7 +116,10 @@ class RunDir:
 
     @property
     def best_checkpoint(self) -> Path:
-        return self.checkpoint_dir / "best.pt"
+        """best.safetensors; runs of xlpt <= 0.1 have best.pt instead (still read)."""
+        legacy = self.checkpoint_dir / "best.pt"
+        return legacy if legacy.exists() and not (self.checkpoint_dir / "best.safetensors").exists() else \
+            self.checkpoint_dir / "best.safetensors"
 
     @property
     def last_checkpoint(self) -> Path:
@@ -246,6 +251,26 @@ class RunDir:
             return data if isinstance(data, dict) else {}
         except (OSError, ValueError):
             return {}  # status.json is an index: a damaged one is rebuilt, never trusted
+
+    @contextmanager
+    def lifecycle(self, status: str, done: str):
+        """status.json says `status` while the block runs, then `done` (with the finish time), or failed /
+        interrupted / diverged (with the error) if it raises. Every command that works on a run uses this,
+        so `xlpt runs` sees runs made by `xlpt train` exactly as those made by `xlpt sweep`."""
+        from xlpt.errors import TrainingDiverged, TrainingInterrupted
+
+        self.write_status(status=status, owner=owner(), started=now(), finished=None, error=None)
+        try:
+            yield
+        except TrainingDiverged:
+            raise  # recorded where it is detected, with the step
+        except (KeyboardInterrupt, TrainingInterrupted) as err:
+            self.write_status(status="interrupted", error=str(err) or "interrupted", finished=None)
+            raise
+        except BaseException as err:
+            self.write_status(status="failed", error=f"{type(err).__name__}: {err}"[:2000], finished=now())
+            raise
+        self.write_status(status=done, finished=now(), error=None)
 
     def lock(self) -> "RunLock":
         return RunLock(self.path)

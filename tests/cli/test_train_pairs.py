@@ -53,7 +53,7 @@ def test_xnli_covers_all_15_languages(tmp_path, tiny_model_dir, data_dir):
     de = results["languages"]["de"]
     assert de["accuracy"] == pytest.approx(accuracy_score(gold, pred))
     assert de["macro_f1"] == pytest.approx(f1_score(gold, pred, labels=labels, average="macro", zero_division=0))
-    assert (run / "checkpoint" / "best.pt").stat().st_size < 100_000  # a soft prompt is kilobytes
+    assert (run / "checkpoint" / "best.safetensors").stat().st_size < 100_000  # a soft prompt is kilobytes
 
 
 def test_pawsx_trains_on_english_dev_and_never_evaluates_on_it(tmp_path, tiny_model_dir, data_dir):

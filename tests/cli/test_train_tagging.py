@@ -62,7 +62,7 @@ def _check(run, results, plan, keys):
         blocks = (run / "predictions" / "test" / f"{lang}.tsv").read_text(encoding="utf-8").strip("\n").split("\n\n")
         assert [[line.rsplit("\t", 1)[1] for line in block.split("\n")] for block in blocks] == [r["pred"] for r in records]
     assert results["formulation"] == "tagging_head" and results["prompt_length"] == 20
-    assert (run / "checkpoint" / "best.pt").stat().st_size < 200_000  # prompt + head only
+    assert (run / "checkpoint" / "best.safetensors").stat().st_size < 200_000  # prompt + head only
 
 
 def test_udpos_covers_every_language_with_a_labeled_split(tmp_path, tiny_model_dir, data_dir):

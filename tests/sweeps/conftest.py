@@ -48,7 +48,7 @@ def write_sweep(path: Path, workspace: Path, grid: dict, **sweep_extra) -> Path:
         "model": {"name": str(workspace / "tiny"), "device": "cpu"},
         "data": {"task": "pawsx", "data_dir": str(workspace / "data"), "max_dev_examples": 64,
                  "max_eval_examples": 20},
-        "train": {"batch_size": 8, "max_steps": 30, "eval_every": 5, "log_every": 10},
+        "train": {"batch_size": 8, "max_steps": 30, "eval_every": 5, "log_every": 10, "checkpoint_every": 5},
         "sweep": {"name": "test-sweep", "grid": grid,
                   "per_method": {"prompt_tuning": {"train.learning_rate": 0.1, "method.prompt_length": 4},
                                  "full_finetune": {"train.learning_rate": 1.0e-3}},

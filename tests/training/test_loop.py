@@ -74,15 +74,18 @@ class InterruptingObjective:
 
 
 def test_resuming_after_an_interruption_gives_the_same_result(demo_model_dir, tmp_path, toy_pairs):
-    cfg, model, objective = setup(demo_model_dir, "prompt_tuning", toy_pairs, max_steps=60, eval_every=20, epochs=1)
+    cfg, model, objective = setup(demo_model_dir, "prompt_tuning", toy_pairs, max_steps=60, eval_every=20, epochs=1,
+                                  checkpoint_every=20)
     straight = train(model, objective, cfg.train, 0.1, tmp_path / "straight", torch.device("cpu"), quiet, progress=False)
     expected = model.prompt.weight.detach().clone()
 
-    cfg, model, objective = setup(demo_model_dir, "prompt_tuning", toy_pairs, max_steps=60, eval_every=20, epochs=1)
+    cfg, model, objective = setup(demo_model_dir, "prompt_tuning", toy_pairs, max_steps=60, eval_every=20, epochs=1,
+                                  checkpoint_every=20)
     with pytest.raises(Interrupt):  # dies after 50 batches: last checkpoint at step 40
         train(model, InterruptingObjective(objective, 50), cfg.train, 0.1, tmp_path / "cut", torch.device("cpu"),
               quiet, progress=False)
-    cfg, model, objective = setup(demo_model_dir, "prompt_tuning", toy_pairs, max_steps=60, eval_every=20, epochs=1)
+    cfg, model, objective = setup(demo_model_dir, "prompt_tuning", toy_pairs, max_steps=60, eval_every=20, epochs=1,
+                                  checkpoint_every=20)
     resumed = train(model, objective, cfg.train, 0.1, tmp_path / "cut", torch.device("cpu"), quiet, progress=False)
     assert resumed.resumed_from_step == 40
     assert torch.equal(model.prompt.weight, expected)

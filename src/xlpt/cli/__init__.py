@@ -61,8 +61,13 @@ def parse(parser: argparse.ArgumentParser, argv: list[str] | None):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(build_parser(), argv)
+    from xlpt.errors import TrainingInterrupted
+
     try:
         return int(args.func(args) or 0)
+    except TrainingInterrupted as err:
+        print(f"xlpt: {err}", file=sys.stderr)
+        return 130
     except XlptError as err:
         print(f"xlpt: error: {err}", file=sys.stderr)
         return 2

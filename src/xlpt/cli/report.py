@@ -27,6 +27,13 @@ def register(subparsers) -> None:
     parser.add_argument("--resamples", type=int, default=None,
                         help="paired-bootstrap resamples for PT − FT tests (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every bootstrap (default 0)")
+    parser.add_argument("--correction", choices=["holm", "bh"], default="holm",
+                        help="multiple-comparison correction of the per-language PT − FT tests within each comparison: "
+                        "holm (family-wise error, default) or bh (Benjamini–Hochberg false discovery rate)")
+    parser.add_argument("--alpha", type=float, default=0.05, help="adjusted p below which a gap is marked (default 0.05)")
+    parser.add_argument("--min-correlation-languages", type=int, default=8, metavar="N",
+                        help="fewest languages for a gap-vs-tokenization correlation to be reported as a result "
+                        "(default 8; fewer are listed as not interpretable)")
     parser.set_defaults(func=handler)
 
 
@@ -37,11 +44,17 @@ def handler(args: argparse.Namespace) -> int:
         raise ConfigError(f"--decimals must be between 0 and 4, got {args.decimals}")
     if args.resamples is not None and args.resamples < 100:
         raise ConfigError(f"--resamples must be at least 100, got {args.resamples}")
-    options = ReportOptions(split=args.split, decimals=args.decimals, seed=args.seed)
+    options = ReportOptions(split=args.split, decimals=args.decimals, seed=args.seed, correction=args.correction,
+                            alpha=args.alpha, min_correlation_languages=args.min_correlation_languages)
+    options.validate()
     if args.resamples is not None:
         options = replace(options, paired_resamples=args.resamples)
     report = build_report(args.runs, args.out, args.tokenization, options)
     c = report.collection
+    from xlpt.reporting.banner import banner_lines
+
+    for line in banner_lines(c.runs):
+        print(line)
     counts = f"{len(c.runs)} runs, {len(c.skipped)} skipped, {len(c.incomplete)} incomplete"
     print(f"report: {counts} -> {report.markdown_path}")
     for problem in c.skipped:

@@ -126,6 +126,14 @@ class TrainConfig(Section):
     """Write loss, learning rate, gradient norm, tokens/s and memory to train_log.jsonl every N steps."""
     autocast: Literal["auto", "bf16", "fp16", "off"] = "auto"
     """auto (bf16 autocast on GPU, off on CPU) | bf16 | fp16 | off."""
+    dropout: Literal["model", "off"] = "model"
+    """Dropout while training: model = the rates in the model's own config (also inside a frozen model:
+    prompt tuning then sees the noise the model was pretrained with; about 5% of a step) | off = none."""
+    checkpoint_every: PositiveInt | None = None
+    """Write the resumable snapshot (checkpoint/last.pt: trainable state + optimizer) every N optimizer
+    steps; empty = by time only (checkpoint_minutes). Always written at the end and on SIGTERM/SIGINT."""
+    checkpoint_minutes: Float = Field(10.0, gt=0)
+    """Write the resumable snapshot at least every this many minutes of training."""
 
 
 MethodSection = Annotated[Union[tuple(record.config for record in METHODS.values())], Field(discriminator="name")]

@@ -18,11 +18,14 @@ def predict_classes(model, items, pad_id: int, batch_size: int, progress: bool =
     device = next(model.parameters()).device
     predictions = [None] * len(items)
     batches = list(sorted_batches([len(item.input_ids) for item in items], batch_size))
-    for indices in tqdm(batches, desc=desc, unit="batch", disable=not progress, leave=False):
-        batch = collate_classification(items, indices, pad_id)
-        logits = model(batch["input_ids"].to(device), batch["attention_mask"].to(device), batch["last_index"].to(device))
-        for index, pred in zip(indices, logits.argmax(dim=-1).tolist()):
-            predictions[index] = pred
+    with tqdm(total=len(items), desc=desc, unit="ex", disable=not progress, leave=False) as bar:
+        for indices in batches:
+            batch = collate_classification(items, indices, pad_id)
+            logits = model(batch["input_ids"].to(device), batch["attention_mask"].to(device),
+                           batch["last_index"].to(device))
+            for index, pred in zip(indices, logits.argmax(dim=-1).tolist()):
+                predictions[index] = pred
+            bar.update(len(indices))
     return predictions
 
 

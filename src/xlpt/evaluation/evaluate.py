@@ -15,6 +15,7 @@ data.plan (never its training rows).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -36,8 +37,9 @@ def load_trained_model(run: RunDir, cfg, task):
     model = build_task_model(cfg, task, lm, tokenizer)
     if cfg.method_record.trains:
         if not run.best_checkpoint.exists():
-            raise ConfigError(f"{run.path} has no trained checkpoint (checkpoint/best.pt); run `xlpt train` first")
-        checkpoints.load_trainable_state(model, checkpoints.load(run.best_checkpoint), run.best_checkpoint)
+            raise ConfigError(f"{run.path} has no trained checkpoint (checkpoint/best.safetensors); run `xlpt train` "
+                              "first")
+        checkpoints.load_trainable_state(model, checkpoints.load_weights(run.best_checkpoint), run.best_checkpoint)
     return model, tokenizer
 
 
@@ -54,63 +56,93 @@ def evaluate_run(run_dir: str | Path, split: str | None = None, languages: list[
     examples per language (None = the run's data.max_eval_examples). Returns the results written."""
     run = RunDir(run_dir)
     cfg = run.read_config()
+    with run.lifecycle("evaluating", done="evaluated"):
+        return _evaluate(run, cfg, split, languages, limit, progress, echo, skip_missing)
+
+
+@dataclass
+class LanguageJob:
+    """One language's evaluation, decided before any model is loaded."""
+
+    lang: str
+    split: str
+    label: str
+    examples: list
+    available: int
+    note: str | None
+    files: list
+
+
+def _evaluate(run: RunDir, cfg, split, languages, limit, progress, echo, skip_missing) -> dict:
     task = get_task(cfg.data.task)
     log = run.logger(echo)
     split = split or cfg.data.eval_split
     wanted = _wanted(languages, cfg)
     limit = limit if limit is not None else cfg.data.max_eval_examples
     skip = cfg.data.missing_languages == "skip" if skip_missing is None else skip_missing
-    data = TaskData(task, cfg.data.data_dir)
-    plan, skipped = plan_languages(cfg, data, split, wanted)
+    jobs, skipped = plan_jobs(cfg, task, split, wanted, limit, log)
     if skipped and not skip:
         shown = "; ".join(f"{lang}: {why}" for lang, why in skipped.items())
         raise ConfigError(f"cannot evaluate {', '.join(skipped)} ({shown}); leave them out of --languages, or pass "
                           "--skip-missing (data.missing_languages=skip) to list them as skipped in the results")
-    if not plan:
+    if not jobs:
         raise ConfigError(f"no language has a labeled {split!r} or dev split for {cfg.data.task} in {cfg.data.data_dir}")
-    training = (plan_training(cfg, data.labeled_splits(cfg.data.train_lang)) if cfg.method_record.trains else None)
     # The run's own evaluation (its config's languages and cap) is `test`/`dev`; anything else gets its own key.
     key = evaluation_key(split, wanted if wanted != cfg.data.languages_wanted() else None,
                          limit if limit != cfg.data.max_eval_examples else None, cfg.data.eval_split)
     model, tokenizer = load_trained_model(run, cfg, task)
     notices = [n for n in [pipeline_notice(cfg.model.name, read_origin(cfg.model.name))] if n]
-    per_language, files = {}, []
-    bar = tqdm(plan.items(), desc=f"evaluate {split}", unit="lang", disable=not progress)
-    for lang, lang_split in bar:
-        bar.set_postfix(lang=lang)
-        loaded = data.load(lang, lang_split)
-        rows = evaluation_rows(len(loaded.examples), lang, lang_split, training, limit)
-        if rows.indices is None:
-            skipped[lang] = rows.note
-            log(f"{lang}: cannot be evaluated: {rows.note}")
-            continue
-        examples = [loaded.examples[i] for i in rows.indices]
-        files += loaded.all_files
-        available = len(evaluation_rows(len(loaded.examples), lang, lang_split, training, None).indices)
-        path = run.predictions_dir(key) / f"{lang}.jsonl"
-        metrics, records = evaluate_language(task, model, tokenizer, cfg, examples, progress=False, desc=lang,
-                                             predictions_path=path)
-        metrics.update(split=rows.label, n_available=available, capped=len(examples) < available)
-        reconstructed = sum(getattr(ex, "reconstructed", False) for ex in examples)
-        if reconstructed:
-            metrics["labels_reconstructed"] = reconstructed  # of the examples scored
-        per_language[lang] = metrics
-        write_predictions(path, records)
-        for note in [rows.note] if rows.note else []:
-            notices.append(note)
-            log(note)
-        if lang_split != split:
-            log(f"{lang}: no labeled {split} split; evaluated on {rows.label} ({len(examples)} examples)")
-    if skipped and not skip:
-        raise ConfigError("cannot evaluate " + "; ".join(f"{lang}: {why}" for lang, why in skipped.items()))
-    if not per_language:
-        raise ConfigError(f"no language could be evaluated: {skipped}")
+    per_language = {}
+    total = sum(len(job.examples) for job in jobs)
+    with tqdm(total=total, desc=f"evaluate {split} ({len(jobs)} languages)", unit="ex", disable=not progress) as bar:
+        for job in jobs:
+            bar.set_postfix(lang=job.lang)
+            per_language[job.lang] = score_language(job, task, model, tokenizer, cfg, run.predictions_dir(key), progress)
+            bar.update(len(job.examples))
+            for note in [job.note] if job.note else []:
+                notices.append(note)
+                log(note)
     evaluation = {"split": split, "languages": "all" if wanted is None else wanted, "limit": limit, "key": key}
+    files = [path for job in jobs for path in job.files]
     results = assemble_results(cfg, task, run, evaluation, per_language, skipped, model, files, notices)
     path = run.write_results(key, results)
     log(f"wrote {path}: average {task.metric} {100 * results['average']:.2f} over {len(per_language)} languages"
         + (f" (capped at {limit} examples per language)" if limit else ""))
     return results
+
+
+def plan_jobs(cfg, task, split: str, wanted, limit, log) -> tuple[list[LanguageJob], dict[str, str]]:
+    """Every language's examples to score (data read and checked), and the languages that cannot be."""
+    data = TaskData(task, cfg.data.data_dir)
+    plan, skipped = plan_languages(cfg, data, split, wanted)
+    training = plan_training(cfg, data.labeled_splits(cfg.data.train_lang)) if cfg.method_record.trains else None
+    jobs = []
+    for lang, lang_split in plan.items():
+        loaded = data.load(lang, lang_split)
+        n = len(loaded.examples)
+        rows = evaluation_rows(n, lang, lang_split, training, limit)
+        if rows.indices is None:
+            skipped[lang] = rows.note
+            log(f"{lang}: cannot be evaluated: {rows.note}")
+            continue
+        available = len(evaluation_rows(n, lang, lang_split, training, None).indices)
+        jobs.append(LanguageJob(lang, lang_split, rows.label, [loaded.examples[i] for i in rows.indices], available,
+                                rows.note, loaded.all_files))
+        if lang_split != split:
+            log(f"{lang}: no labeled {split} split; evaluated on {rows.label} ({len(rows.indices)} examples)")
+    return jobs, skipped
+
+
+def score_language(job: LanguageJob, task, model, tokenizer, cfg, predictions_dir: Path, progress: bool) -> dict:
+    path = predictions_dir / f"{job.lang}.jsonl"
+    metrics, records = evaluate_language(task, model, tokenizer, cfg, job.examples, progress=progress, desc=job.lang,
+                                         predictions_path=path)
+    metrics.update(split=job.label, n_available=job.available, capped=len(job.examples) < job.available)
+    reconstructed = sum(getattr(ex, "reconstructed", False) for ex in job.examples)
+    if reconstructed:
+        metrics["labels_reconstructed"] = reconstructed  # of the examples scored
+    write_predictions(path, records)
+    return metrics
 
 
 def _wanted(languages, cfg) -> list[str] | None:

@@ -22,7 +22,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xlpt.errors import XlptError
+from xlpt.errors import TrainingInterrupted, XlptError
 from xlpt.sweeps.grid import PlannedRun, short_settings
 from xlpt.sweeps.rundir import RunLock, now, owner, read_results, read_status, write_status
 from xlpt.sweeps.store import RunStore
@@ -82,7 +82,7 @@ def run_one(run: PlannedRun, run_dir: Path, store: RunStore, sweep: str, label: 
         started = time.perf_counter()
         try:
             results = _train_and_evaluate(run, run_dir, progress, echo)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, TrainingInterrupted):
             write_status(run_dir, status="pending", error="interrupted")
             store.mark_pending(run.id, "interrupted")
             raise

@@ -1,10 +1,12 @@
 """The training loop: one explicit function for every method and task.
 
-What it does, top to bottom: AdamW over the trainable parameters, warm-up + linear decay, gradient
-accumulation, length-bucketed batches, optional autocast, gradient clipping, English-dev evaluation
-every `eval_every` steps with the best checkpoint kept (XTREME protocol: selection on the source
-language only), early stopping, tokens/s and peak memory logged, and resumption from the last
-checkpoint after an interruption (same batches, same RNG state).
+What it does, top to bottom: AdamW (fused) over the trainable parameters, warm-up + linear decay,
+gradient accumulation, length-bucketed batches, optional autocast, gradient clipping, a stop at the
+first non-finite loss or gradient norm, English-dev evaluation every `eval_every` steps with the best
+weights kept (XTREME protocol: selection on the source language only; written in the background as
+safetensors), early stopping, tokens/s and peak memory logged, and resumable snapshots (every
+`checkpoint_every` steps or `checkpoint_minutes`, at the end, and on SIGTERM/SIGINT) that resume
+exactly (same batches, same RNG state).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from tqdm.auto import tqdm
 
 from xlpt import checkpoints
 from xlpt.config import TrainConfig
-from xlpt.errors import TrainingDiverged
+from xlpt.errors import TrainingDiverged, TrainingInterrupted
 from xlpt.training.batching import bucketed_batches
 from xlpt.training.flops import peak_flops
 from xlpt.training.schedule import make_optimizer, warmup_linear
@@ -68,8 +70,49 @@ def peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+def train_mode(model: nn.Module, dropout: str) -> None:
+    """Training mode; with train.dropout=off the language model runs without dropout (eval mode: these
+    models have no other train/eval differences), while prompts, prefixes, adapters and heads still train."""
+    model.train()
+    if dropout == "off":
+        model.backbone.eval()
+
+
+class StopRequest:
+    """SIGTERM/SIGINT during training ask for a clean stop at the next optimizer step: the loop writes its
+    resumable snapshot and raises TrainingInterrupted (schedulers send SIGTERM before preempting)."""
+
+    def __init__(self):
+        self.signal: int | None = None
+        self._previous = {}
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.signal is not None:  # a second signal: stop now
+            raise KeyboardInterrupt
+        self.signal = signum
+
+    def __exit__(self, *exc):
+        import signal
+
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        return False
+
+
 def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, run_dir: Path,
-          device: torch.device, log=print, progress: bool = True, flops_per_token: float | None = None) -> TrainSummary:
+          device: torch.device, log=print, progress: bool = True, flops_per_token: float | None = None,
+          on_log=None) -> TrainSummary:
+    """Train `model` on `objective`; returns the summary. `on_log(record)` receives every record written
+    to train_log.jsonl (experiment trackers hook in here)."""
     ckpt_dir = Path(run_dir) / "checkpoint"
     Path(run_dir).mkdir(parents=True, exist_ok=True)
     metrics_log = open(Path(run_dir) / "train_log.jsonl", "a", encoding="utf-8")
@@ -80,6 +123,12 @@ def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, r
     scheduler = warmup_linear(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
     params = [p for group in optimizer.param_groups for p in group["params"]]
     summary, state = TrainSummary(), {"step": 0, "epoch": 0, "batch": 0, "bad_evals": 0}
+    best_writer = checkpoints.BackgroundWriter()
+
+    def emit(record: dict) -> None:
+        _write(metrics_log, record)
+        if on_log is not None:
+            on_log(record)
 
     last_path = ckpt_dir / "last.pt"
     if last_path.exists():  # resume exactly where the last checkpoint left off
@@ -87,85 +136,102 @@ def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, r
         log(f"resumed from step {state['step']} (epoch {state['epoch']}, batch {state['batch']})")
 
     prior_seconds, started = summary.seconds, time.perf_counter()
+    last_snapshot = time.perf_counter()
 
     def save_last():
+        nonlocal last_snapshot
+        best_writer.wait()  # the snapshot names the best step: its weights must be on disk first
         summary.seconds = prior_seconds + time.perf_counter() - started
         checkpoints.atomic_save({"model": checkpoints.trainable_state(model), "optimizer": optimizer.state_dict(),
                                  "scheduler": scheduler.state_dict(), "state": dict(state),
                                  "summary": asdict(summary), "torch_rng": torch.get_rng_state()}, last_path)
+        last_snapshot = time.perf_counter()
+
+    def snapshot_due() -> bool:
+        by_steps = cfg.checkpoint_every is not None and state["step"] % cfg.checkpoint_every == 0
+        return by_steps or time.perf_counter() - last_snapshot >= 60 * cfg.checkpoint_minutes
 
     def evaluate_and_select() -> bool:
         """Dev evaluation; keeps the best trainable state. Returns True when training should stop."""
         score = objective.dev_score(model)
-        model.train()
+        train_mode(model, cfg.dropout)
         if not math.isfinite(score):
             raise TrainingDiverged(f"the dev score became {score} at step {state['step']}")
         summary.dev_history.append({"step": state["step"], "dev_score": score})
         improved = score > summary.best_dev_score
         if improved:
             summary.best_dev_score, summary.best_step = score, state["step"]
-            checkpoints.atomic_save(checkpoints.trainable_state(model), ckpt_dir / "best.pt")
+            best_writer.submit(checkpoints.trainable_state(model), ckpt_dir / "best.safetensors",
+                               {"step": str(state["step"]), "dev_score": repr(score)})
             state["bad_evals"] = 0
         else:
             state["bad_evals"] += 1
-        _write(metrics_log, {"step": state["step"], "dev_score": score, "best": summary.best_dev_score})
+        emit({"step": state["step"], "dev_score": score, "best": summary.best_dev_score})
         log(f"step {state['step']}: dev score {score:.4f} (best {summary.best_dev_score:.4f} at step {summary.best_step})")
         return cfg.patience is not None and state["bad_evals"] >= cfg.patience
 
-    model.train()
+    train_mode(model, cfg.dropout)
     bar = tqdm(total=total_steps, initial=state["step"], desc="train", unit="step", disable=not progress, leave=False)
+    stop_request = StopRequest()
     try:
-        window_tokens, window_start = 0, time.perf_counter()
-        micro, stop = 0, False
-        while state["step"] < total_steps and not stop:
-            order = bucketed_batches(lengths, cfg.batch_size, random.Random(cfg.seed * 1000 + state["epoch"]))
-            for batch_indices in order[state["batch"] :]:
-                batch = objective.batch(batch_indices, device)
-                with autocast_context(cfg.autocast, device):
-                    loss, n_tokens = objective.loss(model, batch)
-                if not torch.isfinite(loss.detach()):
-                    _write(metrics_log, {"step": state["step"], "loss": None, "diverged": True})
-                    raise TrainingDiverged(f"the loss became {loss.item()} at step {state['step'] + 1} (learning rate "
-                                           f"{scheduler.get_last_lr()[0]:.3g}); lower train.learning_rate. The best "
-                                           "checkpoint so far is kept; nothing diverged was saved")
-                (loss / cfg.grad_accum).backward()
-                window_tokens += n_tokens
-                summary.tokens_seen += n_tokens
-                state["batch"] += 1
-                micro += 1
-                if micro % cfg.grad_accum:
-                    continue
-                grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
-                if not torch.isfinite(grad_norm):
-                    _write(metrics_log, {"step": state["step"], "grad_norm": None, "diverged": True})
-                    raise TrainingDiverged(f"the gradient norm became {float(grad_norm)} at step {state['step'] + 1}; "
-                                           "lower train.learning_rate. The best checkpoint so far is kept")
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                state["step"] += 1
-                bar.update(1)
-                if state["step"] % cfg.log_every == 0:
-                    elapsed = time.perf_counter() - window_start
-                    record = {"step": state["step"], "loss": loss.item(), "lr": scheduler.get_last_lr()[0],
-                              "grad_norm": float(grad_norm), "tokens_per_s": window_tokens / max(elapsed, 1e-9),
-                              "peak_memory_mb": peak_memory_mb(device)}
-                    if flops_per_token:
-                        record["tflops"] = record["tokens_per_s"] * flops_per_token / 1e12
-                        if peak_flops(device):
-                            record["mfu"] = record["tflops"] * 1e12 / peak_flops(device)
-                    _write(metrics_log, record)
-                    bar.set_postfix(loss=f"{record['loss']:.4f}", tok_s=f"{record['tokens_per_s']:.0f}")
-                    window_tokens, window_start = 0, time.perf_counter()
-                last_step = state["step"] >= total_steps
-                if state["step"] % cfg.eval_every == 0 or last_step:
-                    stop = evaluate_and_select()
-                    save_last()
-                if stop or last_step:
-                    break
-            else:
-                state["epoch"] += 1
-                state["batch"] = 0
+        with stop_request:
+            window_tokens, window_start = 0, time.perf_counter()
+            micro, stop = 0, False
+            while state["step"] < total_steps and not stop:
+                order = bucketed_batches(lengths, cfg.batch_size, random.Random(cfg.seed * 1000 + state["epoch"]))
+                for batch_indices in order[state["batch"] :]:
+                    batch = objective.batch(batch_indices, device)
+                    with autocast_context(cfg.autocast, device):
+                        loss, n_tokens = objective.loss(model, batch)
+                    if not torch.isfinite(loss.detach()):
+                        emit({"step": state["step"], "loss": None, "diverged": True})
+                        raise TrainingDiverged(f"the loss became {loss.item()} at step {state['step'] + 1} (learning "
+                                               f"rate {scheduler.get_last_lr()[0]:.3g}); lower train.learning_rate. "
+                                               "The best checkpoint so far is kept; nothing diverged was saved")
+                    (loss / cfg.grad_accum).backward()
+                    window_tokens += n_tokens
+                    summary.tokens_seen += n_tokens
+                    state["batch"] += 1
+                    micro += 1
+                    if micro % cfg.grad_accum:
+                        continue
+                    grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+                    if not torch.isfinite(grad_norm):
+                        emit({"step": state["step"], "grad_norm": None, "diverged": True})
+                        raise TrainingDiverged(f"the gradient norm became {float(grad_norm)} at step "
+                                               f"{state['step'] + 1}; lower train.learning_rate. The best checkpoint "
+                                               "so far is kept")
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad(set_to_none=True)
+                    state["step"] += 1
+                    bar.update(1)
+                    if state["step"] % cfg.log_every == 0:
+                        elapsed = time.perf_counter() - window_start
+                        record = {"step": state["step"], "loss": loss.item(), "lr": scheduler.get_last_lr()[0],
+                                  "grad_norm": float(grad_norm), "tokens_per_s": window_tokens / max(elapsed, 1e-9),
+                                  "peak_memory_mb": peak_memory_mb(device)}
+                        if flops_per_token:
+                            record["tflops"] = record["tokens_per_s"] * flops_per_token / 1e12
+                            if peak_flops(device):
+                                record["mfu"] = record["tflops"] * 1e12 / peak_flops(device)
+                        emit(record)
+                        bar.set_postfix(loss=f"{record['loss']:.4f}", tok_s=f"{record['tokens_per_s']:.0f}")
+                        window_tokens, window_start = 0, time.perf_counter()
+                    last_step = state["step"] >= total_steps
+                    if state["step"] % cfg.eval_every == 0 or last_step:
+                        stop = evaluate_and_select()
+                    if stop_request.signal is not None:
+                        save_last()
+                        raise TrainingInterrupted(f"stopped by signal {stop_request.signal} at step {state['step']}; "
+                                                  "the snapshot is saved: run the same command to resume")
+                    if not (stop or last_step) and snapshot_due():
+                        save_last()
+                    if stop or last_step:
+                        break
+                else:
+                    state["epoch"] += 1
+                    state["batch"] = 0
     finally:
         bar.close()
         metrics_log.close()

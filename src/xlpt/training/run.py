@@ -67,9 +67,9 @@ def parameter_report(model) -> dict:
 def train_run(cfg, run_dir: str | Path, progress: bool = True, echo: bool = True) -> dict:
     """Train one run into `run_dir` (resuming if it was interrupted). Returns train_summary.json's content.
 
-    Raises TrainingDiverged (after recording it) when the loss or gradient norm stops being finite."""
+    Raises TrainingDiverged (after recording it) when the loss or gradient norm stops being finite. The
+    run's status.json follows along: running -> trained | diverged | failed | interrupted."""
     task = get_task(cfg.data.task)
-    record = cfg.method_record
     run = RunDir(run_dir)
     log = run.logger(echo)
     run.claim(cfg, task, log)
@@ -78,6 +78,12 @@ def train_run(cfg, run_dir: str | Path, progress: bool = True, echo: bool = True
         if summary.get("status") == "diverged":
             raise TrainingDiverged(f"{run.path} diverged before: {summary.get('error')}")
         return summary
+    with run.lifecycle("running", done="trained"):
+        return _train(cfg, task, run, log, progress)
+
+
+def _train(cfg, task, run: RunDir, log, progress: bool) -> dict:
+    record = cfg.method_record
     seed_everything(cfg.train.seed)
     origin = read_origin(cfg.model.name)
     notice = pipeline_notice(cfg.model.name, origin)
@@ -101,6 +107,7 @@ def train_run(cfg, run_dir: str | Path, progress: bool = True, echo: bool = True
         except TrainingDiverged as err:
             result.update(status="diverged", error=str(err), finished=_now())
             run.write_summary(result)
+            run.write_status(status="diverged", error=str(err), finished=_now())
             log(f"STOPPED: {err}")
             raise
         log(f"done: {outcome.steps} steps, best dev {outcome.best_dev_score:.4f} at step {outcome.best_step}, "

@@ -25,7 +25,14 @@ def param_groups(model: nn.Module, weight_decay: float, lr: float, head_lr: floa
 
 
 def make_optimizer(model: nn.Module, lr: float, weight_decay: float, head_lr: float | None = None) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(param_groups(model, weight_decay, lr, head_lr), lr=lr, betas=(0.9, 0.999), eps=1e-8)
+    """AdamW with the fused kernel (one kernel for all parameters; what transformers.Trainer uses), or the
+    foreach implementation where fused is unavailable. Same update rule as the default loop, several times
+    faster for full fine-tuning."""
+    groups = param_groups(model, weight_decay, lr, head_lr)
+    try:
+        return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999), eps=1e-8, fused=True)
+    except (RuntimeError, ValueError):  # e.g. parameters on a device or dtype without a fused kernel
+        return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999), eps=1e-8, foreach=True)
 
 
 def warmup_linear(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int):

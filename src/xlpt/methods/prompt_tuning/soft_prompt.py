@@ -37,7 +37,8 @@ def initial_vectors(backbone, tokenizer, length: int, init: str, init_text: str 
     device = backbone.lm.get_input_embeddings().weight.device
     generator = torch.Generator().manual_seed(seed)
     vocab = len(tokenizer)
-    ordinary = torch.tensor([i for i in range(vocab) if i not in _special_ids(tokenizer)])
+    special = _special_ids(tokenizer)  # once: the tokenizer rebuilds this list on every access
+    ordinary = torch.tensor([i for i in range(vocab) if i not in special])
     if init == "vocab":
         # Sample without replacement from ordinary tokens (Lester et al. sample from the 5k most frequent;
         # frequency is unknown for an arbitrary tokenizer, so we sample uniformly and record the seed).
