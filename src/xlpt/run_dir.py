@@ -11,6 +11,7 @@
     results.json          evaluation of data.eval_split on all languages (see `evaluation_key`)
     results-<key>.json    any other evaluation (another split, a language subset, a --limit)
     predictions/<key>/<lang>.jsonl
+    tensorboard/, wandb/  experiment-tracker files when train.report_to asks for them (xlpt.tracking)
     status.json, .lock    lifecycle: pending | running | done | failed | diverged, and who works on it
 
 Every write is atomic (temporary file + rename). Every read of a damaged file is one `RunFileError`
@@ -134,6 +135,10 @@ class RunDir:
 
     def predictions_dir(self, key: str) -> Path:
         return self.path / "predictions" / key
+
+    def tracker_dir(self, tracker: str) -> Path:
+        """Files of an experiment tracker (train.report_to: tensorboard, wandb)."""
+        return self.path / tracker
 
     def has_progress(self) -> bool:
         """True once training saved anything (a checkpoint, a summary) or an evaluation wrote results."""

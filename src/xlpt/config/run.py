@@ -134,6 +134,10 @@ class TrainConfig(Section):
     steps; empty = by time only (checkpoint_minutes). Always written at the end and on SIGTERM/SIGINT."""
     checkpoint_minutes: Float = Field(10.0, gt=0)
     """Write the resumable snapshot at least every this many minutes of training."""
+    report_to: Literal["none", "tensorboard", "wandb"] = Field("none", exclude_if=lambda value: value == "none")
+    """Experiment tracking of what train_log.jsonl records (xlpt.tracking): none | tensorboard (event files
+    in <run>/tensorboard/) | wandb (offline unless WANDB_MODE says otherwise, in <run>/wandb/). Left out of
+    config.yaml, and so of the run id, when none."""
 
 
 MethodSection = Annotated[Union[tuple(record.config for record in METHODS.values())], Field(discriminator="name")]

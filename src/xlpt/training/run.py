@@ -23,6 +23,7 @@ from xlpt.models.origin import pipeline_notice, read_origin
 from xlpt.run_dir import RunDir
 from xlpt.tasks import get_task
 from xlpt.tasks.families import get_family
+from xlpt.tracking import check_tracker, tracking
 from xlpt.training.flops import train_flops_per_token
 from xlpt.training.loop import train
 
@@ -84,6 +85,7 @@ def train_run(cfg, run_dir: str | Path, progress: bool = True, echo: bool = True
 
 def _train(cfg, task, run: RunDir, log, progress: bool) -> dict:
     record = cfg.method_record
+    check_tracker(cfg)  # a missing tracker package fails before any data or model is loaded
     seed_everything(cfg.train.seed)
     origin = read_origin(cfg.model.name)
     notice = pipeline_notice(cfg.model.name, origin)
@@ -94,16 +96,26 @@ def _train(cfg, task, run: RunDir, log, progress: bool) -> dict:
     check_positions(cfg)
     lm, tokenizer = load_causal_lm(cfg.model.name, cfg.model.dtype, cfg.model.device)
     model = build_task_model(cfg, task, lm, tokenizer)
+    imported = None
+    if getattr(cfg.method, "init_from", None):  # start from a PEFT adapter instead of the method's own init
+        from xlpt.export.peft_import import start_from_adapter
+
+        imported = start_from_adapter(model, cfg, task, tokenizer)
+        log(imported.describe())
     params = parameter_report(model)
     log(f"{cfg.method.name} on {task.name} with {cfg.model.name}: {params['trainable_params']:,} trainable of "
         f"{params['total_params']:,} parameters ({100 * params['trainable_fraction']:.4f}%)")
     result = {**params, "method": cfg.method.name, "learning_rate": cfg.learning_rate, "status": "done",
               "pipeline_check": bool(notice), "notices": [notice] if notice else []}
+    if imported is not None:
+        result["init_from"] = imported.summary()
     if record.trains:
         objective = get_family(task.family).objective(task, cfg, tokenizer, train_examples, dev_examples, log)
         flops = train_flops_per_token(lm, full_finetune=record.updates_all_weights)
         try:
-            outcome = train(model, objective, cfg.train, cfg.learning_rate, run.path, lm.device, log, progress, flops)
+            with tracking(cfg, run) as on_log:  # train.report_to: tensorboard / wandb see what train_log.jsonl gets
+                outcome = train(model, objective, cfg.train, cfg.learning_rate, run.path, lm.device, log, progress,
+                                flops, on_log=on_log)
         except TrainingDiverged as err:
             result.update(status="diverged", error=str(err), finished=_now())
             run.write_summary(result)

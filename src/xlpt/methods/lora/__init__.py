@@ -21,6 +21,11 @@ class LoraConfig(HeadSettings):
     lora_targets: str = Field("q_proj,k_proj,v_proj,out_proj,fc1,fc2", min_length=1)
     """Comma-separated names of the Linear layers to adapt (XGLM's names; PEFT has no default for XGLM).
     Each must match at least one layer of the model (checked when the model is built)."""
+    init_from: str | None = Field(None, min_length=1, exclude_if=lambda value: value is None)
+    """A PEFT adapter folder (a LORA adapter_config.json + adapter_model.safetensors, e.g. written by `xlpt
+    export`) to start from instead of B = 0; its sizes must match this section's. A task head saved beside it by
+    `xlpt export` (xlpt_head.safetensors) starts the head. Checked and logged (with its SHA-256) when training
+    starts; left out of config.yaml when empty."""
 
 
 METHOD = Method(

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from xlpt.methods.base import Method, SoftPromptSettings
 
 
 class PrefixTuningConfig(SoftPromptSettings):
     name: Literal["prefix_tuning"] = "prefix_tuning"
+    init_from: str | None = Field(None, min_length=1, exclude_if=lambda value: value is None)
+    """A PEFT adapter folder (a PREFIX_TUNING adapter_config.json + adapter_model.safetensors, e.g. written by `xlpt
+    export`) to start from instead of `prompt_init`; its sizes must match this section's. A task head saved beside it by
+    `xlpt export` (xlpt_head.safetensors) starts the head. Checked and logged (with its SHA-256) when training
+    starts; left out of config.yaml when empty."""
 
 
 def prepare(task_model, cfg, tokenizer) -> None:

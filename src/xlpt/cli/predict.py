@@ -1,0 +1,177 @@
+"""`xlpt predict`: labels (or tags) for new text with a trained run.
+
+Input: JSON lines, one object per example, holding the task's text fields: `text_a` and `text_b` (pair
+tasks: XNLI, PAWS-X), `text` (SIB-200 and other text tasks), or `words`, a list of strings (tagging:
+UDPOS, PAN-X). Optional keys: `id`, and `lang` (used by methods with per-language prompts, i.e. zero_shot;
+default --lang, else the run's source language). Every other key is passed through untouched. Blank
+lines are skipped (and counted); anything else that is not such an object stops with one line naming
+file:line.
+
+Output: the same objects in the same order, each with `prediction` added: a label name of the task, or
+one tag per word. Predictions are made exactly as `xlpt evaluate` makes them (the run's best checkpoint,
+template, data.max_length and batch size); inputs longer than data.max_length are truncated (or split
+into windows, for tagging) the same way, and counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+
+from xlpt.cli.options import add_include_path, apply_include_path
+from xlpt.errors import DataFormatError
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("predict", help="labels (or tags) for new text (JSON lines) with a trained run",
+                            description=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", required=True, help="run directory written by `xlpt train`")
+    parser.add_argument("--input", required=True, type=Path, help="JSON lines file of examples (see above)")
+    parser.add_argument("--out", type=Path, default=None, help="output JSON lines file (default: standard output)")
+    parser.add_argument("--lang", default=None, help="language of lines without a `lang` key (default: the run's "
+                        "data.train_lang)")
+    parser.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N | mps (default: the run's model.device)")
+    add_include_path(parser)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=_predict)
+
+
+def _predict(args) -> int:
+    from xlpt.run_dir import RunDir
+    from xlpt.tasks import get_task
+
+    apply_include_path(args)
+    run = RunDir(args.run)
+    cfg = run.read_config()  # a missing or damaged run fails here, before torch is imported
+    if args.device is not None:
+        cfg.model.device = args.device  # validated: a bad device is one ConfigError
+    task = get_task(cfg.data.task)
+    examples, objects, blank = read_inputs(args.input, task, args.lang or cfg.data.train_lang)
+
+    from xlpt.evaluation.evaluate import load_trained_model
+
+    model, tokenizer = load_trained_model(run, cfg, task)
+    predictions, counts = predict(task, model, tokenizer, cfg, examples, progress=not args.quiet)
+    lines = [json.dumps({**obj, "prediction": pred}, ensure_ascii=False) + "\n" for obj, pred in zip(objects, predictions)]
+    if args.out is None:
+        sys.stdout.writelines(lines)
+    else:
+        write_atomic(args.out, "".join(lines))
+    notes = [f"{value} {name.replace('_', ' ')}" for name, value in counts.items() if value]
+    if blank:
+        notes.append(f"{blank} blank line(s) skipped")
+    where = f" to {args.out}" if args.out else ""
+    print(f"predicted {len(predictions)} example(s){where}" + (f" ({'; '.join(notes)})" if notes else ""),
+          file=sys.stderr)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ input
+
+
+def read_inputs(path: Path, task, default_lang: str) -> tuple[list, list[dict], int]:
+    """(examples, the input objects, blank lines skipped). One DataFormatError at the first bad line."""
+    from xlpt.data.formats.context import ReadContext
+    from xlpt.data.formats.text import data_lines, read_text
+
+    if not path.is_file():
+        raise DataFormatError(path, None, "no such file" if not path.exists() else "not a file")
+    text = read_text(ReadContext(path, task, default_lang))  # strict UTF-8, BOM/CRLF tolerated, empty refused
+    examples, objects, blank = [], [], 0
+    for line, raw in enumerate(data_lines(text), start=1):
+        if not raw.strip():
+            blank += 1
+            continue
+        obj = parse_line(path, line, raw, task.family_info.fields)
+        examples.append(make_example(task, obj, default_lang, f"{path.name}:{line}", path, line))
+        objects.append(obj)
+    if not examples:
+        raise DataFormatError(path, None, "no examples (only blank lines)")
+    return examples, objects, blank
+
+
+def parse_line(path: Path, line: int, raw: str, fields: tuple[str, ...]) -> dict:
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise DataFormatError(path, line, f"invalid JSON: {err.msg} at column {err.colno}") from None
+    if not isinstance(obj, dict):
+        raise DataFormatError(path, line, f"expected a JSON object with {', '.join(fields)}")
+    if "prediction" in obj:
+        raise DataFormatError(path, line, 'has a "prediction" key already (xlpt predict adds it); rename it')
+    for name in fields:
+        if name not in obj:
+            raise DataFormatError(path, line, f"missing field {name!r} (this task reads {', '.join(fields)})")
+        check_field(path, line, name, obj[name])
+    for key in ("lang", "id"):
+        if key in obj and not (isinstance(obj[key], (str, int)) and not isinstance(obj[key], bool) and str(obj[key]).strip()):
+            raise DataFormatError(path, line, f"{key!r} must be a non-empty string")
+    return obj
+
+
+def check_field(path: Path, line: int, name: str, value) -> None:
+    if name == "words":  # pretokenized tasks: a list of words
+        if not isinstance(value, list) or not value:
+            raise DataFormatError(path, line, "field 'words' must be a non-empty list of strings")
+        for number, word in enumerate(value, start=1):
+            if not isinstance(word, str) or not word.strip():
+                raise DataFormatError(path, line, f"word {number} of 'words' must be a non-empty string, got {word!r}")
+    elif not isinstance(value, str):
+        raise DataFormatError(path, line, f"field {name!r} must be a string, got {type(value).__name__}")
+    elif not value.strip():
+        raise DataFormatError(path, line, f"field {name!r} is empty")
+
+
+def make_example(task, obj: dict, default_lang: str, default_id: str, path: Path, line: int):
+    from xlpt.data.examples import PairExample, TaggedSentence, TextExample
+
+    lang, example_id = str(obj.get("lang", default_lang)), str(obj.get("id", default_id))
+    fields = task.family_info.fields
+    if fields == ("words",):
+        return TaggedSentence(tuple(obj["words"]), None, lang, example_id)
+    if fields == ("text",):
+        return TextExample(obj["text"], None, lang, example_id)
+    if fields == ("text_a", "text_b"):
+        return PairExample(obj["text_a"], obj["text_b"], None, lang, example_id)
+    raise DataFormatError(path, line, f"xlpt predict does not know how to read fields {fields}")  # pragma: no cover
+
+
+# ------------------------------------------------------------------------------------------ predictions
+
+
+def predict(task, model, tokenizer, cfg, examples: list, progress: bool = True) -> tuple[list, dict]:
+    """(one label name or tag list per example, counts of truncations/windows), as evaluation predicts."""
+    record = cfg.method_record
+    if record.evaluate is not None:
+        # The method scores in its own way (zero-shot in-context). Its evaluator also computes metrics,
+        # which need a gold label; the prediction is the argmax of the label scores and never reads it.
+        placeholder = [dataclasses.replace(ex, label=task.labels[0]) for ex in examples]
+        metrics, records = record.evaluate(model, tokenizer, cfg, task, placeholder, progress, "predict")
+        return [r["pred"] for r in records], {"truncated": metrics.get("truncated", 0)}
+    if task.family_info.pretokenized:
+        from xlpt.evaluation.tagging import predict_sentences
+
+        tags, counts = predict_sentences(task, model, tokenizer, cfg, examples, progress)
+        return tags, {"split_sentences": counts["split_sentences"], "placeholder_words": counts["placeholder_words"],
+                      "clipped_words": counts["clipped_words"]}
+    from xlpt.evaluation.classification import predict_classes
+    from xlpt.tasks.classification_encoding import encode_examples
+
+    template = task.resolve_template(cfg.data.template)
+    items, report = encode_examples(examples, template, tokenizer, task.labels, cfg.data.max_length)
+    indices = predict_classes(model, items, tokenizer.pad_token_id, cfg.train.eval_batch_size, progress)
+    return [task.labels[i] for i in indices], {"truncated": report.truncated}
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,104 @@
+"""Write a trained run as a PEFT adapter folder (the format is described in export/__init__.py).
+
+Steps: read the run and refuse what has no adapter (before torch is imported); load the run's best
+weights into its task model; take the adapter's tensors (forms.form_of) and xlpt's log-probabilities on
+the probe texts; free the task model; build a PeftModel on a fresh copy of the base model with those
+tensors; check that it reproduces xlpt (check.py); then let PEFT's `save_pretrained` write the folder,
+and add the head and the manifest. The folder appears complete or not at all (written beside it, then
+renamed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from xlpt.errors import ConfigError
+from xlpt.export.manifest import HEAD_FILE, MANIFEST, build_manifest, usage_notes
+from xlpt.run_dir import RunDir, write_json_atomic
+
+
+def export_run(run_dir: str | os.PathLike, out: str | os.PathLike, start_tokens_in_prompt: bool = False,
+               device: str | None = None, dtype: str = "float32") -> dict:
+    """Export the run's best checkpoint to `out` (a new or empty folder). Returns the manifest written."""
+    run, out = RunDir(run_dir), Path(out)
+    cfg = run.read_config()
+    refuse_without_adapter(cfg, run)
+    check_out(out)
+    cfg.model.dtype = dtype  # validated assignments: a bad value is one ConfigError
+    if device is not None:
+        cfg.model.device = device
+
+    import gc
+
+    from peft import get_peft_model
+
+    from xlpt.evaluation.evaluate import load_trained_model
+    from xlpt.export.check import PROBE_TEXTS, TOLERANCE, largest_difference, peft_logprobs, xlpt_logprobs
+    from xlpt.export.forms import form_of, head_state
+    from xlpt.models.loading import load_causal_lm
+    from xlpt.tasks import get_task
+
+    task = get_task(cfg.data.task)
+    model, tokenizer = load_trained_model(run, cfg, task)
+    form = form_of(model, cfg, tokenizer, start_tokens_in_prompt)
+    head = head_state(model)
+    ours = xlpt_logprobs(model, tokenizer)
+    del model  # PEFT gets a fresh copy of the base model (xlpt's LoRA layers sit inside the old one)
+    gc.collect()
+
+    lm, _ = load_causal_lm(cfg.model.name, cfg.model.dtype, cfg.model.device)
+    peft_model = get_peft_model(lm, form.config(lm))
+    form.write(peft_model)
+    difference = largest_difference(ours, peft_logprobs(peft_model, tokenizer, form.feeds_start_tokens))
+    tolerance = TOLERANCE[dtype]
+    if not difference <= tolerance:
+        raise ConfigError(f"export check failed: the PEFT adapter's log-probabilities differ from the run's by "
+                          f"{difference:.3g} (> {tolerance:g}) on the probe texts; nothing was written. This "
+                          "combination of transformers/PEFT does not reproduce xlpt's forward for this model")
+    check = {"max_abs_logprob_difference": difference, "tolerance": tolerance, "dtype": dtype,
+             "probe_texts": len(PROBE_TEXTS)}
+    manifest = build_manifest(cfg, task, run, form, head, check)
+    manifest["adapter"] = form.describe()
+    write_folder(out, peft_model, head, manifest)
+    return manifest
+
+
+def refuse_without_adapter(cfg, run: RunDir) -> None:
+    """The refusals that need neither torch nor the model: nothing trained, every weight trained, no checkpoint."""
+    record = cfg.method_record
+    if not record.trains:
+        raise ConfigError(f"{run.path}: method {cfg.method.name} trains nothing, so there is no adapter to export")
+    if record.updates_all_weights:
+        raise ConfigError(f"{run.path}: method {cfg.method.name} changes every weight of the model; a PEFT adapter "
+                          "holds added parameters only (checkpoint/best.safetensors has the whole trained state)")
+    if not run.best_checkpoint.exists():
+        raise ConfigError(f"{run.path} has no trained checkpoint (checkpoint/best.safetensors); run `xlpt train` first")
+
+
+def check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; give a new folder")
+    if out.is_dir() and any(out.iterdir()):
+        raise ConfigError(f"--out {out} already exists and is not empty; give a new folder (nothing is overwritten)")
+
+
+def write_folder(out: Path, peft_model, head: dict, manifest: dict) -> None:
+    from xlpt.checkpoints import save_weights
+
+    partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        peft_model.save_pretrained(str(partial))  # adapter_config.json, adapter_model.safetensors, README.md
+        if head:
+            save_weights(head, partial / HEAD_FILE, {"format": "xlpt-head", "labels": json.dumps(manifest["task"]["labels"])})
+        write_json_atomic(partial / MANIFEST, manifest)
+        with open(partial / "README.md", "a", encoding="utf-8") as readme:
+            readme.write(usage_notes(manifest))
+        if out.is_dir():
+            out.rmdir()  # empty: checked before
+        os.replace(partial, out)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
