@@ -12,10 +12,10 @@ xlpt_export.json (format "xlpt-peft-export", version 1), a JSON object:
                              --start-tokens-in-prompt
         virtual_start_tokens how many leading virtual tokens are the start tokens' embeddings (0 or k)
         prompt_position      the run's method.prompt_position (prompt tuning), else null
-    head                   null, or {"file": "xlpt_head.safetensors", "shapes": {name: [..]}, "formulation"}:
+    head                   null, or {"file": "xlpt_head.safetensors", "shapes": {name: [..]}, "reads"}:
                            a linear layer on the final hidden state (after the last layer norm) at the
-                           position xlpt reads: the answer slot (last real token) for classification, each
-                           word's last/first/mean subword (method.word_repr) for tagging
+                           position(s) `reads` names: the answer slot (last real token) for classification,
+                           each word's last/first/mean subword (method.word_repr) for tagging
     task                   the task definition as used (name, family, labels in head-row order, templates, ...)
     template               the resolved template {"template", "label_words"} of a verbalizer run, else null
     run                    {"path", "run_id", "best_step", "best_dev_score"}
@@ -54,8 +54,7 @@ def build_manifest(cfg, task, run, form, head: dict, check: dict) -> dict:
                   "virtual_start_tokens": form.virtual_start_tokens,
                   "prompt_position": getattr(cfg.method, "prompt_position", None)},
         "head": None if not head else {
-            "file": HEAD_FILE, "shapes": {name: list(t.shape) for name, t in head.items()},
-            "formulation": getattr(cfg.method, "formulation", None), "word_repr": getattr(cfg.method, "word_repr", None)},
+            "file": HEAD_FILE, "shapes": {name: list(t.shape) for name, t in head.items()}, "reads": head_reads(cfg, task)},
         "task": task.model_dump(mode="json", by_alias=True),
         "template": template,
         "run": {"path": str(run.path.resolve()), "run_id": run_id(cfg), "best_step": summary.get("best_step"),
@@ -64,6 +63,13 @@ def build_manifest(cfg, task, run, form, head: dict, check: dict) -> dict:
         "check": check,
         "versions": provenance.package_versions(),
     }
+
+
+def head_reads(cfg, task) -> str:
+    """Which hidden state a run's head reads: the answer slot, or a word's last/first/mean subword."""
+    if task.family_info.pretokenized:
+        return f"each word's {getattr(cfg.method, 'word_repr', 'last')} subword (method.word_repr)"
+    return "the last real token (the answer slot)"
 
 
 def read_manifest(folder: Path, key: str = "method.init_from") -> dict | None:
@@ -88,7 +94,7 @@ def read_manifest(folder: Path, key: str = "method.init_from") -> dict | None:
 def usage_notes(manifest: dict) -> str:
     """The README section: how to load the adapter and feed it text so it computes what xlpt computed."""
     base, keep = manifest["base_model"], manifest["input"]["start_tokens"] == "keep"
-    lines = ["", "## Using this adapter (written by `xlpt export`)", "",
+    lines = ["", "", "## Using this adapter (written by `xlpt export`)", "",
              "```python",
              "from peft import PeftModel",
              "from transformers import AutoModelForCausalLM, AutoTokenizer",

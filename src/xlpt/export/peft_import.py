@@ -24,7 +24,7 @@ import torch
 
 from xlpt.errors import ConfigError
 from xlpt.export.forms import lora_layers_present, prefix_from_peft, start_token_ids
-from xlpt.export.manifest import HEAD_FILE, read_manifest
+from xlpt.export.manifest import HEAD_FILE, head_reads, read_manifest
 
 KEY = "method.init_from"
 WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin")
@@ -74,7 +74,7 @@ def start_from_adapter(model, cfg, task, tokenizer) -> ImportedAdapter:
     else:  # pragma: no cover - only methods with a prompt, a prefix or LoRA layers have init_from
         raise ConfigError(f"{KEY}: method {cfg.method.name} has no adapter to start from")
     imported = ImportedAdapter(folder, config.peft_type.value, {weights_file.name: provenance.sha256_file(weights_file)})
-    imported.head = load_head(model, task, folder, manifest)
+    imported.head = load_head(model, cfg, task, folder, manifest)
     if imported.head == "loaded":
         imported.files[HEAD_FILE] = provenance.sha256_file(folder / HEAD_FILE)
     return imported
@@ -185,7 +185,7 @@ def load_lora(model, cfg, config, weights: dict) -> None:
                           f"run: {unexpected[:2]}); set method.lora_targets={','.join(adapted)}")
 
 
-def load_head(model, task, folder: Path, manifest: dict | None) -> str:
+def load_head(model, cfg, task, folder: Path, manifest: dict | None) -> str:
     """Load xlpt_head.safetensors into the head; 'loaded' | 'fresh' | 'none'."""
     from xlpt.checkpoints import load_weights
 
@@ -200,6 +200,9 @@ def load_head(model, task, folder: Path, manifest: dict | None) -> str:
     if labels != tuple(task.labels):
         raise ConfigError(f"{KEY}: the head's rows are the labels {list(labels or [])}; this run's task {task.name} "
                           f"has {list(task.labels)} (a head only fits the label set it was trained on)")
+    reads = manifest["head"].get("reads") if isinstance(manifest.get("head"), dict) else None
+    if reads != head_reads(cfg, task):
+        raise ConfigError(f"{KEY}: the head was trained on {reads}; this run's head reads {head_reads(cfg, task)}")
     state = load_weights(path)
     wrong = sorted(set(state) ^ set(params)) + [name for name in params if name in state
                                                 and tuple(state[name].shape) != tuple(params[name].shape)]

@@ -1,0 +1,57 @@
+"""`xlpt export --format peft`: the command line around export_run (the numbers are checked in tests/export)."""
+
+import json
+
+import pytest
+
+import xlpt.cli
+from xlpt.cli import main
+
+FAST = ["data.max_train_examples=48", "data.max_dev_examples=8", "train.max_steps=2", "train.eval_every=2",
+        "train.batch_size=8", "train.learning_rate=0.1", "model.device=cpu", "method.prompt_length=4"]
+
+
+@pytest.fixture(autouse=True)
+def _export_registered(monkeypatch):
+    if "export" not in xlpt.cli.COMMAND_MODULES:  # until `export` is listed in xlpt.cli.COMMAND_MODULES
+        monkeypatch.setattr(xlpt.cli, "COMMAND_MODULES", [*xlpt.cli.COMMAND_MODULES, "export"])
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, tiny_model_dir, data_dir):
+    out = tmp_path_factory.mktemp("pawsx-prompt")  # default placement: after XGLM's </s>
+    assert main(["train", "--task", "pawsx", "--method", "prompt_tuning", "--model", str(tiny_model_dir), "--data-dir",
+                 str(data_dir), "--out", str(out), "--quiet", *FAST]) == 0
+    return out
+
+
+def test_after_bos_is_refused_then_converted_on_request(run, tmp_path, capsys):
+    out = tmp_path / "adapter"
+    assert main(["export", "--run", str(run), "--format", "peft", "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("xlpt: error: this run puts its prompt after the tokenizer's start token(s)")
+    assert "\n" not in error and not out.exists()
+
+    assert main(["export", "--run", str(run), "--format", "peft", "--out", str(out), "--start-tokens-in-prompt",
+                 "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    assert f"wrote {out}: PROMPT_TUNING, 5 virtual tokens (the first 1 = the tokenizer's start tokens)" in printed
+    assert "add_special_tokens=False" in printed and f"peft={out},add_bos_token=False" in printed
+    assert {p.name for p in out.iterdir()} == {"adapter_config.json", "adapter_model.safetensors", "README.md",
+                                               "xlpt_export.json"}
+    assert json.loads((out / "xlpt_export.json").read_text())["run"]["path"] == str(run.resolve())
+    assert not list(tmp_path.glob(".adapter.partial-*"))
+    # a second export into the same folder is refused: nothing is overwritten
+    assert main(["export", "--run", str(run), "--out", str(out), "--start-tokens-in-prompt"]) == 2
+    assert "already exists and is not empty" in capsys.readouterr().err
+
+
+def test_not_a_run_directory(tmp_path, capsys):
+    assert main(["export", "--run", str(tmp_path), "--out", str(tmp_path / "x")]) == 2
+    assert "is not a run directory (no config.yaml)" in capsys.readouterr().err
+
+
+def test_only_peft_is_a_format(run, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["export", "--run", str(run), "--format", "onnx", "--out", str(tmp_path / "x")])
+    assert "invalid choice: 'onnx'" in capsys.readouterr().err

@@ -1,0 +1,119 @@
+"""`xlpt predict`: the labels (or tags) `xlpt evaluate` gives, for new text in JSON lines; bad lines are one error."""
+
+import json
+
+import pytest
+
+import xlpt.cli
+from xlpt.cli import main
+from xlpt.data.loading import load_split
+
+FAST = ["data.max_train_examples=64", "data.max_dev_examples=16", "train.max_steps=4", "train.eval_every=2",
+        "train.batch_size=8", "train.learning_rate=0.1", "model.device=cpu", "method.prompt_length=4"]
+
+
+@pytest.fixture(autouse=True)
+def _predict_registered(monkeypatch):
+    if "predict" not in xlpt.cli.COMMAND_MODULES:  # until `predict` is listed in xlpt.cli.COMMAND_MODULES
+        monkeypatch.setattr(xlpt.cli, "COMMAND_MODULES", [*xlpt.cli.COMMAND_MODULES, "predict"])
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, tiny_model_dir, data_dir):
+    """run(task, method) -> a short trained run, evaluated on the first 12 German test examples."""
+    made = {}
+
+    def make(task, method="prompt_tuning"):
+        if (task, method) not in made:
+            out = tmp_path_factory.mktemp(f"{task}-{method}")
+            extra = FAST if method != "zero_shot" else ["model.device=cpu"]
+            assert main(["train", "--task", task, "--method", method, "--model", str(tiny_model_dir), "--data-dir",
+                         str(data_dir), "--out", str(out), "--quiet", *extra]) == 0
+            assert main(["evaluate", "--run", str(out), "--languages", "de", "--limit", "12", "--quiet"]) == 0
+            made[task, method] = out
+        return made[task, method]
+
+    return make
+
+
+def evaluated(run) -> dict[str, object]:
+    """id -> prediction, from the evaluation's own predictions file."""
+    (path,) = run.glob("predictions/*/de.jsonl")
+    return {r["id"]: r["pred"] for r in map(json.loads, path.read_text().splitlines())}
+
+
+def write_jsonl(path, objects):
+    path.write_text("".join(json.dumps(obj, ensure_ascii=False) + "\n" for obj in objects), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("task,method", [("pawsx", "prompt_tuning"), ("pawsx", "zero_shot"), ("udpos", "prompt_tuning")])
+def test_predictions_equal_the_evaluations(task, method, runs, data_dir, tmp_path, capsys):
+    run = runs(task, method)
+    expected = evaluated(run)
+    examples = [ex for ex in load_split(task, "de", "test", data_dir).examples if ex.id in expected]
+    assert len(examples) == len(expected) == 12
+    if task == "udpos":
+        objects = [{"words": list(ex.words), "id": ex.id} for ex in examples]
+    else:
+        objects = [{"text_a": ex.text_a, "text_b": ex.text_b, "id": ex.id, "lang": "de"} for ex in examples]
+    source = write_jsonl(tmp_path / "in.jsonl", objects)
+    out = tmp_path / "out.jsonl"
+    assert main(["predict", "--run", str(run), "--input", str(source), "--out", str(out), "--quiet"]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [{k: v for k, v in row.items() if k != "prediction"} for row in rows] == objects  # order and keys kept
+    assert {row["id"]: row["prediction"] for row in rows} == expected
+    assert "predicted 12 example(s)" in capsys.readouterr().err
+
+
+def test_standard_output_blank_lines_and_extra_keys(runs, tmp_path, capsys):
+    run = runs("pawsx")
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"text_a": "Der Hund schläft.", "text_b": "Ein Hund schläft.", "source": {"n": 1}}\n\n'
+                      '{"text_a": "Die Katze.", "text_b": "Keine Katze."}\n\n', encoding="utf-8")
+    assert main(["predict", "--run", str(run), "--input", str(source), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    rows = [json.loads(line) for line in captured.out.splitlines()]
+    assert [row["source"] if "source" in row else None for row in rows] == [{"n": 1}, None]
+    assert all(row["prediction"] in ("not_paraphrase", "paraphrase") for row in rows)
+    assert "predicted 2 example(s) (2 blank line(s) skipped)" in captured.err
+
+
+BAD_LINES = {
+    "not json": ('{"text_a": "a", "text_b": "b"}\n{"text_a": "a",\n', 2, "invalid JSON"),
+    "not an object": ('["a", "b"]\n', 1, "expected a JSON object with text_a, text_b"),
+    "missing field": ('{"text_a": "a"}\n', 1, "missing field 'text_b'"),
+    "wrong type": ('{"text_a": "a", "text_b": 3}\n', 1, "field 'text_b' must be a string, got int"),
+    "empty text": ('{"text_a": "  ", "text_b": "b"}\n', 1, "field 'text_a' is empty"),
+    "prediction key": ('{"text_a": "a", "text_b": "b", "prediction": "x"}\n', 1, '"prediction" key already'),
+    "bad lang": ('{"text_a": "a", "text_b": "b", "lang": ""}\n', 1, "'lang' must be a non-empty string"),
+    "only blank": ("\n\n", 1, "empty file"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_LINES))
+def test_a_bad_line_is_one_error_naming_file_and_line(case, runs, tmp_path, capsys):
+    text, line, problem = BAD_LINES[case]
+    source = tmp_path / "in.jsonl"
+    source.write_text(text, encoding="utf-8")
+    assert main(["predict", "--run", str(runs("pawsx")), "--input", str(source), "--out", str(tmp_path / "o")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"xlpt: error: {source}:{line}: ") and problem in error and "\n" not in error
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_words_and_bad_bytes(runs, tmp_path, capsys):
+    run = runs("udpos")
+    cases = [('{"words": "Der Hund"}\n', "field 'words' must be a non-empty list of strings"),
+             ('{"words": ["Der", ""]}\n', "word 2 of 'words' must be a non-empty string"),
+             ('{"text_a": "Der", "text_b": "Hund"}\n', "missing field 'words'")]
+    for text, problem in cases:
+        source = tmp_path / "in.jsonl"
+        source.write_text(text, encoding="utf-8")
+        assert main(["predict", "--run", str(run), "--input", str(source)]) == 2
+        assert problem in capsys.readouterr().err
+    source.write_bytes(b'{"words": ["Der"]}\n{"words": ["\xff"]}\n')
+    assert main(["predict", "--run", str(run), "--input", str(source)]) == 2
+    assert f"{source}:2: invalid UTF-8" in capsys.readouterr().err
+    assert main(["predict", "--run", str(run), "--input", str(tmp_path / "nothing.jsonl")]) == 2
+    assert "no such file" in capsys.readouterr().err
