@@ -9,7 +9,9 @@ from xlpt.cli import main
 from xlpt.data.loading import load_split
 
 FAST = ["data.max_train_examples=64", "data.max_dev_examples=16", "train.max_steps=4", "train.eval_every=2",
-        "train.batch_size=8", "train.learning_rate=0.1", "model.device=cpu", "method.prompt_length=4"]
+        "train.batch_size=8", "train.learning_rate=1.0", "model.device=cpu", "method.prompt_length=4"]
+EVALUATED = {"prompt_tuning": ("de", 12), "zero_shot": ("en", 40)}
+"""Language and number of examples each method's run is evaluated on (where the tiny model's predictions vary)."""
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +22,7 @@ def _predict_registered(monkeypatch):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, tiny_model_dir, data_dir):
-    """run(task, method) -> a short trained run, evaluated on the first 12 German test examples."""
+    """runs(task, method) -> a short trained run, evaluated on EVALUATED[method]'s language and number of examples."""
     made = {}
 
     def make(task, method="prompt_tuning"):
@@ -29,16 +31,17 @@ def runs(tmp_path_factory, tiny_model_dir, data_dir):
             extra = FAST if method != "zero_shot" else ["model.device=cpu"]
             assert main(["train", "--task", task, "--method", method, "--model", str(tiny_model_dir), "--data-dir",
                          str(data_dir), "--out", str(out), "--quiet", *extra]) == 0
-            assert main(["evaluate", "--run", str(out), "--languages", "de", "--limit", "12", "--quiet"]) == 0
+            lang, limit = EVALUATED[method]
+            assert main(["evaluate", "--run", str(out), "--languages", lang, "--limit", str(limit), "--quiet"]) == 0
             made[task, method] = out
         return made[task, method]
 
     return make
 
 
-def evaluated(run) -> dict[str, object]:
+def evaluated(run, lang) -> dict[str, object]:
     """id -> prediction, from the evaluation's own predictions file."""
-    (path,) = run.glob("predictions/*/de.jsonl")
+    (path,) = run.glob(f"predictions/*/{lang}.jsonl")
     return {r["id"]: r["pred"] for r in map(json.loads, path.read_text().splitlines())}
 
 
@@ -50,20 +53,23 @@ def write_jsonl(path, objects):
 @pytest.mark.parametrize("task,method", [("pawsx", "prompt_tuning"), ("pawsx", "zero_shot"), ("udpos", "prompt_tuning")])
 def test_predictions_equal_the_evaluations(task, method, runs, data_dir, tmp_path, capsys):
     run = runs(task, method)
-    expected = evaluated(run)
-    examples = [ex for ex in load_split(task, "de", "test", data_dir).examples if ex.id in expected]
-    assert len(examples) == len(expected) == 12
+    lang, limit = EVALUATED[method]
+    expected = evaluated(run, lang)
+    assert len({str(pred) for pred in expected.values()}) > 1  # the model does not answer one label to everything
+    examples = [ex for split in ("test", "dev") for ex in load_split(task, lang, split, data_dir).examples
+                if ex.id in expected]
+    assert len(examples) == len(expected) == limit
     if task == "udpos":
         objects = [{"words": list(ex.words), "id": ex.id} for ex in examples]
     else:
-        objects = [{"text_a": ex.text_a, "text_b": ex.text_b, "id": ex.id, "lang": "de"} for ex in examples]
+        objects = [{"text_a": ex.text_a, "text_b": ex.text_b, "id": ex.id, "lang": lang} for ex in examples]
     source = write_jsonl(tmp_path / "in.jsonl", objects)
     out = tmp_path / "out.jsonl"
     assert main(["predict", "--run", str(run), "--input", str(source), "--out", str(out), "--quiet"]) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [{k: v for k, v in row.items() if k != "prediction"} for row in rows] == objects  # order and keys kept
     assert {row["id"]: row["prediction"] for row in rows} == expected
-    assert "predicted 12 example(s)" in capsys.readouterr().err
+    assert f"predicted {limit} example(s)" in capsys.readouterr().err
 
 
 def test_standard_output_blank_lines_and_extra_keys(runs, tmp_path, capsys):
@@ -87,6 +93,7 @@ BAD_LINES = {
     "empty text": ('{"text_a": "  ", "text_b": "b"}\n', 1, "field 'text_a' is empty"),
     "prediction key": ('{"text_a": "a", "text_b": "b", "prediction": "x"}\n', 1, '"prediction" key already'),
     "bad lang": ('{"text_a": "a", "text_b": "b", "lang": ""}\n', 1, "'lang' must be a non-empty string"),
+    "bad id": ('{"text_a": "a", "text_b": "b", "id": [1]}\n', 1, "'id' must be a non-empty string or a whole number"),
     "only blank": ("\n\n", 1, "empty file"),
 }
 
@@ -117,3 +124,13 @@ def test_bad_words_and_bad_bytes(runs, tmp_path, capsys):
     assert f"{source}:2: invalid UTF-8" in capsys.readouterr().err
     assert main(["predict", "--run", str(run), "--input", str(tmp_path / "nothing.jsonl")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_long_inputs_are_truncated_and_counted_and_a_bad_device_is_one_line(runs, tmp_path, capsys):
+    source = write_jsonl(tmp_path / "in.jsonl", [{"text_a": "der Hund " * 400, "text_b": "ein Hund"},
+                                                 {"text_a": "kurz", "text_b": "auch kurz"}])
+    assert main(["predict", "--run", str(runs("pawsx")), "--input", str(source), "--quiet"]) == 0
+    assert "predicted 2 example(s) (1 truncated)" in capsys.readouterr().err
+    assert main(["predict", "--run", str(runs("pawsx")), "--input", str(source), "--device", "gpu0"]) == 2
+    assert capsys.readouterr().err.strip() == ("xlpt: error: --device: model.device='gpu0': must be auto, cpu, mps, "
+                                               "cuda or cuda:N")

@@ -185,6 +185,10 @@ def test_broken_folders_are_one_line(trained, exported, run_model, tmp_path):
     shutil.copytree(folder, garbled)
     (garbled / "adapter_config.json").write_text("{not json")
     cases["garbled"] = (garbled, "adapter_config.json cannot be read")
+    damaged = tmp_path / "damaged"
+    shutil.copytree(folder, damaged)
+    (damaged / "adapter_model.safetensors").write_bytes(b"\x00garbage")
+    cases["damaged"] = (damaged, "adapter_model.safetensors is damaged")
     manifest = tmp_path / "manifest"
     shutil.copytree(folder, manifest)
     (manifest / "xlpt_export.json").write_text('{"format": "xlpt-peft-export", "version": 99}')

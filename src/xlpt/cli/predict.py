@@ -28,27 +28,29 @@ from xlpt.errors import DataFormatError
 
 def register(sub) -> None:
     parser = sub.add_parser("predict", help="labels (or tags) for new text (JSON lines) with a trained run",
-                            description=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+                            description=__doc__.split("\n\n", 1)[1],
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", required=True, help="run directory written by `xlpt train`")
     parser.add_argument("--input", required=True, type=Path, help="JSON lines file of examples (see above)")
     parser.add_argument("--out", type=Path, default=None, help="output JSON lines file (default: standard output)")
     parser.add_argument("--lang", default=None, help="language of lines without a `lang` key (default: the run's "
                         "data.train_lang)")
-    parser.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N | mps (default: the run's model.device)")
+    parser.add_argument("--device", default=None,
+                        help="auto | cpu | cuda | cuda:N | mps (default: the run's model.device)")
     add_include_path(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=_predict)
 
 
 def _predict(args) -> int:
+    from xlpt.export.peft_export import set_model
     from xlpt.run_dir import RunDir
     from xlpt.tasks import get_task
 
     apply_include_path(args)
     run = RunDir(args.run)
     cfg = run.read_config()  # a missing or damaged run fails here, before torch is imported
-    if args.device is not None:
-        cfg.model.device = args.device  # validated: a bad device is one ConfigError
+    set_model(cfg, device=args.device)
     task = get_task(cfg.data.task)
     examples, objects, blank = read_inputs(args.input, task, args.lang or cfg.data.train_lang)
 
@@ -56,7 +58,8 @@ def _predict(args) -> int:
 
     model, tokenizer = load_trained_model(run, cfg, task)
     predictions, counts = predict(task, model, tokenizer, cfg, examples, progress=not args.quiet)
-    lines = [json.dumps({**obj, "prediction": pred}, ensure_ascii=False) + "\n" for obj, pred in zip(objects, predictions)]
+    lines = [json.dumps({**obj, "prediction": pred}, ensure_ascii=False) + "\n"
+             for obj, pred in zip(objects, predictions)]
     if args.out is None:
         sys.stdout.writelines(lines)
     else:
@@ -105,10 +108,15 @@ def parse_line(path: Path, line: int, raw: str, fields: tuple[str, ...]) -> dict
         if name not in obj:
             raise DataFormatError(path, line, f"missing field {name!r} (this task reads {', '.join(fields)})")
         check_field(path, line, name, obj[name])
-    for key in ("lang", "id"):
-        if key in obj and not (isinstance(obj[key], (str, int)) and not isinstance(obj[key], bool) and str(obj[key]).strip()):
-            raise DataFormatError(path, line, f"{key!r} must be a non-empty string")
+    if "lang" in obj and not (isinstance(obj["lang"], str) and obj["lang"].strip()):
+        raise DataFormatError(path, line, "'lang' must be a non-empty string")
+    if "id" in obj and not is_identifier(obj["id"]):
+        raise DataFormatError(path, line, "'id' must be a non-empty string or a whole number")
     return obj
+
+
+def is_identifier(value) -> bool:
+    return isinstance(value, (str, int)) and not isinstance(value, bool) and bool(str(value).strip())
 
 
 def check_field(path: Path, line: int, name: str, value) -> None:

@@ -69,7 +69,8 @@ class PromptForm:
         _copy_checked(table, self.weights(), "prompt_embeddings")
 
     def describe(self) -> str:
-        extra = f" (the first {self.virtual_start_tokens} = the tokenizer's start tokens)" if self.start_vectors is not None else ""
+        extra = "" if self.start_vectors is None else \
+            f" (the first {self.virtual_start_tokens} = the tokenizer's start tokens)"
         return f"PROMPT_TUNING, {self.weights().shape[0]} virtual tokens{extra}"
 
 
@@ -181,7 +182,8 @@ def form_of(model, cfg, tokenizer, start_tokens_in_prompt: bool = False):
         form = prompt_form(model, cfg, tokenizer, start_tokens_in_prompt)
         covered = {"prompt.weight"}
     elif model.prefix is not None:
-        form = PrefixForm(model.prefix.prefix_keys.detach().cpu().clone(), model.prefix.prefix_values.detach().cpu().clone())
+        prefix = model.prefix
+        form = PrefixForm(prefix.prefix_keys.detach().cpu().clone(), prefix.prefix_values.detach().cpu().clone())
         covered = {"prefix.prefix_keys", "prefix.prefix_values"}
     elif lora_layers_present(model):
         lm = model.backbone.lm
@@ -205,8 +207,8 @@ def prompt_form(model, cfg, tokenizer, start_tokens_in_prompt: bool) -> PromptFo
     if not start_tokens_in_prompt:
         raise ConfigError(
             f"this run puts its prompt after the tokenizer's start token(s) (method.prompt_position=after_bos: "
-            f"{tokenizer.convert_ids_to_tokens(start_token_ids(tokenizer))} P1..P{vectors.shape[0]} text), but PEFT puts "
-            "virtual tokens before every token. Export with --start-tokens-in-prompt to make the start tokens the "
+            f"{tokenizer.convert_ids_to_tokens(start_token_ids(tokenizer))} P1..P{vectors.shape[0]} text), but PEFT "
+            "puts virtual tokens before every token. Export with --start-tokens-in-prompt to make the start tokens the "
             "first virtual tokens (exact when the text is then fed without its start tokens: add_special_tokens=False, "
             "lm-eval add_bos_token=False), or train with method.prompt_position=start")
     with torch.no_grad():

@@ -54,7 +54,8 @@ def build_manifest(cfg, task, run, form, head: dict, check: dict) -> dict:
                   "virtual_start_tokens": form.virtual_start_tokens,
                   "prompt_position": getattr(cfg.method, "prompt_position", None)},
         "head": None if not head else {
-            "file": HEAD_FILE, "shapes": {name: list(t.shape) for name, t in head.items()}, "reads": head_reads(cfg, task)},
+            "file": HEAD_FILE, "shapes": {name: list(t.shape) for name, t in head.items()},
+            "reads": head_reads(cfg, task)},
         "task": task.model_dump(mode="json", by_alias=True),
         "template": template,
         "run": {"path": str(run.path.resolve()), "run_id": run_id(cfg), "best_step": summary.get("best_step"),

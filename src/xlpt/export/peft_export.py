@@ -24,12 +24,11 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike, start_tokens_
                device: str | None = None, dtype: str = "float32") -> dict:
     """Export the run's best checkpoint to `out` (a new or empty folder). Returns the manifest written."""
     run, out = RunDir(run_dir), Path(out)
-    cfg = run.read_config()
+    cfg = run.read_config()  # as trained: the manifest records this one (and its run id)
     refuse_without_adapter(cfg, run)
     check_out(out)
-    cfg.model.dtype = dtype  # validated assignments: a bad value is one ConfigError
-    if device is not None:
-        cfg.model.device = device
+    loading = cfg.model_copy(deep=True)
+    set_model(loading, dtype=dtype, device=device)
 
     import gc
 
@@ -42,14 +41,14 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike, start_tokens_
     from xlpt.tasks import get_task
 
     task = get_task(cfg.data.task)
-    model, tokenizer = load_trained_model(run, cfg, task)
+    model, tokenizer = load_trained_model(run, loading, task)
     form = form_of(model, cfg, tokenizer, start_tokens_in_prompt)
     head = head_state(model)
     ours = xlpt_logprobs(model, tokenizer)
     del model  # PEFT gets a fresh copy of the base model (xlpt's LoRA layers sit inside the old one)
     gc.collect()
 
-    lm, _ = load_causal_lm(cfg.model.name, cfg.model.dtype, cfg.model.device)
+    lm, _ = load_causal_lm(cfg.model.name, loading.model.dtype, loading.model.device)
     peft_model = get_peft_model(lm, form.config(lm))
     form.write(peft_model)
     difference = largest_difference(ours, peft_logprobs(peft_model, tokenizer, form.feeds_start_tokens))
@@ -78,6 +77,20 @@ def refuse_without_adapter(cfg, run: RunDir) -> None:
         raise ConfigError(f"{run.path} has no trained checkpoint (checkpoint/best.safetensors); run `xlpt train` first")
 
 
+def set_model(cfg, **values) -> None:
+    """Override model.* settings of the run (None = keep), each checked as the config checks it."""
+    from pydantic import ValidationError
+
+    from xlpt.config.errors import describe_validation_error
+
+    for key, value in values.items():
+        if value is not None:
+            try:
+                setattr(cfg.model, key, value)
+            except ValidationError as err:
+                raise ConfigError(f"--{key}: {describe_validation_error(err, 'model.')}") from None
+
+
 def check_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file; give a new folder")
@@ -93,7 +106,8 @@ def write_folder(out: Path, peft_model, head: dict, manifest: dict) -> None:
     try:
         peft_model.save_pretrained(str(partial))  # adapter_config.json, adapter_model.safetensors, README.md
         if head:
-            save_weights(head, partial / HEAD_FILE, {"format": "xlpt-head", "labels": json.dumps(manifest["task"]["labels"])})
+            labels = json.dumps(manifest["task"]["labels"])
+            save_weights(head, partial / HEAD_FILE, {"format": "xlpt-head", "labels": labels})
         write_json_atomic(partial / MANIFEST, manifest)
         with open(partial / "README.md", "a", encoding="utf-8") as readme:
             readme.write(usage_notes(manifest))

@@ -61,9 +61,7 @@ def start_from_adapter(model, cfg, task, tokenizer) -> ImportedAdapter:
 
     folder = Path(cfg.method.init_from).expanduser().resolve()
     config, weights_file = read_adapter_config(folder)
-    from peft.utils import load_peft_weights
-
-    weights = load_peft_weights(str(folder), device="cpu")
+    weights = read_adapter_weights(folder, weights_file)
     manifest = read_manifest(folder)
     if model.prompt is not None:
         load_prompt(model, cfg, tokenizer, config, weights, manifest)
@@ -73,7 +71,8 @@ def start_from_adapter(model, cfg, task, tokenizer) -> ImportedAdapter:
         load_lora(model, cfg, config, weights)
     else:  # pragma: no cover - only methods with a prompt, a prefix or LoRA layers have init_from
         raise ConfigError(f"{KEY}: method {cfg.method.name} has no adapter to start from")
-    imported = ImportedAdapter(folder, config.peft_type.value, {weights_file.name: provenance.sha256_file(weights_file)})
+    imported = ImportedAdapter(folder, config.peft_type.value,
+                               {weights_file.name: provenance.sha256_file(weights_file)})
     imported.head = load_head(model, cfg, task, folder, manifest)
     if imported.head == "loaded":
         imported.files[HEAD_FILE] = provenance.sha256_file(folder / HEAD_FILE)
@@ -99,6 +98,16 @@ def read_adapter_config(folder: Path):
     return config, weights[0]
 
 
+def read_adapter_weights(folder: Path, weights_file: Path) -> dict:
+    from peft.utils import load_peft_weights
+
+    try:
+        return load_peft_weights(str(folder), device="cpu")
+    except Exception as err:  # truncated or garbled: safetensors and torch raise their own error types
+        raise ConfigError(f"{KEY}={folder}: {weights_file.name} is damaged and cannot be read ({type(err).__name__}: "
+                          f"{str(err)[:120]})") from None
+
+
 def expect_type(config, wanted: str, cfg) -> None:
     if config.peft_type.value != wanted:
         raise ConfigError(f"{KEY}: the adapter is {config.peft_type.value}; method {cfg.method.name} starts from a "
@@ -120,7 +129,8 @@ def load_prompt(model, cfg, tokenizer, config, weights: dict, manifest: dict | N
     start = manifest["input"]["virtual_start_tokens"] if manifest else 0
     width = model.prompt.weight.shape[1]
     if table.ndim != 2 or table.shape[1] != width:
-        raise ConfigError(f"{KEY}: the adapter's vectors have shape {tuple(table.shape)}; this model's width is {width}")
+        raise ConfigError(f"{KEY}: the adapter's vectors have shape {tuple(table.shape)}; this model's width is "
+                          f"{width}")
     length = table.shape[0] - start
     if length != cfg.method.prompt_length:
         raise ConfigError(f"{KEY}: the adapter holds {length} prompt vectors; set method.prompt_length={length}")
@@ -129,7 +139,8 @@ def load_prompt(model, cfg, tokenizer, config, weights: dict, manifest: dict | N
         run_place = "after_bos" if model.insert_at else "start"
         if adapter_place != run_place:
             raise ConfigError(f"{KEY}: the adapter's virtual tokens come {_PLACES[adapter_place]}, this run's prompt "
-                              f"{_PLACES[run_place]}; set method.prompt_position={adapter_place} to start from it exactly")
+                              f"{_PLACES[run_place]}; set method.prompt_position={adapter_place} to start from it "
+                              "exactly")
     if start:
         if start != model.start_tokens:
             raise ConfigError(f"{KEY}: the adapter starts with {start} start-token vectors; this tokenizer adds "
@@ -170,7 +181,8 @@ def load_lora(model, cfg, config, weights: dict) -> None:
     for option in UNSUPPORTED_LORA:
         value = getattr(config, option, None)
         if value not in OFF:
-            raise ConfigError(f"{KEY}: the adapter uses LoRA option {option}={value!r}, which xlpt's LoRA does not have")
+            raise ConfigError(f"{KEY}: the adapter uses LoRA option {option}={value!r}, which xlpt's LoRA does not "
+                              "have")
     for option, key in (("r", "lora_r"), ("lora_alpha", "lora_alpha")):
         if getattr(config, option) != getattr(cfg.method, key):
             raise ConfigError(f"{KEY}: the adapter has {option}={getattr(config, option)}; set "
