@@ -81,7 +81,7 @@ def read_tagged(ctx: ReadContext) -> Iterator[TaggedSentence]:
             continue
         blocks += 1
         start = first + len(block) - len(block.lstrip("\n"))
-        if ctx.touches_damage(start, start + body.count("\n")):
+        if ctx.damaged and ctx.touches_damage(start, start + body.count("\n")):
             continue  # reported by read_text; the sentence is dropped whole
         sentence = _fast_sentence(ctx, body, start, labeled, valid) if fast else None
         if sentence is None:
