@@ -71,6 +71,7 @@ def read_conllu(ctx: ReadContext) -> Iterator[TaggedSentence]:
 
 
 def _comment(ctx: ReadContext, sent: _Sentence, number: int, line: str, sent_ids: dict[str, int]) -> None:
+    """A comment line: allowed only before the sentence's tokens; its `sent_id` must be new to the file."""
     if sent.has_tokens:
         if not sent.bad:
             ctx.fail(number, f"comment line after the tokens of a sentence {MISSING_BLANK}")
