@@ -167,7 +167,7 @@ def test_a_damaged_first_line_no_longer_takes_a_test_split_out_of_evaluation(kit
 
 def test_every_real_file_is_sniffed_as_its_manifest_says(data_dir, manifest_rows):
     from xlpt.data.layout import classify
-    from xlpt.tasks.spec import get_task
+    from xlpt.tasks import get_task
 
     wrong = []
     for row in manifest_rows:
