@@ -46,6 +46,10 @@ def atomic_save(obj, path: str | os.PathLike) -> None:
     try:
         torch.save(obj, tmp)
         os.replace(tmp, path)
+    except OSError:
+        raise
+    except Exception as err:  # torch wraps write failures (a full disk) in RuntimeError
+        raise _write_error(path, err) from None
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -60,8 +64,17 @@ def save_weights(state: dict[str, torch.Tensor], path: str | os.PathLike, metada
     try:
         save_file({k: v.contiguous() for k, v in state.items()}, str(tmp), metadata=metadata)
         os.replace(tmp, path)
+    except OSError:
+        raise
+    except Exception as err:  # safetensors reports a failed write (a full disk) as its own error type
+        raise _write_error(path, err) from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _write_error(path: Path, err: Exception) -> RunFileError:
+    return RunFileError(path, f"cannot be written ({type(err).__name__}: {str(err)[:160]}); is the disk full or the "
+                        "folder read-only? The previous checkpoint, if any, is intact")
 
 
 def load_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:

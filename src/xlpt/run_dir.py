@@ -190,7 +190,7 @@ class RunDir:
             raise RunFileError(self.config_path, f"is not a valid run config ({err})") from None
 
     def _read_yaml(self, path: Path) -> dict:
-        from xlpt.config.fields import load_yaml
+        from xlpt.schema import load_yaml
 
         try:
             tree = load_yaml(path.read_text(encoding="utf-8"), str(path))

@@ -30,7 +30,7 @@ def test_precedence_defaults_then_files_then_overrides(tmp_path):
     ("method.prompt_length=many", "method.prompt_length='many': must be a whole number"),
     ("method.prompt_init=zeros", "method.prompt_init='zeros': must be one of 'random', 'vocab' or 'text'"),
     ("data.task=mnli", "unknown task 'mnli'"),
-    ("method.name=adapter", "method.name='adapter': unknown method; valid methods: prompt_tuning"),
+    ("method.name=adapter", "method.name='adapter': unknown method; valid methods: zero_shot, head_only, prompt_tuning"),
     ("train.batch_size=0", "train.batch_size=0: must be >= 1"),
     ("learning_rate", "must look like section.key=value"),
 ])

@@ -83,16 +83,33 @@ def _corrupt_download(kit):
     kit.write("download/panx/dev-en.tsv", "a\tO\n\nb\n")
     kit.write("download/panx/dev-de.tsv", "")
     kit.write("download/panx/train-xx.tsv", "a\tO\n")
-    kit.write("download/panx/test-en.tsv", "a\nb\tO\n")
+    kit.write("download/panx/test-en.tsv", "a\nb\nc\tO\n")
     return {
         "download/panx/dev-en.tsv:3: tag missing",
-        "download/panx/dev-de.tsv:1: empty file",
+        "download/panx/dev-de.tsv: empty file",
         "download/panx/train-xx.tsv: unknown language 'xx'",
-        "download/panx/test-en.tsv:2: unexpected tag column",
+        "download/panx/test-en.tsv:3: unexpected tag column",
     }
 
 
-@pytest.mark.parametrize("task, corrupt", [("xnli", _corrupt_shared), ("panx", _corrupt_download)])
+def _corrupt_udpos(kit):
+    def row(i, word):
+        return "\t".join([str(i), word, "_", "NOUN"] + ["_"] * 6)
+
+    # comments only: this used to pass as "OK, 0 examples"
+    kit.write("udpos/de/ud-v2.5/de_gsd-ud-test.conllu", "# newdoc id = x\n# sent_id = s1\n")
+    kit.write("udpos/de/ud-v2.5/de_pud-ud-test.conllu", f"# sent_id = a\n{row(1, 'a')}\n# sent_id = b\n{row(1, 'b')}\n")
+    kit.write("udpos/de/xtreme-topro/dev-de.tsv", "a\tNOUN\n \nb\tNOUN\n")
+    return {
+        "udpos/de/ud-v2.5/de_gsd-ud-test.conllu: no examples",
+        "udpos/de/ud-v2.5/de_pud-ud-test.conllu:3: comment line after the tokens",
+        "udpos/de/xtreme-topro/dev-de.tsv:2: line holds only whitespace",
+    }
+
+
+@pytest.mark.parametrize(
+    "task, corrupt", [("xnli", _corrupt_shared), ("panx", _corrupt_download), ("udpos", _corrupt_udpos)]
+)
 def test_check_reports_every_problem_and_fails(capsys, kit, task, corrupt):
     expected = corrupt(kit)
     code, out, _ = run(capsys, "data", "check", "--task", task, "--data-dir", str(kit.root))

@@ -121,3 +121,58 @@ def test_real_primary_picks(data_dir):
     ]
     assert panx["af"]["test"].files[0].parts[-3:] == ("mmner", "af_test", "truth.csv")
     assert {lang for lang, s in panx.items() if "test" in s} == {"af"}
+
+
+# --- labeledness and tsv2/tsv3 from the whole file, never its first line ------------------------
+
+
+def _sniffed(kit, relative: str, text: str, task: str):
+    kit.write(relative, text)
+    (data_file,) = scan(task, kit.root).files
+    return data_file.fmt, data_file.labeled
+
+
+LABELED_XNLI = "a\tb\tneutral\n" * 4
+
+
+@pytest.mark.parametrize(
+    "relative, text, task, expected",
+    [
+        # line 1 is damaged (its label lost): still a labeled file, so it is loaded and line 1 reported
+        ("xnli/en/xtreme-mesh/dev-en.tsv", "a\tb\n" + LABELED_XNLI, "xnli", ("tsv3", True)),
+        ("download/xnli/test-de.tsv", "a\tb\tneutral\n" + "a\tb\n" * 4, "xnli", ("tsv2", False)),
+        ("xnli/de/xglue-supergleber/test.txt", "a\tb\n" + LABELED_XNLI, "xnli", ("txt3", True)),
+        ("xnli/de/xglue-supergleber/test.txt", "a\tb\n" * 3, "xnli", ("txt3", False)),
+        ("xnli/en/hf-hkunlp/test.jsonl", '{"premise": "p", "hypothesis": "h"}\n'
+         + '{"premise": "p", "hypothesis": "h", "label": 0}\n' * 2, "xnli", ("jsonl", True)),
+        ("xnli/en/hf-hkunlp/test.jsonl", '{"premise": "p", "hypothesis": "h", "label": 0}\n'
+         + '{"premise": "p", "hypothesis": "h"}\n' * 2, "xnli", ("jsonl", False)),
+        ("download/panx/dev-en.tsv", "a\n" + "b\tO\n" * 3, "panx", ("tag", True)),
+        ("download/panx/test-en.tsv", "a\tO\n" + "b\n" * 3, "panx", ("tag", False)),
+        ("download/panx/dev-en.tsv", "a\tO\nb\n\nc\nd\tO\n", "panx", ("tag", True)),  # a tie loads as labeled
+        # CRLF: "\r" alone on a blank line is not an untagged token line
+        ("download/panx/dev-en.tsv", "a\tO\r\n\r\nb\tO\r\n\r\nc\tO\r\n", "panx", ("tag", True)),
+        ("xnli/en/xtreme-mesh/dev-en.tsv", '"x\ty"\tb\t0\n' + "a\tb\t1\n", "xnli", ("tsv3", True)),  # quoted tab
+    ],
+)
+def test_labeledness_is_a_vote_of_the_whole_file(kit, relative, text, task, expected):
+    assert _sniffed(kit, relative, text, task) == expected
+
+
+def test_a_damaged_first_line_no_longer_takes_a_test_split_out_of_evaluation(kit):
+    kit.write("download/panx/test-en.tsv", "Hy\n" + "a\tO\nb\tB-PER\n\n" * 3)
+    source = discover("panx", kit.root)["en"]["test"]
+    assert source.labeled  # was judged unlabeled from line 1, so `train --evaluate` skipped the language
+
+
+def test_every_real_file_is_sniffed_as_its_manifest_says(data_dir, manifest_rows):
+    from xlpt.data.layout import classify
+    from xlpt.tasks import get_task
+
+    wrong = []
+    for row in manifest_rows:
+        spec = get_task(row["task"])
+        data_file = classify(spec, data_dir / row["dest"], row["lang"], row["dest"].split("/")[2])
+        if (data_file.fmt, data_file.labeled) != (row["fmt"], row["labeled"]):
+            wrong.append((row["dest"], data_file.fmt, data_file.labeled))
+    assert wrong == []

@@ -38,8 +38,11 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--task", required=True, help="udpos, panx, xnli, pawsx, sib200 or yours")
     add_include_path(parser)
-    parser.add_argument("--gold", required=True, type=Path, help="gold file")
-    parser.add_argument("--pred", required=True, type=Path, help="predictions: token<TAB>tag (tagging) or one label per line (pair tasks)")
+    parser.add_argument("--gold", type=Path, help="gold file (not needed for xlpt's own predictions .jsonl, "
+                        "which carry gold and predicted labels)")
+    parser.add_argument("--pred", required=True, type=Path,
+                        help="predictions: token<TAB>tag (tagging), one label per line (classification), or the "
+                        "predictions/<split>/<lang>.jsonl an xlpt run writes")
     parser.add_argument(
         "--gold-format", choices=[LABELS_FORMAT, *sorted(PAIR_FORMATS - {"tsv2"})], default=LABELS_FORMAT,
         help="pair tasks: format of the gold file (default: one label per line)",
@@ -51,6 +54,10 @@ def register(subparsers) -> None:
 def run_score(args: argparse.Namespace) -> int:
     apply_include_path(args)
     task = get_task(args.task)
+    if args.pred.suffix == ".jsonl":
+        return _score_records(args, task)
+    if args.gold is None:
+        raise ConfigError("--gold is required unless --pred is an xlpt predictions .jsonl")
     if task.family_info.pretokenized and args.gold_format != LABELS_FORMAT:
         raise ConfigError(f"--gold-format applies to pair tasks only; {task.name} files are token<TAB>tag")
     for path in (args.gold, args.pred):
@@ -71,6 +78,26 @@ def run_score(args: argparse.Namespace) -> int:
         print(json.dumps({"task": task.name, "gold": str(args.gold), "pred": str(args.pred), **scores}))
     else:
         print(_summary(task, args.gold, args.pred, scores))
+    return 0
+
+
+def _score_records(args, task) -> int:
+    from xlpt.data.formats.predictions import read_prediction_records
+
+    if args.gold is not None:
+        raise ConfigError("--pred is an xlpt predictions .jsonl, which carries the gold labels: drop --gold")
+    if not args.pred.is_file():
+        raise DataFormatError(args.pred, None, "no such file" if not args.pred.exists() else "not a file")
+    gold, pred = read_prediction_records(args.pred, task)
+    if not gold:
+        raise DataFormatError(args.pred, None, "no predictions to score")
+    if task.family_info.pretokenized:
+        gold, pred = [list(g) for g in gold], [list(p) for p in pred]
+    scores = score_predictions(task, gold, pred)
+    if args.json:
+        print(json.dumps({"task": task.name, "pred": str(args.pred), **scores}))
+    else:
+        print(_summary(task, args.pred, args.pred, scores))
     return 0
 
 

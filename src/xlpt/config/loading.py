@@ -17,12 +17,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from xlpt.config.errors import describe_validation_error
-from xlpt.config.fields import load_yaml, parse_value
+from xlpt.schema import load_yaml, parse_value
 from xlpt.config.run import RunConfig
 from xlpt.errors import ConfigError
 
+from xlpt.methods import DEFAULT_METHOD
+
 SECTIONS = ("model", "data", "method", "train")
-DEFAULT_METHOD = "prompt_tuning"
 
 # Keys of the flat `method` section written by xlpt <= 0.1 and the method that reads each.
 _LEGACY_METHOD_KEYS = {
@@ -157,7 +158,7 @@ def migrate_legacy(tree: dict) -> dict:
     if not isinstance(method, dict) or "lora_r" not in method or "prompt_length" not in method:
         return tree  # already per-method
     tree = copy.deepcopy(tree)
-    name = method.get("name", "prompt_tuning")
+    name = method.get("name", DEFAULT_METHOD)
     kept = {"name": name}
     for key, value in method.items():
         readers = _LEGACY_METHOD_KEYS.get(key, ())

@@ -17,8 +17,8 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
-from xlpt.config.fields import Float, Int, Section
-from xlpt.methods import METHODS, get_method
+from xlpt.schema import Float, Int, Section
+from xlpt.methods import DEFAULT_METHOD, METHODS, get_method
 from xlpt.tasks.spec import SPLITS, Template
 
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
@@ -146,7 +146,7 @@ MethodSection = Annotated[Union[tuple(record.config for record in METHODS.values
 class RunConfig(Section):
     model: ModelConfig = Field(default_factory=ModelConfig)
     data: DataConfig = Field(default_factory=DataConfig)
-    method: MethodSection = Field(default_factory=lambda: next(iter(METHODS.values())).config())
+    method: MethodSection = Field(default_factory=lambda: METHODS[DEFAULT_METHOD].config())
     train: TrainConfig = Field(default_factory=TrainConfig)
 
     @model_validator(mode="after")

@@ -12,12 +12,14 @@ source order xtreme > hf > ud > mmner > supergleber > xglue; XGLUE's XNLI train/
 from __future__ import annotations
 
 import csv
-import json
+import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from xlpt.data.formats.pairs import jsonl_is_labeled, pair_file_is_labeled
+from xlpt.data.formats.tagged import tag_file_is_labeled
 from xlpt.errors import ConfigError, DataFormatError
 from xlpt.tasks import TaskSpec, get_task
 
@@ -212,7 +214,7 @@ def _add(spec: TaskSpec, path: Path, lang: str, origin: str, result: Scan) -> No
 
 
 def classify(spec: TaskSpec, path: Path, lang: str, origin: str) -> DataFile:
-    """Split, format and labeledness of one file from its name and first line. Raises DataFormatError."""
+    """Split, format and labeledness of one file from its name and contents. Raises DataFormatError."""
     split, fmt, name_lang = _from_name(spec, path)
     if name_lang is not None and name_lang != lang:
         raise DataFormatError(path, None, f"file name says language {name_lang!r} but it is filed under {lang!r}")
@@ -242,31 +244,35 @@ def _from_name(spec: TaskSpec, path: Path) -> tuple[str, str, str | None]:
 
 
 def _sniff(spec: TaskSpec, path: Path, fmt: str) -> tuple[str, bool]:
-    """Resolve `tsv` to tsv3/tsv2/hdr4 and tell whether the file has labels, from its first line."""
-    first = _first_line(path)
+    """Resolve `tsv` to tsv3/tsv2/hdr4 and tell whether the file has labels, from the whole file.
+
+    Labeledness is a vote of all records, by the functions the readers use themselves
+    (`tag_file_is_labeled`, `jsonl_is_labeled`, `pair_file_is_labeled`), so scan and reader always
+    agree: a damaged first line never makes a labeled file look unlabeled (which would quietly take
+    it out of evaluation). A header is the first line by definition, so hdr4/hdr4q are still
+    recognised by it.
+    """
     if fmt in ("conllu", "csv_token"):
         return fmt, True
+    data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
+    if b"\r" in data:  # CRLF is tolerated by the readers: vote on the lines they will see
+        data = data.replace(b"\r\n", b"\n")
     if fmt == "tag":
-        return fmt, "\t" in first
+        return fmt, tag_file_is_labeled(data)
+    text = data.decode("utf-8", errors="replace")  # leniently: the readers report encoding problems precisely
     if fmt == "jsonl":
-        try:
-            obj = json.loads(first)
-        except json.JSONDecodeError:
-            return fmt, False  # the reader reports the broken line
-        return fmt, isinstance(obj, dict) and "label" in obj
+        return fmt, jsonl_is_labeled(text)
+    first = _first_line(text)
     fields = next(csv.reader([first], delimiter="\t"), []) if first else []
     if fmt == "hdr4q":
         return fmt, "label" in fields
     if fmt == "tsv" and tuple(fields[:3]) == PAWS_HEADER[:3]:
         return "hdr4", "label" in fields  # the raw PAWS-X layout: no CSV quoting
     if fmt == "txt3":
-        return fmt, len(fields) >= 3
-    return ("tsv2", False) if len(fields) == 2 else ("tsv3", True)
+        return fmt, pair_file_is_labeled(text, quoted=False)
+    return ("tsv3", True) if pair_file_is_labeled(text, quoted=True) else ("tsv2", False)
 
 
-def _first_line(path: Path) -> str:
-    """First non-blank line (decoding leniently: the readers report encoding problems precisely)."""
-    with open(path, "rb") as handle:
-        head = handle.read(1 << 16)
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    return next((line.rstrip("\r") for line in text.split("\n") if line.strip()), "")
+def _first_line(text: str) -> str:
+    """First non-blank line of `text` (read lazily: the file may be large)."""
+    return next((line.rstrip("\n") for line in io.StringIO(text) if line.strip()), "")

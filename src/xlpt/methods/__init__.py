@@ -11,14 +11,17 @@ from xlpt.errors import ConfigError
 from xlpt.methods import full_finetune, head_only, lora, prefix_tuning, prompt_tuning, zero_shot
 from xlpt.methods.base import Method, MethodConfig
 
+# In the order tables show them: baselines, then from fewest to most trained parameters.
 METHODS: dict[str, Method] = {record.name: record for record in (
+    zero_shot.METHOD,
+    head_only.METHOD,
     prompt_tuning.METHOD,
     prefix_tuning.METHOD,
     lora.METHOD,
     full_finetune.METHOD,
-    head_only.METHOD,
-    zero_shot.METHOD,
 )}
+DEFAULT_METHOD = "prompt_tuning"
+"""The method of a config that names none (the study's subject)."""
 
 
 def get_method(name: str) -> Method:
@@ -27,4 +30,4 @@ def get_method(name: str) -> Method:
     return METHODS[name]
 
 
-__all__ = ["METHODS", "Method", "MethodConfig", "get_method"]
+__all__ = ["DEFAULT_METHOD", "METHODS", "Method", "MethodConfig", "get_method"]

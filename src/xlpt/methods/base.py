@@ -15,7 +15,7 @@ from typing import Callable, Literal
 
 from pydantic import Field, model_validator
 
-from xlpt.config.fields import Section
+from xlpt.schema import Section
 
 
 class MethodConfig(Section):
@@ -68,6 +68,8 @@ class Method:
     """The registration record of one method."""
 
     name: str
+    display_name: str
+    """How tables and plots call it (e.g. "Prompt tuning")."""
     config: type[MethodConfig]
     """Its config section (validated); the keys it reads are exactly this model's fields."""
     summary: str

@@ -15,5 +15,7 @@ def prepare(task_model, cfg, tokenizer) -> None:
     task_model.backbone.requires_grad_(True)
 
 
-METHOD = Method(name="full_finetune", config=FullFinetuneConfig, prepare=prepare, default_learning_rate=1e-5,
+METHOD = Method(
+    name="full_finetune", display_name="Full FT", config=FullFinetuneConfig, prepare=prepare,
+    default_learning_rate=1e-5,
                 summary="every weight (+ the task head, if any)", updates_all_weights=True)

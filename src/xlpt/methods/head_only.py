@@ -25,5 +25,6 @@ def prepare(task_model, cfg, tokenizer) -> None:
     task_model.backbone.requires_grad_(False)
 
 
-METHOD = Method(name="head_only", config=HeadOnlyConfig, prepare=prepare, default_learning_rate=1e-3,
+METHOD = Method(
+    name="head_only", display_name="Head only", config=HeadOnlyConfig, prepare=prepare, default_learning_rate=1e-3,
                 summary="the task head only; model frozen (sanity baseline)", check=check)

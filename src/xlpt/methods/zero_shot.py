@@ -32,7 +32,8 @@ TRAINING_KEYS = ("train.learning_rate", "train.head_learning_rate", "train.batch
                  "data.max_dev_examples", "data.train_split", "data.heldout_fraction", "train.seed")
 
 METHOD = Method(
-    name="zero_shot", config=ZeroShotConfig, prepare=prepare, default_learning_rate=None, trains=False,
+    name="zero_shot", display_name="Zero-shot", config=ZeroShotConfig, prepare=prepare, default_learning_rate=None,
+    trains=False,
     summary="nothing; in-context baseline scored by log-likelihood (lm-evaluation-harness prompts)",
     evaluate=lazy("xlpt.evaluation.zero_shot:evaluate_zero_shot"), ignores=TRAINING_KEYS,
 )

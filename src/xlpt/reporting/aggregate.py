@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from xlpt.methods import METHODS
 from xlpt.reporting.collect import RunRecord, System
 from xlpt.reporting.coverage import LanguageCoverage, language_coverage
 from xlpt.reporting.stats import SeedSummary, summarize
@@ -15,11 +16,8 @@ from xlpt.reporting.stats import SeedSummary, summarize
 SOURCE_LANGUAGE = "en"
 SOURCE_LANGUAGES = frozenset({"en", "eng_Latn"})
 """English, the training language, as XTREME (ISO 639-1) and SIB-200 (FLORES-200) name it."""
-METHOD_ORDER = ("zero_shot", "head_only", "prompt_tuning", "prefix_tuning", "lora", "full_finetune")
-METHOD_LABELS = {
-    "zero_shot": "Zero-shot", "head_only": "Head only", "prompt_tuning": "Prompt tuning",
-    "prefix_tuning": "Prefix tuning", "lora": "LoRA", "full_finetune": "Full FT",
-}
+METHOD_ORDER = tuple(METHODS)  # the registry's order: baselines, then by trained parameters
+METHOD_LABELS = {name: record.display_name for name, record in METHODS.items()}
 AVERAGE_ROWS = {"all": "Average", "without_en": "Average w/o en"}
 
 

@@ -29,9 +29,6 @@ RUN_MARKERS = (
     "train_log.jsonl", "train_summary.json", "status.json", "error.txt", "FAILED",
 )
 
-PROMPT_METHODS = ("prompt_tuning", "prefix_tuning")
-
-
 @dataclass(frozen=True, order=True)
 class System:
     """What one table column stands for: the same model, method and configuration over several seeds."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from xlpt.config.fields import load_yaml
+from xlpt.schema import load_yaml
 from xlpt.config.errors import describe_validation_error
 from xlpt.errors import ConfigError
 from xlpt.tasks.spec import TaskSpec

@@ -27,7 +27,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from xlpt.config.fields import Section
+from xlpt.schema import Section
 from xlpt.errors import ConfigError
 from xlpt.tasks.families import FamilyInfo, family_info
 

@@ -143,7 +143,7 @@ def test_invalid_utf8_names_the_line(kit):
 
 def test_empty_file(kit):
     path = kit.write("dev-en.tsv", "\n\n")
-    kit.expect_error(path, "tsv3", "xnli", 1, "empty file")
+    kit.expect_error(path, "tsv3", "xnli", None, "empty file")
 
 
 def test_wrong_header(kit):
@@ -159,3 +159,75 @@ def test_invalid_json_line(kit):
 def test_jsonl_label_missing_in_a_labeled_file(kit):
     path = kit.write("test.jsonl", '{"premise": "p", "hypothesis": "h", "label": 0}\n{"premise": "p", "hypothesis": "h"}\n')
     kit.expect_error(path, "jsonl", "xnli", 2, "label missing")
+
+
+# --- damaged copies of real files, and the whole-file vote --------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["tsv3", "txt3"])
+def test_labeled_file_whose_line_1_lacks_its_label_names_line_1(real, fmt):
+    copy = real(fmt)
+    path = copy.write(copy.replace(1, copy.lines[0].rsplit("\t", 1)[0]))
+    copy.expect_error(path, 1, "expected 3 tab-separated columns", "got 2")
+    copy.assert_remainder(path, lost=1)
+
+
+def test_unlabeled_file_whose_line_1_has_a_label_names_line_1(real):
+    copy = real("tsv2")
+    path = copy.write(copy.replace(1, copy.lines[0] + "\tneutral"))
+    copy.expect_error(path, 1, "expected 2 tab-separated columns", "got 3")
+    copy.assert_remainder(path, lost=1)
+
+
+def test_txt3_decides_labeled_by_a_vote_of_all_records(kit):
+    path = kit.write("test.txt", "a\tb\nc\td\ne\tf\tneutral\n")
+    kit.expect_error(path, "txt3", "xnli", 3, "expected 2 tab-separated columns", "got 3", lang="de")
+    (first, second), _ = kit.read(kit.write("test.txt", "a\tb\nc\td\n"), "txt3", "xnli", "de")
+    assert (first.text_a, first.label, second.text_b) == ("a", None, "d")
+
+
+def test_jsonl_row_1_without_label_in_a_labeled_file_names_line_1(real):
+    copy = real("jsonl")
+    path = copy.write(copy.replace(1, '{"premise": "p", "hypothesis": "h"}'))
+    copy.expect_error(path, 1, "label missing (most rows of this file have one)")
+    copy.assert_remainder(path, lost=1)
+
+
+def test_jsonl_mostly_unlabeled_reports_the_labeled_row(kit):
+    rows = '{"premise": "p", "hypothesis": "h"}\n' * 2 + '{"premise": "p", "hypothesis": "h", "label": 1}\n'
+    kit.expect_error(kit.write("test.jsonl", rows), "jsonl", "xnli", 3, "label present, but most rows")
+
+
+@pytest.mark.parametrize("fmt", ["hdr4", "hdr4q"])
+def test_duplicate_id_names_both_lines(real, fmt):
+    copy = real(fmt)
+    lines = copy.lines[:9] + [copy.lines[2]] + copy.lines[9:]  # line 3 again as line 10
+    path = copy.write(lines)
+    copy.expect_error(path, 10, f"duplicate id {copy.lines[2].split(chr(9))[0]!r}: already used on line 3")
+    # ids come from the id column, so every other example keeps its id; the repeat is not read twice
+    examples, errors = copy.collect(path)
+    assert examples == copy.original() and [e.line for e in errors] == [10]
+
+
+def test_duplicate_jsonl_id_names_both_lines(kit):
+    rows = "".join('{"id": %d, "premise": "p", "hypothesis": "h", "label": 0}\n' % i for i in (1, 2, 1))
+    kit.expect_error(kit.write("test.jsonl", rows), "jsonl", "xnli", 3, "duplicate id '1': already used on line 1")
+
+
+@pytest.mark.parametrize("fmt", ["hdr4", "txt3"])
+def test_a_2_mb_raw_field_is_read_exactly(real, fmt):
+    copy = real(fmt)
+    line = copy.record_line
+    cells = copy.lines[line - 1].split("\t")
+    cells[-2] += "y" * 2_000_000
+    examples = copy.read(copy.write(copy.replace(line, "\t".join(cells))))
+    index = line - 1 - (fmt == "hdr4")
+    assert examples[index].text_b == cells[-2]
+    assert examples[:index] + examples[index + 1:] == copy.original()[:index] + copy.original()[index + 1:]
+
+
+def test_header_damage_stops_the_file_without_a_second_error(real):
+    copy = real("hdr4")
+    path = copy.write(copy.insert(1, "\x00"))
+    examples, errors = copy.collect(path)
+    assert examples == [] and [(e.line, e.problem.split(" at")[0]) for e in errors] == [(1, "NUL byte")]

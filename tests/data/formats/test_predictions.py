@@ -23,7 +23,7 @@ def test_ids_and_aliases_are_normalised(tmp_path):
     assert read_predictions(path, get_task("pawsx")) == ["paraphrase", "not_paraphrase", "paraphrase"]
 
 
-@pytest.mark.parametrize("text, line, problem", [("neutral\n\nneutral\n", 2, "blank line"), ("neutral\nyes\n", 2, "unknown label"), ("", 1, "empty file")])
+@pytest.mark.parametrize("text, line, problem", [("neutral\n\nneutral\n", 2, "blank line"), ("neutral\nyes\n", 2, "unknown label"), ("", None, "empty file")])
 def test_errors_name_the_line(tmp_path, text, line, problem):
     path = tmp_path / "pred.txt"
     path.write_text(text)

@@ -9,17 +9,15 @@ Two families of tab-separated files exist and must not be mixed up:
 from __future__ import annotations
 
 import csv
-import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from xlpt.data.examples import PairExample
-from xlpt.data.formats.context import ReadContext
-from xlpt.data.formats.text import data_lines, read_text
+from xlpt.data.formats.context import ReadContext, labeled_by_vote, yields_examples
+from xlpt.data.formats.text import Records, csv_records, data_lines, read_text
 from xlpt.data.labels import normalise_label
-
-Records = Iterator[tuple[int, list[str]]]
 
 TEXT_LABEL = ("text_a", "text_b", "label")
 TEXT_ONLY = ("text_a", "text_b")
@@ -27,95 +25,177 @@ ID_TEXT_LABEL = ("id", "text_a", "text_b", "label")
 PAWS_HEADER = ["id", "sentence1", "sentence2", "label"]
 
 
+@yields_examples
 def read_tsv3(ctx: ReadContext) -> Iterator[PairExample]:
     """XTREME `sentence1<TAB>sentence2<TAB>label`, csv-quoted, no header."""
-    return _read(ctx, _csv_records, TEXT_LABEL)
+    return _read(ctx, True, TEXT_LABEL)
 
 
+@yields_examples
 def read_tsv2(ctx: ReadContext) -> Iterator[PairExample]:
     """XTREME test files with labels removed: `sentence1<TAB>sentence2`, csv-quoted."""
-    return _read(ctx, _csv_records, TEXT_ONLY)
+    return _read(ctx, True, TEXT_ONLY)
 
 
+@yields_examples
 def read_txt3(ctx: ReadContext) -> Iterator[PairExample]:
-    """XGLUE `premise<TAB>hypothesis<TAB>label` with string labels and no quoting."""
-    return _read(ctx, _plain_records, TEXT_LABEL)
+    """XGLUE `premise<TAB>hypothesis<TAB>label` with string labels and no quoting.
+
+    A file whose records mostly have two columns is read as unlabeled (as the folder scan judges it).
+    """
+    return _read(ctx, False, None)
 
 
+@yields_examples
 def read_hdr4(ctx: ReadContext) -> Iterator[PairExample]:
     """Original PAWS-X layout `id sentence1 sentence2 label` with a header and no quoting."""
-    return _read(ctx, _plain_records, ID_TEXT_LABEL, header=PAWS_HEADER)
+    return _read(ctx, False, ID_TEXT_LABEL, header=PAWS_HEADER)
 
 
+@yields_examples
 def read_hdr4q(ctx: ReadContext) -> Iterator[PairExample]:
     """PAWS-X layout with header, exported by pandas, so csv-quoted."""
-    return _read(ctx, _csv_records, ID_TEXT_LABEL, header=PAWS_HEADER)
+    return _read(ctx, True, ID_TEXT_LABEL, header=PAWS_HEADER)
 
 
+def pair_file_is_labeled(text: str, quoted: bool) -> bool:
+    """Whether a header-less pair file has a label column, by a vote of all its records (3 vs 2 columns).
+
+    Lines with a `"` in a quoted file are parsed by the csv module (a quoted field may hold a tab);
+    other lines are counted by their tabs, which is what csv would give. Lines of other widths are
+    damage either way and do not vote.
+    """
+    widths = {2: 0, 3: 0}
+    for line in data_lines(text):
+        if quoted and '"' in line:
+            width = _quoted_width(line)
+        else:
+            width = line.count("\t") + 1 if line.strip() else 0
+        if width in widths:
+            widths[width] += 1
+    return labeled_by_vote(widths[3], widths[2])
+
+
+def _quoted_width(line: str) -> int:
+    try:
+        return len(next(csv.reader([line], delimiter="\t", strict=True), []))
+    except csv.Error:
+        return line.count("\t") + 1  # bad quoting (reported by the reader) or a very long field
+
+
+_LABEL_KEY = re.compile(r'"label"\s*:')  # inside a JSON string a quote is escaped, so this is always a key
+
+
+def jsonl_is_labeled(text: str) -> bool:
+    """Whether a jsonl file is labeled, by a vote of all its rows: a row is labeled if it has a "label" key.
+
+    One regex over the whole file instead of parsing every row: the folder scan votes on every file.
+    """
+    rows = sum(1 for line in text.split("\n") if line.strip())
+    with_label = len(_LABEL_KEY.findall(text))
+    return labeled_by_vote(with_label, rows - with_label)
+
+
+@yields_examples
 def read_jsonl(ctx: ReadContext) -> Iterator[PairExample]:
-    """HF export: one object per line with premise/hypothesis (or sentence1/sentence2) and an int label."""
+    """HF export: one object per line with premise/hypothesis (or sentence1/sentence2) and an int label.
+
+    Labeled or not is decided by a vote of all rows; rows that disagree with the majority are errors.
+    """
     text = read_text(ctx)
     if text is None:
         return
-    labeled = None
-    lines = ((line, [raw] if raw.strip() else []) for line, raw in enumerate(data_lines(text), start=1))
-    for line, (raw,) in _without_blank_lines(ctx, lines):
-        row = _json_row(ctx, line, raw)
-        if row is None:
+    labeled = jsonl_is_labeled(text)
+    seen: dict[str, int] = {}
+    for line, (raw,) in _without_blank_lines(ctx, _jsonl_records(ctx, text)):
+        row, problem = _json_row(raw)
+        if problem:
+            ctx.fail(line, problem)
             continue
-        if labeled is None:
-            labeled = "label" in row
         if ("label" in row) != labeled:
-            ctx.fail(line, "label missing" if labeled else "label present, but earlier rows have none")
+            ctx.fail(line, "label missing (most rows of this file have one)" if labeled
+                     else "label present, but most rows of this file have none (read as unlabeled)")
+            continue
+        if not _first_use(ctx, seen, row.get("id"), line):
             continue
         example = _pair(ctx, line, row)
         if example is not None:
             yield example
 
 
-def _json_row(ctx: ReadContext, line: int, raw: str) -> dict | None:
+def _jsonl_records(ctx: ReadContext, text: str) -> Records:
+    for line, raw in enumerate(data_lines(text), start=1):
+        if line not in ctx.damaged:
+            yield line, [raw] if raw.strip() else []
+
+
+def _json_row(raw: str) -> tuple[dict | None, str | None]:
+    """(row, None) for a well-formed line, else (None, what is wrong with it)."""
     try:
         obj = json.loads(raw)
     except json.JSONDecodeError as err:
-        ctx.fail(line, f"invalid JSON: {err.msg} at column {err.colno}")
-        return None
+        return None, f"invalid JSON: {err.msg} at column {err.colno}"
     if not isinstance(obj, dict):
-        ctx.fail(line, "expected a JSON object")
-        return None
+        return None, "expected a JSON object"
     keys = ("premise", "hypothesis") if "premise" in obj else ("sentence1", "sentence2")
     if not all(isinstance(obj.get(key), str) for key in keys):
-        ctx.fail(line, f"expected string fields {keys[0]!r} and {keys[1]!r}")
-        return None
+        return None, f"expected string fields {keys[0]!r} and {keys[1]!r}"
     row = {"text_a": obj[keys[0]], "text_b": obj[keys[1]]}
     if "label" in obj:
         row["label"] = obj["label"]
     if "id" in obj:
         row["id"] = str(obj["id"])
-    return row
+    return row, None
 
 
-def _read(ctx: ReadContext, records, columns: tuple[str, ...], header: list[str] | None = None):
+def _read(ctx: ReadContext, quoted: bool, columns: tuple[str, ...] | None, header: list[str] | None = None):
+    """Examples of a tab-separated pair file; `columns` None: 3 or 2 columns by a vote of all records."""
     text = read_text(ctx)
     if text is None:
         return
-    rows = _without_blank_lines(ctx, records(ctx, text))
+    if columns is None:
+        columns = TEXT_LABEL if pair_file_is_labeled(text, quoted) else TEXT_ONLY
+    records = csv_records(ctx, text, "\t") if quoted else _plain_records(text)
+    rows = _without_blank_lines(ctx, records)
     if header is not None and not _header_ok(ctx, rows, header):
         return
+    seen: dict[str, int] = {}
     for line, fields in rows:
+        if line in ctx.damaged:
+            continue  # reported by read_text
         if len(fields) != len(columns):
             ctx.fail(line, f"expected {len(columns)} tab-separated columns ({', '.join(columns)}), got {len(fields)}")
             continue
-        example = _pair(ctx, line, dict(zip(columns, fields)))
+        row = dict(zip(columns, fields))
+        if not _first_use(ctx, seen, row.get("id"), line):
+            continue
+        example = _pair(ctx, line, row)
         if example is not None:
             yield example
+
+
+def _first_use(ctx: ReadContext, seen: dict[str, int], example_id: str | None, line: int) -> bool:
+    """False (after reporting) when `example_id` was already used on an earlier line of the file.
+
+    No real file repeats an id (checked on every PAWS-X file with an id column), so a repeat means a
+    row was duplicated or an id mistyped, and ids are what predictions and reconstruction join on.
+    """
+    if not example_id:
+        return True  # no id column (or an empty id): the example is named by its line instead
+    first = seen.setdefault(example_id, line)
+    if first != line:
+        ctx.fail(line, f"duplicate id {example_id!r}: already used on line {first}")
+        return False
+    return True
 
 
 def _header_ok(ctx: ReadContext, rows: Records, header: list[str]) -> bool:
     first = next(rows, None)
     if first is None:
-        ctx.fail(1, "empty file")
-        return False
+        return False  # nothing but blank or damaged lines: already reported, or "no examples"
     line, fields = first
+    if line in ctx.damaged:
+        return False  # reported by read_text; without a header the columns are unknown
     if fields != header:
         ctx.fail(line, f"expected header {chr(9).join(header)!r}, got {chr(9).join(fields)!r}")
         return False
@@ -134,25 +214,7 @@ def _pair(ctx: ReadContext, line: int, row: dict) -> PairExample | None:
     return PairExample(row["text_a"], row["text_b"], label, ctx.lang, example_id)
 
 
-def _csv_records(ctx: ReadContext, text: str) -> Records:
-    """Records of a csv-quoted tsv with the line each starts on."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t", strict=True)
-    end = 0
-    try:
-        for fields in reader:
-            start, end = end + 1, reader.line_num
-            if end > start:
-                # None of these datasets has a newline inside a field: this is an unbalanced quote
-                # that swallowed the following lines, which would silently merge rows.
-                ctx.fail(start, f"quoted field runs from line {start} to {end} (unbalanced quote?)")
-                continue
-            yield start, fields
-    except csv.Error as err:
-        # Also raised when a runaway quoted field exceeds csv.field_size_limit(): same cause.
-        ctx.fail(end + 1, f"bad CSV quoting: {err} (unbalanced quote? the record runs to line {reader.line_num})")
-
-
-def _plain_records(ctx: ReadContext, text: str) -> Records:
+def _plain_records(text: str) -> Records:
     """Records of a raw tsv: quotes are ordinary characters."""
     for line, raw in enumerate(data_lines(text), start=1):
         yield line, raw.split("\t") if raw else []

@@ -1,4 +1,6 @@
-"""Classification predictions: one label name per line, in example order (read back by `xlpt score`)."""
+"""Prediction files read back by `xlpt score`: one label name per line (classification, in example
+order), or the jsonl xlpt itself writes (`predictions/<key>/<lang>.jsonl`: one {"id", "gold", "pred"}
+object per example; `pred`/`gold` are a label, or a list of tags for tagging)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from xlpt.data.formats.context import ReadContext
 from xlpt.data.formats.text import data_lines, read_text
 from xlpt.data.labels import normalise_label
 from xlpt.tasks.spec import TaskSpec
+
+RECORD_KEYS = ("id", "gold", "pred")
 
 
 def write_predictions(path: Path, labels: Iterable[str]) -> int:
@@ -38,3 +42,40 @@ def read_predictions(path: Path, task: TaskSpec) -> list[str]:
         except ValueError as err:
             ctx.fail(number, str(err))
     return labels
+
+
+def read_prediction_records(path: Path, task: TaskSpec) -> tuple[list, list]:
+    """(gold, pred) from xlpt's predictions jsonl, labels/tags normalised; every bad line is one
+    DataFormatError naming it (unlabeled records, unknown labels, a gold/pred length mismatch)."""
+    import json
+
+    ctx = ReadContext(Path(path), task, lang="")
+    text = read_text(ctx)
+    gold, pred = [], []
+    for number, raw in enumerate(data_lines(text), start=1):
+        try:
+            record = json.loads(raw)
+        except json.JSONDecodeError as err:
+            ctx.fail(number, f"invalid JSON: {err.msg} at column {err.colno}")
+            continue
+        if not isinstance(record, dict) or any(key not in record for key in RECORD_KEYS):
+            ctx.fail(number, f"expected an object with keys {', '.join(RECORD_KEYS)}")
+            continue
+        if record["gold"] is None:
+            ctx.fail(number, f"example {record['id']!r} has no gold label (unlabeled data cannot be scored)")
+            continue
+        try:
+            gold.append(_normalise(task, record["gold"]))
+            pred.append(_normalise(task, record["pred"]))
+        except ValueError as err:
+            ctx.fail(number, str(err))
+            continue
+        if isinstance(gold[-1], tuple) and len(gold[-1]) != len(pred[-1]):
+            ctx.fail(number, f"{len(gold[-1])} gold tags but {len(pred[-1])} predicted")
+    return gold, pred
+
+
+def _normalise(task: TaskSpec, value):
+    if isinstance(value, list):
+        return tuple(normalise_label(task, tag) for tag in value)
+    return normalise_label(task, value)

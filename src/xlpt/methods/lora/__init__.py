@@ -29,6 +29,7 @@ class LoraConfig(HeadSettings):
 
 
 METHOD = Method(
-    name="lora", config=LoraConfig, summary="LoRA adapters on the named Linear layers (via PEFT), model frozen",
+    name="lora", display_name="LoRA", config=LoraConfig,
+    summary="LoRA adapters on the named Linear layers (via PEFT), model frozen",
     prepare=lazy("xlpt.methods.lora.adapter:prepare"), default_learning_rate=5e-4,
 )

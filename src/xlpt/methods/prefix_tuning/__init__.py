@@ -33,6 +33,7 @@ def prepare(task_model, cfg, tokenizer) -> None:
 
 
 METHOD = Method(
-    name="prefix_tuning", config=PrefixTuningConfig, prepare=prepare, default_learning_rate=1e-2,
+    name="prefix_tuning", display_name="Prefix tuning", config=PrefixTuningConfig, prepare=prepare,
+    default_learning_rate=1e-2,
     summary="per-layer key/value prefixes (deep prompts, + the task head, if any); model frozen",
 )

@@ -34,6 +34,7 @@ def prepare(task_model, cfg, tokenizer) -> None:
 
 
 METHOD = Method(
-    name="prompt_tuning", config=PromptTuningConfig, prepare=prepare, default_learning_rate=3e-2,
+    name="prompt_tuning", display_name="Prompt tuning", config=PromptTuningConfig, prepare=prepare,
+    default_learning_rate=3e-2,
     summary="n soft prompt vectors in the input (+ the task head, if any); model frozen", uses_input_prompt=True,
 )

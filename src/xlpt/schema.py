@@ -1,4 +1,4 @@
-"""The building blocks every config section is made of: strict number types and a YAML reader.
+"""The building blocks every config section (and task definition) is made of: strict number types and a YAML reader.
 
 Two traps this module closes:
 - YAML 1.1 (PyYAML) reads `1e-5` as the *string* "1e-5" (it wants `1.0e-5`); our reader resolves every
