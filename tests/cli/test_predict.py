@@ -94,7 +94,7 @@ BAD_LINES = {
     "prediction key": ('{"text_a": "a", "text_b": "b", "prediction": "x"}\n', 1, '"prediction" key already'),
     "bad lang": ('{"text_a": "a", "text_b": "b", "lang": ""}\n', 1, "'lang' must be a non-empty string"),
     "bad id": ('{"text_a": "a", "text_b": "b", "id": [1]}\n', 1, "'id' must be a non-empty string or a whole number"),
-    "only blank": ("\n\n", 1, "empty file"),
+    "only blank": ("\n\n", None, "empty file"),
 }
 
 
@@ -105,7 +105,7 @@ def test_a_bad_line_is_one_error_naming_file_and_line(case, runs, tmp_path, caps
     source.write_text(text, encoding="utf-8")
     assert main(["predict", "--run", str(runs("pawsx")), "--input", str(source), "--out", str(tmp_path / "o")]) == 2
     error = capsys.readouterr().err.strip()
-    assert error.startswith(f"xlpt: error: {source}:{line}: ") and problem in error and "\n" not in error
+    assert error.startswith(f"xlpt: error: {source}:{line}: " if line else f"xlpt: error: {source}: ") and problem in error and "\n" not in error
     assert not (tmp_path / "o").exists()
 
 
