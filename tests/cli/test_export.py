@@ -12,12 +12,6 @@ FAST = ["data.max_train_examples=48", "data.max_dev_examples=8", "train.max_step
         "train.batch_size=8", "train.learning_rate=0.1", "model.device=cpu", "method.prompt_length=4"]
 
 
-@pytest.fixture(autouse=True)
-def _export_registered(monkeypatch):
-    if "export" not in xlpt.cli.COMMAND_MODULES:  # until `export` is listed in xlpt.cli.COMMAND_MODULES
-        monkeypatch.setattr(xlpt.cli, "COMMAND_MODULES", [*xlpt.cli.COMMAND_MODULES, "export"])
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, tiny_model_dir, data_dir):
     out = tmp_path_factory.mktemp("pawsx-prompt")  # default placement: after XGLM's </s>

@@ -14,12 +14,6 @@ EVALUATED = {"prompt_tuning": ("de", 12), "zero_shot": ("en", 40)}
 """Language and number of examples each method's run is evaluated on (where the tiny model's predictions vary)."""
 
 
-@pytest.fixture(autouse=True)
-def _predict_registered(monkeypatch):
-    if "predict" not in xlpt.cli.COMMAND_MODULES:  # until `predict` is listed in xlpt.cli.COMMAND_MODULES
-        monkeypatch.setattr(xlpt.cli, "COMMAND_MODULES", [*xlpt.cli.COMMAND_MODULES, "predict"])
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, tiny_model_dir, data_dir):
     """runs(task, method) -> a short trained run, evaluated on EVALUATED[method]'s language and number of examples."""

@@ -21,6 +21,8 @@ COMMAND_MODULES = [
     "data",
     "model",
     "train",
+    "predict",
+    "export",
     "sweep",
     "demo",
     "tokenization",
