@@ -1,0 +1,110 @@
+"""`xlpt lab` end to end on a small spec: every stage's output, caching by spec hash, presets, errors."""
+
+import argparse
+import json
+
+import pytest
+import yaml
+
+from xlpt.cli import lab as lab_cli
+from xlpt.errors import ConfigError
+from xlpt.lab.spec import load_spec
+from xlpt.models.loading import load_causal_lm
+from xlpt.models.origin import read_origin
+
+SPEC = {
+    "name": "pipeline_test",
+    "base": {"name": "base", "share": 0.6},
+    "languages": [{"name": "greek", "script": "greek", "lexicon": "transliterate", "share": 0.4,
+                   "anchors": ["names"]}],
+    "corpus": {"sentences": 2000, "dev_documents": 8},
+    "tasks": {"train": 50, "dev": 20, "test": 30},
+    "tokenizer": {"vocab_size": 400},
+    "model": {"d_model": 32, "layers": 2, "heads": 2, "ffn_dim": 64, "max_positions": 128},
+    "pretraining": {"steps": 12, "batch_size": 16, "checkpoint_every": 6, "max_length": 64},
+    "retrieval": {"sentences": 30},
+}
+
+
+def lab(argv):
+    parser = argparse.ArgumentParser(prog="xlpt")
+    lab_cli.register(parser.add_subparsers())
+    args = parser.parse_args(["lab", *argv])
+    return args.func(args)
+
+
+@pytest.fixture(scope="module")
+def spec_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("spec") / "lab.yaml"
+    path.write_text(yaml.safe_dump(SPEC))
+    return path
+
+
+@pytest.fixture(scope="module")
+def first_run(spec_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("lab-out")
+    assert lab(["--spec", str(spec_file), "--out", str(out), "--json", "--device", "cpu"]) == 0
+    folder = next(out.glob("lab-*"))
+    return out, folder, json.loads((folder / "lab.json").read_text())
+
+
+def test_a_run_writes_every_stage_and_a_summary(first_run):
+    _, folder, summary = first_run
+    assert summary["reused"] == {"text": False, "tokenizer": False, "pretraining": False}
+    for stage in ("text", "tokenizer", "pretraining"):
+        assert (folder / f"{stage}.done.json").exists()
+    assert set(summary["fertility"]) == {"base", "greek"} and summary["fertility"]["base"]["fertility"] >= 1.0
+    assert summary["pretraining"]["train"]["steps"] == 12
+    assert abs(sum(summary["pretraining"]["token_share"].values()) - 1.0) < 1e-9
+    assert set(summary["retrieval"]["pretrained"]) == {"greek"} == set(summary["retrieval"]["control"])
+    assert len(summary["retrieval"]["pretrained"]["greek"]["layers"]) == 3
+    assert summary["data_dir"] == str(folder / "data") and (folder / "data" / "tasks" / "lab_topic.yaml").exists()
+
+
+def test_model_folders_load_through_xlpts_loader_and_are_marked(first_run):
+    _, folder, summary = first_run
+    for name in ("pretrained", "control"):
+        model, tokenizer = load_causal_lm(folder / name, device="cpu")
+        assert model.config.num_layers == 2 and len(tokenizer) == model.config.vocab_size
+        origin = read_origin(folder / name)
+        assert origin["made_by"] == "xlpt lab" and origin["probe_text"]
+    assert summary["pretraining"]["control_dev_loss"] > summary["pretraining"]["dev_loss_by_language"]["base"]
+
+
+def test_a_second_run_with_the_same_spec_reuses_everything(first_run, spec_file, capsys):
+    out, folder, _ = first_run
+    weights = (folder / "pretrained" / "model.safetensors").read_bytes()
+    assert lab(["--spec", str(spec_file), "--out", str(out), "--device", "cpu", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((folder / "lab.json").read_text())
+    assert summary["reused"] == {"text": True, "tokenizer": True, "pretraining": True}
+    assert (folder / "pretrained" / "model.safetensors").read_bytes() == weights
+    assert "greek" in printed and "retr(PT)" in printed and "(cached)" in printed
+    assert len(list(out.glob("lab-*"))) == 1
+
+
+def test_another_spec_gets_its_own_folder(spec_file, tmp_path):
+    changed = dict(SPEC, seed=1)
+    path = tmp_path / "other.yaml"
+    path.write_text(yaml.safe_dump(changed))
+    assert lab(["--spec", str(path), "--out", str(tmp_path / "out"), "--stage", "text", "--quiet"]) == 0
+    assert lab(["--spec", str(spec_file), "--out", str(tmp_path / "out"), "--stage", "text", "--quiet"]) == 0
+    folders = list((tmp_path / "out").glob("lab-*"))
+    assert len(folders) == 2 and all((f / "text.done.json").exists() and not (f / "tokenizer").exists() for f in folders)
+
+
+def test_bad_input_is_one_config_error(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(dict(SPEC, model={"d_model": 30, "heads": 4})))
+    with pytest.raises(ConfigError, match="model: d_model 30 is not divisible by heads 4"):
+        lab(["--spec", str(path), "--out", str(tmp_path)])
+    with pytest.raises(ConfigError, match="no lab preset 'huge'; presets: cpu, gpu, tiny"):
+        lab(["--preset", "huge", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit):  # argparse: --spec and --preset are exclusive
+        lab(["--spec", str(path), "--preset", "tiny", "--out", str(tmp_path)])
+
+
+@pytest.mark.parametrize("preset", ["tiny", "cpu", "gpu"])
+def test_presets_are_valid_specs(preset):
+    spec = load_spec(lab_cli.PRESET_DIR / f"{preset}.yaml")
+    assert spec.name == preset and len(spec.languages) >= 1
