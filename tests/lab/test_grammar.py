@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 
 from xlpt.errors import ConfigError
-from xlpt.lab.grammar import PAIR_LABELS, MeaningSampler, build_lexicon, sample_distinct
+from xlpt.lab.grammar import PAIR_LABELS, ChoiceWeights, MeaningSampler, build_lexicon, sample_distinct
 
 from .conftest import make_spec
 
@@ -24,6 +24,8 @@ def test_lexicon_has_the_sizes_the_spec_asks_for(spec, lexicon):
     assert (kinds["adjective"], kinds["first_name"], kinds["surname"], kinds["place"], kinds["number"]) == (
         g.adjectives, g.first_names, g.surnames, g.places, g.numbers)
     assert len({lex.id for lex in lexicon.lexemes}) == len(lexicon)
+    for kind in kinds:  # every group lists each lexeme once
+        assert len(lexicon.ids(kind)) == len(set(lexicon.ids(kind))) == kinds[kind]
 
 
 def test_topics_beyond_the_gloss_lists_get_numbered_glosses():
@@ -90,3 +92,39 @@ def test_sample_distinct_gives_distinct_items_and_fails_clearly_when_the_grammar
     assert len(set(items)) == 50 and not {1, 2, 3} & set(items)
     with pytest.raises(ConfigError, match="only 10 distinct test sentences of the 20 requested"):
         sample_distinct(lambda: rng.randrange(10), 20, what="test sentences")
+
+
+def _frequencies(weights, relation, context, draws=20000):
+    rng = random.Random(1)
+    counts = Counter(weights.choose(rng, relation, context) for _ in range(draws))
+    return {k: v / draws for k, v in counts.items()}
+
+
+def test_choice_weights_are_zipfian_with_word_specific_preferences(lexicon):
+    flat = make_spec(grammar={"zipf": 1.0, "preference": 0.0}).grammar
+    weights = ChoiceWeights(lexicon, flat, seed=0)
+    nouns = lexicon.ids("noun", "animals")
+    freq = _frequencies(weights, "noun", "animals")
+    assert freq[nouns[0]] / freq[nouns[1]] == pytest.approx(2.0, rel=0.1)  # 1/1 vs 1/2
+    verbs = lexicon.ids("verb", "animals")
+    assert weights.tables[("object", verbs[0])] == weights.tables[("object", verbs[1])]
+
+    preferring = ChoiceWeights(lexicon, make_spec(grammar={"preference": 1.0}).grammar, seed=0)
+    first, second = (_frequencies(preferring, "object", v) for v in verbs[:2])
+    assert 0.5 * sum(abs(first.get(n, 0) - second.get(n, 0)) for n in nouns) > 0.15  # total variation
+    assert preferring.tables != ChoiceWeights(lexicon, make_spec(grammar={"preference": 1.0}).grammar, seed=1).tables
+
+
+def test_uniform_grammar_draws_every_word_equally_often(lexicon):
+    uniform = ChoiceWeights(lexicon, make_spec(grammar={"zipf": 0.0, "preference": 0.0}).grammar, seed=0)
+    freq = _frequencies(uniform, "first_name", "food", draws=30000)
+    assert max(freq.values()) - min(freq.values()) < 0.02 and len(freq) == len(lexicon.ids("first_name"))
+
+
+def test_entity_preference_alone_decides_whether_names_tell_the_topic(lexicon):
+    neutral = ChoiceWeights(lexicon, make_spec(grammar={"preference": 2.0}).grammar, seed=0)
+    assert neutral.tables[("first_name", "animals")] == neutral.tables[("first_name", "food")]
+    telling = ChoiceWeights(lexicon, make_spec(grammar={"preference": 2.0, "entity_preference": 1.0}).grammar, seed=0)
+    assert telling.tables[("place", "animals")] != telling.tables[("place", "food")]
+    # the other tables do not depend on the entity setting
+    assert all(neutral.tables[key] == telling.tables[key] for key in neutral.tables if key[0] not in ("first_name", "place"))

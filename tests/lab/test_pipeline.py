@@ -83,6 +83,24 @@ def test_a_second_run_with_the_same_spec_reuses_everything(first_run, spec_file,
     assert len(list(out.glob("lab-*"))) == 1
 
 
+def test_an_unfinished_pretraining_stage_resumes_from_its_checkpoint(first_run, spec_file, tmp_path):
+    """A run killed after the last checkpoint but before the model was saved: the rerun trains no further
+    step and saves exactly the weights the checkpoint holds."""
+    import shutil
+
+    out, folder, _ = first_run
+    copy = tmp_path / "out" / folder.name
+    shutil.copytree(folder, copy)
+    weights = (copy / "pretrained" / "model.safetensors").read_bytes()
+    (copy / "pretraining.done.json").unlink()
+    shutil.rmtree(copy / "pretrained")
+    assert lab(["--spec", str(spec_file), "--out", str(tmp_path / "out"), "--device", "cpu", "--quiet"]) == 0
+    summary = json.loads((copy / "lab.json").read_text())
+    assert summary["reused"] == {"text": True, "tokenizer": True, "pretraining": False}
+    assert summary["pretraining"]["train"]["resumed_from_step"] == 12
+    assert (copy / "pretrained" / "model.safetensors").read_bytes() == weights
+
+
 def test_another_spec_gets_its_own_folder(spec_file, tmp_path):
     changed = dict(SPEC, seed=1)
     path = tmp_path / "other.yaml"
@@ -100,6 +118,13 @@ def test_bad_input_is_one_config_error(tmp_path):
         lab(["--spec", str(path), "--out", str(tmp_path)])
     with pytest.raises(ConfigError, match="no lab preset 'huge'; presets: cpu, gpu, tiny"):
         lab(["--preset", "huge", "--out", str(tmp_path)])
+    (tmp_path / "a-file").write_text("")
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(SPEC))
+    with pytest.raises(ConfigError, match="cannot create the lab folder"):
+        lab(["--spec", str(good), "--out", str(tmp_path / "a-file")])
+    with pytest.raises(ConfigError, match="--threads must be >= 1"):
+        lab(["--spec", str(good), "--out", str(tmp_path), "--threads", "0"])
     with pytest.raises(SystemExit):  # argparse: --spec and --preset are exclusive
         lab(["--spec", str(path), "--preset", "tiny", "--out", str(tmp_path)])
 
@@ -108,3 +133,21 @@ def test_bad_input_is_one_config_error(tmp_path):
 def test_presets_are_valid_specs(preset):
     spec = load_spec(lab_cli.PRESET_DIR / f"{preset}.yaml")
     assert spec.name == preset and len(spec.languages) >= 1
+
+
+@pytest.mark.slow
+def test_shared_pretraining_aligns_a_same_order_language_beyond_the_control(tmp_path):
+    """The tiny preset's construction on a smaller budget: after pretraining on base + greek (a same-order
+    transliteration with shared anchors), parallel greek sentences are retrieved far above the
+    no-pretraining control and above a language left out of pretraining (shared words excluded)."""
+    spec = yaml.safe_load((lab_cli.PRESET_DIR / "tiny.yaml").read_text())
+    spec.update(corpus={"sentences": 25000, "dev_documents": 16}, tasks={"train": 50, "dev": 20, "test": 200},
+                pretraining=dict(spec["pretraining"], tokens=150_000, checkpoint_every=1000),
+                retrieval={"sentences": 200})
+    path = tmp_path / "lab.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    assert lab(["--spec", str(path), "--out", str(tmp_path / "out"), "--device", "cpu", "--quiet", "--json"]) == 0
+    retrieval = json.loads(next((tmp_path / "out").glob("lab-*/retrieval.json")).read_text())
+    greek, control = retrieval["pretrained"]["greek"], retrieval["control"]["greek"]
+    assert greek["best"] > 3 * control["best"] and greek["best"] > 8 * greek["chance"], (greek, control)
+    assert greek["best"] > 3 * retrieval["pretrained"]["unseen"]["best"]

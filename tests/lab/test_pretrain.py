@@ -23,7 +23,7 @@ def setup(tmp_path_factory, spec, lexicon, languages):
     build_tokenizer(spec, languages, [d for docs in train.values() for d in docs], None, folder)
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     periods = [spec.language(name).period for name, docs in train.items() for _ in docs]
-    train_ids, _ = encode_documents(tokenizer, [d for docs in train.values() for d in docs], dict(enumerate(periods)),
+    train_ids, _ = encode_documents(tokenizer, [d for docs in train.values() for d in docs], periods,
                                     spec.pretraining.max_length)
     dev_ids, _ = encode_documents(tokenizer, [d for docs in dev.values() for d in docs], ".", spec.pretraining.max_length)
     return tokenizer, CausalLMObjective(train_ids, dev_ids, tokenizer.pad_token_id)

@@ -112,7 +112,10 @@ def format_summary(summary: dict) -> str:
     lines += ["  ".join(cell.rjust(width) for cell, width in zip(row, widths)) for row in rows]
     lines += [
         f"retrieval: top-1 over {next(iter(retrieval['pretrained'].values()))['sentences'] if retrieval['pretrained'] else 0} "
-        f"parallel test sentences, best layer, mean of both directions{' (centered)' if retrieval['center'] else ''}",
+        f"parallel test sentences, best layer, mean of both directions"
+        + "".join(note for flag, note in ((retrieval["center"], ", centered"),
+                                          (retrieval.get("exclude_shared"), ", words shared with the base excluded"))
+                  if flag),
         f"pretraining: {train['steps']} steps, {train['tokens_seen']:,} tokens, {train['seconds']:.0f} s "
         f"({train['tokens_per_second']:,.0f} tok/s), dev loss {-train['dev_history'][-1]['dev_score']:.3f} "
         f"(control {pretraining['control_dev_loss']:.3f}), {pretraining['parameters']:,} parameters",

@@ -51,7 +51,7 @@ class TaskMeanings:
 
 
 def sampler(spec: LabSpec, lexicon: Lexicon, stream: str) -> MeaningSampler:
-    return MeaningSampler(lexicon, spec.grammar, random.Random(f"{spec.seed}/{stream}"))
+    return MeaningSampler(lexicon, spec.grammar, random.Random(f"{spec.seed}/{stream}"), spec.seed)
 
 
 def task_meanings(spec: LabSpec, lexicon: Lexicon) -> TaskMeanings:

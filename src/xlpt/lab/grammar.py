@@ -21,6 +21,8 @@ food" and contradicts "the dog is a food".
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import math
 import random
 from dataclasses import dataclass
 
@@ -82,7 +84,8 @@ class Lexicon:
         groups: dict = {}
         for lexeme in self.lexemes:  # sampling asks for these groups constantly: index them once
             groups.setdefault((lexeme.kind, None), []).append(lexeme.id)
-            groups.setdefault((lexeme.kind, lexeme.topic), []).append(lexeme.id)
+            if lexeme.topic is not None:
+                groups.setdefault((lexeme.kind, lexeme.topic), []).append(lexeme.id)
         object.__setattr__(self, "_groups", {key: tuple(ids) for key, ids in groups.items()})
 
     def __getitem__(self, lexeme_id: str) -> Lexeme:
@@ -165,42 +168,91 @@ class Pair:
     label: str
 
 
+class ChoiceWeights:
+    """The grammar's fixed word-choice weights: Zipfian frequency times a random selectional preference.
+
+    Within each group (the nouns of a topic, the adjectives, ...) the lexeme of rank r (lexicon order) has
+    frequency 1 / (r + 1)^zipf. A preference multiplies it by exp(strength * z), with z ~ N(0, 1) drawn
+    once per (context, lexeme) pair: which nouns a verb takes as object or subject, which adjectives a
+    noun takes (strength `preference`), which people and places a topic involves (`entity_preference`).
+    The weights depend only on the grammar seed, so every stream (and every language) shares them.
+
+    Why: with zipf = preference = 0 every topic, and every word within a group, has exactly the same
+    statistics, so monolingual text cannot tell which word of one language corresponds to which of
+    another (any permutation of topics fits equally well). Pretraining then aligns languages up to that
+    symmetry only, and a fine-tuned classifier can transfer to a *permutation* of the labels. Unequal,
+    word-specific co-occurrences make the correspondence identifiable, as in real languages.
+    """
+
+    def __init__(self, lexicon: Lexicon, grammar: GrammarSpec, seed: int):
+        rng = random.Random(f"{seed}/preferences")
+        self.tables: dict[tuple, tuple[tuple[str, ...], list[float]]] = {}
+
+        def add(key, ids, strength: float = 0.0) -> None:
+            # z is drawn for every table, used or not, so one strength never shifts another's draws
+            weights = [(r + 1) ** -grammar.zipf * math.exp(strength * rng.gauss(0.0, 1.0)) for r in range(len(ids))]
+            self.tables[key] = (ids, list(itertools.accumulate(weights)))
+
+        for topic in grammar.topics:
+            add(("verb", topic), lexicon.ids("verb", topic))
+            add(("noun", topic), lexicon.ids("noun", topic))
+            add(("first_name", topic), lexicon.ids("first_name"), grammar.entity_preference)
+            add(("place", topic), lexicon.ids("place"), grammar.entity_preference)
+            for verb in lexicon.ids("verb", topic):
+                add(("subject", verb), lexicon.ids("noun", topic), grammar.preference)
+                add(("object", verb), lexicon.ids("noun", topic), grammar.preference)
+            for noun in lexicon.ids("noun", topic):
+                add(("adjective", noun), lexicon.ids("adjective"), grammar.preference)
+        add(("surname", None), lexicon.ids("surname"))
+        add(("number", None), lexicon.ids("number"))
+
+    def choose(self, rng: random.Random, relation: str, context=None) -> str:
+        ids, cumulative = self.tables[(relation, context)]
+        return rng.choices(ids, cum_weights=cumulative)[0]
+
+
 class MeaningSampler:
     """Samples clauses from the grammar with the spec's probabilities; deterministic given its rng."""
 
-    def __init__(self, lexicon: Lexicon, grammar: GrammarSpec, rng: random.Random):
+    def __init__(self, lexicon: Lexicon, grammar: GrammarSpec, rng: random.Random, grammar_seed: int = 0):
         self.lexicon, self.grammar, self.rng = lexicon, grammar, rng
         self.p = grammar.probabilities
+        self.weights = ChoiceWeights(lexicon, grammar, grammar_seed)
 
     def _chance(self, probability: float) -> bool:
         return self.rng.random() < probability
 
-    def common_phrase(self, topic: str) -> NounPhrase:
-        rng = self.rng
+    def common_phrase(self, topic: str, noun: str | None = None) -> NounPhrase:
+        """An article or numeral, maybe an adjective, and `noun` (default: a noun of the topic)."""
+        rng, choose = self.rng, self.weights.choose
+        noun = noun or choose(rng, "noun", topic)
         if self._chance(self.p.number):
-            determiner = rng.choice(self.lexicon.ids("number"))
+            determiner = choose(rng, "number")
         else:
             determiner = "function.a" if self._chance(self.p.indefinite) else "function.the"
-        adjective = rng.choice(self.lexicon.ids("adjective")) if self._chance(self.p.adjective) else None
-        return NounPhrase(rng.choice(self.lexicon.ids("noun", topic)), determiner, adjective)
+        adjective = choose(rng, "adjective", noun) if self._chance(self.p.adjective) else None
+        return NounPhrase(noun, determiner, adjective)
 
-    def name_phrase(self) -> NounPhrase:
-        surname = self.rng.choice(self.lexicon.ids("surname")) if self._chance(self.p.surname) else None
-        return NounPhrase(self.rng.choice(self.lexicon.ids("first_name")), surname=surname)
+    def name_phrase(self, topic: str) -> NounPhrase:
+        surname = self.weights.choose(self.rng, "surname") if self._chance(self.p.surname) else None
+        return NounPhrase(self.weights.choose(self.rng, "first_name", topic), surname=surname)
 
-    def participant(self, topic: str) -> NounPhrase:
-        return self.name_phrase() if self._chance(self.p.name) else self.common_phrase(topic)
+    def participant(self, topic: str, role: str, verb: str) -> NounPhrase:
+        if self._chance(self.p.name):
+            return self.name_phrase(topic)
+        return self.common_phrase(topic, self.weights.choose(self.rng, role, verb))
 
     def transitive(self, topic: str) -> Clause:
-        subjects = [self.participant(topic)]
+        verb = self.weights.choose(self.rng, "verb", topic)
+        subjects = [self.participant(topic, "subject", verb)]
         if self._chance(self.p.coordination):
-            second = self.participant(topic)
+            second = self.participant(topic, "subject", verb)
             while second == subjects[0]:
-                second = self.participant(topic)
+                second = self.participant(topic, "subject", verb)
             subjects.append(second)
-        place = self.rng.choice(self.lexicon.ids("place")) if self._chance(self.p.place) else None
-        return Clause(topic, tuple(subjects), verb=self.rng.choice(self.lexicon.ids("verb", topic)),
-                      obj=self.participant(topic), negated=self._chance(self.p.negation), place=place)
+        obj = self.participant(topic, "object", verb)
+        place = self.weights.choose(self.rng, "place", topic) if self._chance(self.p.place) else None
+        return Clause(topic, tuple(subjects), verb=verb, obj=obj, negated=self._chance(self.p.negation), place=place)
 
     def copula(self, topic: str) -> Clause:
         """A true statement: "X is a <its category>", or negated with another category."""

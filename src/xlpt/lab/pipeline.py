@@ -85,7 +85,10 @@ class Lab:
                 raise ConfigError(f"{self.root} holds a lab built from another spec (key {recorded}); "
                                   "remove it or choose another --out")
             return
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ConfigError(f"cannot create the lab folder {self.root}: {err}") from err
         _write_json(spec_path, {"key": self.key, "spec": self.spec.model_dump(mode="json")})
 
     def _languages(self):
@@ -139,40 +142,33 @@ class Lab:
 
         return AutoTokenizer.from_pretrained(str(self.tokenizer_dir))
 
-    def _documents(self, split: str) -> tuple[list[str], list[str]]:
-        """(documents, the period of each document's language) of a corpus split, languages in spec order."""
+    def corpus(self, split: str) -> tuple[list[str], list[str]]:
+        """(documents, the language of each document) of a corpus split, languages in spec order."""
         from xlpt.lab.corpus import read_lines
 
-        documents, periods = [], []
+        documents, owners = [], []
         for language in self.spec.all_languages:
             path = self.root / "corpus" / split / f"{language.name}.txt"
             lines = read_lines(path) if path.exists() else []
             documents += lines
-            periods += [language.period] * len(lines)
-        return documents, periods
+            owners += [language.name] * len(lines)
+        return documents, owners
 
     def objective(self, tokenizer):
-        """The causal-LM objective over the corpus, and per-language token counts and cut counts."""
+        """The causal-LM objective over the corpus, with per-language token counts and cut counts."""
         from xlpt.lab.pretrain import CausalLMObjective, encode_documents
 
         max_length = self.spec.pretraining.max_length
-        train_docs, train_periods = self._documents("train")
-        dev_docs, dev_periods = self._documents("dev")
-        train_ids, cuts = encode_documents(tokenizer, train_docs, dict(enumerate(train_periods)), max_length)
-        dev_ids, _ = encode_documents(tokenizer, dev_docs, dict(enumerate(dev_periods)), max_length)
-        tokens: dict[str, int] = {}
-        for ids, period_owner in zip(train_ids, self._owners("train")):
-            tokens[period_owner] = tokens.get(period_owner, 0) + len(ids)
-        return CausalLMObjective(train_ids, dev_ids, tokenizer.pad_token_id), tokens, cuts
-
-    def _owners(self, split: str) -> list[str]:
-        from xlpt.lab.corpus import read_lines
-
-        owners = []
-        for language in self.spec.all_languages:
-            path = self.root / "corpus" / split / f"{language.name}.txt"
-            owners += [language.name] * (len(read_lines(path)) if path.exists() else 0)
-        return owners
+        encoded = {}
+        for split in ("train", "dev"):
+            documents, owners = self.corpus(split)
+            periods = [self.spec.language(owner).period for owner in owners]
+            encoded[split] = (*encode_documents(tokenizer, documents, periods, max_length), owners)
+        train_ids, cuts, owners = encoded["train"]
+        tokens: dict[str, int] = dict.fromkeys(self.spec.language_names, 0)
+        for ids, owner in zip(train_ids, owners):
+            tokens[owner] += len(ids)
+        return CausalLMObjective(train_ids, encoded["dev"][0], tokenizer.pad_token_id), tokens, cuts
 
     def pretraining(self) -> dict:
         def build():
@@ -189,7 +185,7 @@ class Lab:
             model = init_model(self.spec.model, tokenizer).to(device)
             result = pretrain(self.spec, model, objective, self.root / "pretraining-run", device, self.log, self.progress)
             model.eval()
-            result["dev_loss_by_language"] = self._dev_loss_by_language(objective, model, tokenizer)
+            result["dev_loss_by_language"] = self._dev_loss_by_language(objective, model)
             result["control_dev_loss"] = objective.mean_loss(control.to(device), objective.dev_ids)
             shutil.rmtree(self.pretrained_dir, ignore_errors=True)
             save_model(model.cpu(), tokenizer, self.pretrained_dir, self._describe("pretrained"), probe)
@@ -202,8 +198,9 @@ class Lab:
 
         return self._stage("pretraining", build)
 
-    def _dev_loss_by_language(self, objective, model, tokenizer) -> dict[str, float]:
-        owners = self._owners("dev")
+    def _dev_loss_by_language(self, objective, model) -> dict[str, float]:
+        """Mean next-token loss on each language's dev documents (languages with none are left out)."""
+        _, owners = self.corpus("dev")
         losses = {}
         for name in dict.fromkeys(owners):
             sequences = [ids for ids, owner in zip(objective.dev_ids, owners) if owner == name]

@@ -49,19 +49,19 @@ def init_model(spec: ModelSpec, tokenizer):
     return XGLMForCausalLM(config)
 
 
-def encode_documents(tokenizer, documents: list[str], period: dict[str, str] | str, max_length: int) -> tuple[list, dict]:
+def encode_documents(tokenizer, documents: list[str], periods: str | list[str], max_length: int) -> tuple[list, dict]:
     """Token ids of each document (`</s>` first), cut after the last whole sentence that fits.
 
-    `period` is the sentence separator word (one per document when a dict of document index -> period).
-    Returns (ids, counts) with counts of documents cut at a sentence boundary and of single sentences
-    longer than `max_length` (cut mid-sentence)."""
+    `periods`: the sentence separator word, one for all documents or one per document. Returns (ids,
+    counts) with counts of documents cut at a sentence boundary and of documents whose first sentence
+    alone is longer than `max_length` (cut mid-sentence)."""
     words = [document.split(" ") for document in documents]
     encoded = tokenizer(words, is_split_into_words=True, add_special_tokens=True)
     counts = {"documents": len(documents), "cut_at_sentence": 0, "cut_mid_sentence": 0}
     result = []
     for index, ids in enumerate(encoded["input_ids"]):
         if len(ids) > max_length:
-            stop = period if isinstance(period, str) else period[index]
+            stop = periods if isinstance(periods, str) else periods[index]
             word_ids = encoded.word_ids(index)
             # positions just after a period word's last piece: whole sentences end there
             ends = [k + 1 for k in range(max_length) if word_ids[k] is not None and words[index][word_ids[k]] == stop
