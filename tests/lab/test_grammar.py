@@ -101,7 +101,7 @@ def _frequencies(weights, relation, context, draws=20000):
 
 
 def test_choice_weights_are_zipfian_with_word_specific_preferences(lexicon):
-    flat = make_spec(grammar={"zipf": 1.0, "preference": 0.0}).grammar
+    flat = make_spec(grammar={"zipf": 1.0, "preference": 0.0, "entity_preference": 0.0}).grammar
     weights = ChoiceWeights(lexicon, flat, seed=0)
     nouns = lexicon.ids("noun", "animals")
     freq = _frequencies(weights, "noun", "animals")
@@ -116,15 +116,26 @@ def test_choice_weights_are_zipfian_with_word_specific_preferences(lexicon):
 
 
 def test_uniform_grammar_draws_every_word_equally_often(lexicon):
-    uniform = ChoiceWeights(lexicon, make_spec(grammar={"zipf": 0.0, "preference": 0.0}).grammar, seed=0)
+    uniform = ChoiceWeights(lexicon, make_spec(grammar={"zipf": 0.0, "preference": 0.0, "entity_preference": 0.0}).grammar,
+                            seed=0)
     freq = _frequencies(uniform, "first_name", "food", draws=30000)
     assert max(freq.values()) - min(freq.values()) < 0.02 and len(freq) == len(lexicon.ids("first_name"))
 
 
 def test_entity_preference_alone_decides_whether_names_tell_the_topic(lexicon):
-    neutral = ChoiceWeights(lexicon, make_spec(grammar={"preference": 2.0}).grammar, seed=0)
+    neutral = ChoiceWeights(lexicon, make_spec(grammar={"preference": 2.0, "entity_preference": 0.0}).grammar, seed=0)
     assert neutral.tables[("first_name", "animals")] == neutral.tables[("first_name", "food")]
     telling = ChoiceWeights(lexicon, make_spec(grammar={"preference": 2.0, "entity_preference": 1.0}).grammar, seed=0)
     assert telling.tables[("place", "animals")] != telling.tables[("place", "food")]
     # the other tables do not depend on the entity setting
     assert all(neutral.tables[key] == telling.tables[key] for key in neutral.tables if key[0] not in ("first_name", "place"))
+
+
+def test_document_topics_follow_topic_zipf_while_task_clauses_stay_balanced(lexicon):
+    skewed = make_spec(grammar={"topic_zipf": 1.0})
+    draw = MeaningSampler(lexicon, skewed.grammar, random.Random(0), 0)
+    documents = Counter(draw.document()[0].topic for _ in range(8000))
+    first, second = skewed.grammar.topics[:2]
+    assert documents[first] / documents[second] == pytest.approx(2.0, rel=0.1)
+    clauses = Counter(draw.clause().topic for _ in range(8000))
+    assert max(clauses.values()) / min(clauses.values()) < 1.15

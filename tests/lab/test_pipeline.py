@@ -149,5 +149,17 @@ def test_shared_pretraining_aligns_a_same_order_language_beyond_the_control(tmp_
     assert lab(["--spec", str(path), "--out", str(tmp_path / "out"), "--device", "cpu", "--quiet", "--json"]) == 0
     retrieval = json.loads(next((tmp_path / "out").glob("lab-*/retrieval.json")).read_text())
     greek, control = retrieval["pretrained"]["greek"], retrieval["control"]["greek"]
-    assert greek["best"] > 3 * control["best"] and greek["best"] > 8 * greek["chance"], (greek, control)
+    # measured: 0.13 against 0.032 for the control and 0.015 for the unseen language (chance 0.005)
+    assert greek["best"] > 2 * control["best"] and greek["best"] - control["best"] > 0.05, (greek, control)
     assert greek["best"] > 3 * retrieval["pretrained"]["unseen"]["best"]
+    # and the topics are aligned to the right ones (measured 0.69; chance 0.25)
+    assert greek["topic_at_best"] > greek["topic_chance"] + 0.2 and not greek["topics_permuted"]
+
+
+def test_the_summary_warns_when_topics_were_aligned_to_the_wrong_ones(first_run):
+    _, _, summary = first_run
+    assert "WARNING" not in lab_cli.format_summary(summary) or summary["retrieval"]["pretrained"]["greek"]["topics_permuted"]
+    flagged = json.loads(json.dumps(summary))
+    flagged["retrieval"]["pretrained"]["greek"].update(topics_permuted=True, topic_at_best=0.05, topic_chance=0.25)
+    text = lab_cli.format_summary(flagged)
+    assert "WARNING: greek: retrieved sentences share the query's topic less often than chance (0.05 vs 0.25)" in text

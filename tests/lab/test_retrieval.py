@@ -95,3 +95,15 @@ def test_centering_removes_a_constant_language_offset():
     assert centered["best"] == 1.0 and raw["best"] < 0.5
     with pytest.raises(ValueError, match="parallel sentences"):
         retrieval_by_layer(shifted[:, :10], base)
+
+
+def test_topic_agreement_detects_topics_aligned_to_the_wrong_ones():
+    topics = ["a"] * 10 + ["b"] * 10 + ["c"] * 10 + ["d"] * 10
+    base = torch.randn(1, 40, 16)
+    exact = retrieval_by_layer(base.clone(), base, topics=topics)
+    assert exact["topic_at_best"] == 1.0 and exact["topic_chance"] == pytest.approx(0.25) and not exact["topics_permuted"]
+    within = torch.cat([base[:, torch.roll(torch.arange(10), 1) + 10 * k] for k in range(4)], dim=1)
+    same_topic = retrieval_by_layer(within, base, topics=topics)  # the wrong sentence, the right topic
+    assert same_topic["best"] == 0.0 and same_topic["topic_at_best"] == 1.0
+    permuted = retrieval_by_layer(torch.roll(base, 10, dims=1), base, topics=topics)  # every topic -> another
+    assert permuted["topic_at_best"] == 0.0 and permuted["topics_permuted"]

@@ -96,7 +96,7 @@ def format_summary(summary: dict) -> str:
     """Languages (share, token share, fertility, retrieval of both models), then pretraining and timings."""
     retrieval, pretraining = summary["retrieval"], summary["pretraining"]
     header = ("lang", "script", "lexicon", "order", "share", "tok-share", "fertility", "dev-loss",
-              "retr(PT)", "layer", "retr(ctrl)", "chance")
+              "retr(PT)", "layer", "retr(ctrl)", "chance", "topic(PT)", "topic-chance")
     rows = [header]
     for name, lang in summary["languages"].items():
         pt, ctrl = retrieval["pretrained"].get(name), retrieval["control"].get(name)
@@ -105,7 +105,8 @@ def format_summary(summary: dict) -> str:
                      _fmt(summary["fertility"][name]["fertility"]),
                      _fmt(pretraining["dev_loss_by_language"].get(name)),
                      _fmt(pt and pt["best"], "{:.3f}"), str(pt["best_layer"]) if pt else "-",
-                     _fmt(ctrl and ctrl["best"], "{:.3f}"), _fmt(pt and pt["chance"], "{:.3f}")))
+                     _fmt(ctrl and ctrl["best"], "{:.3f}"), _fmt(pt and pt["chance"], "{:.3f}"),
+                     _fmt(pt and pt.get("topic_at_best"), "{:.2f}"), _fmt(pt and pt.get("topic_chance"), "{:.2f}")))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     train = pretraining["train"]
     lines = [f"lab {summary['lab']} (key {summary['key'][:12]}): {summary['folder']}"]
@@ -115,7 +116,9 @@ def format_summary(summary: dict) -> str:
         f"parallel test sentences, best layer, mean of both directions"
         + "".join(note for flag, note in ((retrieval["center"], ", centered"),
                                           (retrieval.get("exclude_shared"), ", words shared with the base excluded"))
-                  if flag),
+                  if flag)
+        + "; topic: share of retrieved sentences with the query's topic (below its chance: topics aligned to the "
+        "wrong ones, a permutation)",
         f"pretraining: {train['steps']} steps, {train['tokens_seen']:,} tokens, {train['seconds']:.0f} s "
         f"({train['tokens_per_second']:,.0f} tok/s), dev loss {-train['dev_history'][-1]['dev_score']:.3f} "
         f"(control {pretraining['control_dev_loss']:.3f}), {pretraining['parameters']:,} parameters",
@@ -126,4 +129,9 @@ def format_summary(summary: dict) -> str:
                                  for stage, seconds in summary["timings_s"].items()),
         f"tasks: --data-dir {summary['data_dir']} --include-path {summary['tasks_dir']}",
     ]
+    for name, report in retrieval["pretrained"].items():
+        if report.get("topics_permuted"):
+            lines.append(f"WARNING: {name}: retrieved sentences share the query's topic less often than chance "
+                         f"({report['topic_at_best']:.2f} vs {report['topic_chance']:.2f}): pretraining aligned {name}'s "
+                         "topics to other base topics; expect below-chance transfer (see lab/grammar.py, ChoiceWeights)")
     return "\n".join(lines)

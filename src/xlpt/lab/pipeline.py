@@ -219,28 +219,33 @@ class Lab:
         first = read_lines(self.data_dir / "lab_topic" / self.spec.base.name / "test.tsv")[1]
         return first.split("\t")[1]
 
-    def test_sentences(self, limit: int | None = None) -> dict[str, list[str]]:
-        """The parallel topic-task test sentences of every language (row i = the same meaning)."""
+    def test_rows(self, limit: int | None = None) -> dict[str, list[dict]]:
+        """The parallel topic-task test rows (id, text, label) of every language (row i = the same meaning)."""
         import csv
 
-        sentences = {}
+        rows = {}
         for name in self.spec.language_names:
             with open(self.data_dir / "lab_topic" / name / "test.tsv", encoding="utf-8", newline="") as handle:
-                rows = list(csv.DictReader(handle, delimiter="\t"))
-            sentences[name] = [row["text"] for row in rows[:limit]]
-        return sentences
+                rows[name] = list(csv.DictReader(handle, delimiter="\t"))[:limit]
+        return rows
 
-    def retrieval_inputs(self) -> tuple[dict, dict | None]:
-        """(word lists of the parallel test sentences per language, shared-word flags per derived language)."""
+    def test_sentences(self, limit: int | None = None) -> dict[str, list[str]]:
+        return {name: [row["text"] for row in rows] for name, rows in self.test_rows(limit).items()}
+
+    def retrieval_inputs(self) -> tuple[dict, dict | None, list[str]]:
+        """(word lists of the parallel test sentences per language, shared-word flags per derived language,
+        the sentences' topics)."""
         settings, base = self.spec.retrieval, self.spec.base.name
-        words = {name: [s.split(" ") for s in texts] for name, texts in self.test_sentences(settings.sentences).items()}
+        rows = self.test_rows(settings.sentences)
+        words = {name: [row["text"].split(" ") for row in lang_rows] for name, lang_rows in rows.items()}
+        topics = [row["label"] for row in rows[base]]
         if not settings.exclude_shared:
-            return words, None
+            return words, None, topics
         _, languages = self._languages()
         shared = {name: ([languages[name].shared_with(languages[base], s) for s in words[name]],
                          [languages[base].shared_with(languages[name], s) for s in words[base]])
                   for name in words if name != base}
-        return words, shared
+        return words, shared, topics
 
     def retrieval(self) -> dict:
         """Retrieval per layer for the pretrained model and the control (always recomputed: seconds)."""
@@ -249,11 +254,12 @@ class Lab:
 
         started = time.perf_counter()
         settings = self.spec.retrieval
-        words, shared = self.retrieval_inputs()
+        words, shared, topics = self.retrieval_inputs()
         result = {"center": settings.center, "exclude_shared": settings.exclude_shared}
         for which, folder in (("pretrained", self.pretrained_dir), ("control", self.control_dir)):
             model, tokenizer = load_causal_lm(folder, device=self.device)
-            result[which] = retrieval_report(model, tokenizer, words, self.spec.base.name, settings.center, shared)
+            result[which] = retrieval_report(model, tokenizer, words, self.spec.base.name, settings.center, shared,
+                                             topics)
         _write_json(self.root / "retrieval.json", result)
         self.timings["retrieval"] = time.perf_counter() - started
         return result

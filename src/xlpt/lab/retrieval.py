@@ -15,10 +15,18 @@ sentence made only of shared words (an identity language) keeps all its tokens; 
 counted in `sentences_all_shared`. (Their information still reaches later tokens through attention:
 that is contextual alignment, which is what should count.)
 
+With the sentences' topic labels, `topic_mean` is the share of queries whose retrieved sentence has
+the query's topic (chance: the sum of squared topic shares). Sentence retrieval can sit above chance
+while the topics are aligned to the wrong ones (a symmetric grammar aligns two languages only up to
+a permutation of topics); topic agreement *below* its chance is the sign of such a permutation, and a
+classifier fine-tuned on the base then transfers below chance.
+
 In the feasibility prototype this took under a second and predicted which language transferred.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch.nn import functional as F
@@ -53,33 +61,57 @@ def sentence_vectors(model, tokenizer, sentences: list[list[str]], keep: list[li
     return torch.cat(chunks, dim=1)
 
 
+def nearest(queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+    """Index of the most cosine-similar key of every query."""
+    return (F.normalize(queries, dim=-1) @ F.normalize(keys, dim=-1).T).argmax(dim=1)
+
+
 def top1_accuracy(queries: torch.Tensor, keys: torch.Tensor) -> float:
     """Share of rows i whose most cosine-similar key is key i (queries and keys are parallel)."""
-    similarity = F.normalize(queries, dim=-1) @ F.normalize(keys, dim=-1).T
-    return float((similarity.argmax(dim=1) == torch.arange(len(queries))).float().mean())
+    return float((nearest(queries, keys) == torch.arange(len(queries))).float().mean())
+
+
+def _topic_agreement(found: torch.Tensor, topics: torch.Tensor) -> float:
+    return float((topics[found] == topics).float().mean())
 
 
 def _centered(vectors: torch.Tensor) -> torch.Tensor:
     return vectors - vectors.mean(dim=1, keepdim=True)
 
 
-def retrieval_by_layer(queries: torch.Tensor, reference: torch.Tensor, center: bool = True) -> dict:
-    """Per-layer X->B, B->X and mean top-1 accuracy between parallel (layers, n, d) tensors."""
+def retrieval_by_layer(queries: torch.Tensor, reference: torch.Tensor, center: bool = True,
+                       topics: list[str] | None = None) -> dict:
+    """Per-layer X->B, B->X and mean top-1 accuracy between parallel (layers, n, d) tensors, and with
+    `topics` (one label per sentence) the topic agreement of the retrieved sentences."""
     if queries.shape[:2] != reference.shape[:2]:
         raise ValueError(f"retrieval needs parallel sentences: shapes {tuple(queries.shape)} and {tuple(reference.shape)}")
     if center:
         queries, reference = _centered(queries), _centered(reference)
-    layers = []
-    for layer in range(queries.shape[0]):
-        to_base, from_base = top1_accuracy(queries[layer], reference[layer]), top1_accuracy(reference[layer], queries[layer])
-        layers.append({"layer": layer, "to_base": to_base, "from_base": from_base, "mean": (to_base + from_base) / 2})
-    best = max(layers, key=lambda row: row["mean"])
     n = queries.shape[1]
-    return {"layers": layers, "best_layer": best["layer"], "best": best["mean"], "chance": 1.0 / n, "sentences": n}
+    if topics is not None:
+        names = sorted(set(topics))
+        topic_ids = torch.tensor([names.index(t) for t in topics])
+    layers, truth = [], torch.arange(n)
+    for layer in range(queries.shape[0]):
+        to_base, from_base = nearest(queries[layer], reference[layer]), nearest(reference[layer], queries[layer])
+        row = {"layer": layer, "to_base": float((to_base == truth).float().mean()),
+               "from_base": float((from_base == truth).float().mean())}
+        row["mean"] = (row["to_base"] + row["from_base"]) / 2
+        if topics is not None:
+            row["topic_mean"] = (_topic_agreement(to_base, topic_ids) + _topic_agreement(from_base, topic_ids)) / 2
+        layers.append(row)
+    best = max(layers, key=lambda row: row["mean"])
+    report = {"layers": layers, "best_layer": best["layer"], "best": best["mean"], "chance": 1.0 / n, "sentences": n}
+    if topics is not None:
+        report["topic_at_best"] = best["topic_mean"]
+        report["topic_chance"] = chance = float(sum((topic_ids == k).float().mean() ** 2 for k in range(len(names))))
+        # below chance by more than 3 standard errors of a share over n sentences
+        report["topics_permuted"] = best["topic_mean"] < chance - 3 * math.sqrt(chance * (1 - chance) / n)
+    return report
 
 
 def retrieval_report(model, tokenizer, words: dict[str, list[list[str]]], base: str, center: bool = True,
-                     shared: dict | None = None) -> dict:
+                     shared: dict | None = None, topics: list[str] | None = None) -> dict:
     """Retrieval between `base` and every other language of `words` (parallel lists of word lists).
 
     `shared[X]` = (flags for X's words, flags for the base's words): True where the word is written
@@ -100,5 +132,5 @@ def retrieval_report(model, tokenizer, words: dict[str, list[list[str]]], base: 
             queries = sentence_vectors(model, tokenizer, sentences)
             reference = plain_base if plain_base is not None else sentence_vectors(model, tokenizer, words[base])
             all_shared = 0
-        report[name] = retrieval_by_layer(queries, reference, center) | {"sentences_all_shared": all_shared}
+        report[name] = retrieval_by_layer(queries, reference, center, topics) | {"sentences_all_shared": all_shared}
     return report

@@ -103,16 +103,20 @@ class GrammarSpec(_Section):
     places: Count = 8
     numbers: Count = 6
     probabilities: Probabilities = Probabilities()
+    topic_zipf: Annotated[float, BeforeValidator(_real), Field(ge=0, le=4)] = 0.0
+    """Topic frequencies of pretraining documents fall as 1 / rank^topic_zipf (topics in spec order; 0 = all
+    equally frequent). Task data stays balanced over topics."""
     zipf: Annotated[float, BeforeValidator(_real), Field(ge=0, le=4)] = 1.0
     """Word frequencies within each group (a topic's nouns, the adjectives, ...) fall as 1 / rank^zipf."""
     preference: Annotated[float, BeforeValidator(_real), Field(ge=0, le=4)] = 1.0
     """Strength of the random selectional preferences (verb -> subject and object nouns, noun -> adjectives):
-    the log-weight standard deviation. With zipf = preference = 0 the grammar is symmetric and monolingual
-    text cannot align two languages beyond their shared anchors (see grammar.ChoiceWeights)."""
-    entity_preference: Annotated[float, BeforeValidator(_real), Field(ge=0, le=4)] = 0.0
+    the log-weight standard deviation."""
+    entity_preference: Annotated[float, BeforeValidator(_real), Field(ge=0, le=4)] = 2.5
     """The same for topic -> people and places. Names and places are the usual anchors (written alike in
-    every language), so with a preference here an anchor tells the topic, and even a model without
-    pretraining transfers through it; 0 keeps anchors topic-neutral."""
+    every language), so with a preference here an anchor tells the topic: pretraining can then tell which
+    topic of one language is which of another, and a model without pretraining transfers a little through
+    the anchors alone. With 0 (topic-neutral anchors) small pretraining budgets align topics to the wrong
+    ones; see grammar.ChoiceWeights for the measurements."""
     sentences_per_document: tuple[Count, Count] = (1, 4)
     """Pretraining documents hold this many sentences (min, max) of one topic in one language."""
 
