@@ -65,7 +65,7 @@ def spec_path(args) -> Path:
 
 
 def run(args) -> int:
-    from xlpt.lab.pipeline import Lab
+    from xlpt.lab.pipeline import STAGES, Lab
     from xlpt.lab.spec import load_spec
 
     spec = load_spec(spec_path(args))
@@ -79,7 +79,7 @@ def run(args) -> int:
     lab = Lab(spec, args.out, device=args.device, log=log, progress=not (args.quiet or args.json))
     log(f"lab {spec.name!r} -> {lab.root}")
     if args.stage != "all":
-        for stage in ("text", "tokenizer", "pretraining")[: ("text", "tokenizer", "pretraining").index(args.stage) + 1]:
+        for stage in STAGES[: STAGES.index(args.stage) + 1]:
             getattr(lab, stage)()
         log(f"stopped after stage {args.stage}: {lab.root}")
         return 0
@@ -92,33 +92,46 @@ def _fmt(value, pattern="{:.2f}") -> str:
     return "-" if value is None else pattern.format(value)
 
 
+def _retrieval_note(retrieval: dict) -> str:
+    if not retrieval["pretrained"]:
+        return "retrieval: no derived language"
+    n = next(iter(retrieval["pretrained"].values()))["sentences"]
+    notes = [note for flag, note in ((retrieval["center"], "centered"),
+                                     (retrieval.get("exclude_shared"), "words shared with the base excluded")) if flag]
+    return (f"retrieval: top-1 over {n} parallel test sentences, best layer, mean of both directions"
+            + "".join(f", {note}" for note in notes)
+            + "; topic: share of retrieved sentences with the query's topic (below its chance: topics aligned to "
+            "the wrong ones, a permutation)")
+
+
+_HEADER = ("lang", "script", "lexicon", "order", "share", "tok-share", "fertility", "dev-loss",
+           "retr(PT)", "layer", "retr(ctrl)", "chance", "topic(PT)", "topic-chance")
+
+
+def _language_row(name: str, lang: dict, summary: dict, is_base: bool) -> tuple[str, ...]:
+    pretraining, retrieval = summary["pretraining"], summary["retrieval"]
+    pt, ctrl = retrieval["pretrained"].get(name), retrieval["control"].get(name)
+    described = (name, lang["script"], "base" if is_base else lang["lexicon"], lang["order"], _fmt(lang["share"]),
+                 _fmt(pretraining["token_share"].get(name)), _fmt(summary["fertility"][name]["fertility"]),
+                 _fmt(pretraining["dev_loss_by_language"].get(name)))
+    if pt is None:  # the base itself
+        return described + ("-",) * 6
+    return described + (_fmt(pt["best"], "{:.3f}"), str(pt["best_layer"]), _fmt(ctrl["best"], "{:.3f}"),
+                        _fmt(pt["chance"], "{:.3f}"), _fmt(pt.get("topic_at_best")), _fmt(pt.get("topic_chance")))
+
+
 def format_summary(summary: dict) -> str:
     """Languages (share, token share, fertility, retrieval of both models), then pretraining and timings."""
     retrieval, pretraining = summary["retrieval"], summary["pretraining"]
-    header = ("lang", "script", "lexicon", "order", "share", "tok-share", "fertility", "dev-loss",
-              "retr(PT)", "layer", "retr(ctrl)", "chance", "topic(PT)", "topic-chance")
-    rows = [header]
-    for name, lang in summary["languages"].items():
-        pt, ctrl = retrieval["pretrained"].get(name), retrieval["control"].get(name)
-        rows.append((name, lang["script"], lang["lexicon"] if name != next(iter(summary["languages"])) else "base",
-                     lang["order"], _fmt(lang["share"]), _fmt(pretraining["token_share"].get(name)),
-                     _fmt(summary["fertility"][name]["fertility"]),
-                     _fmt(pretraining["dev_loss_by_language"].get(name)),
-                     _fmt(pt and pt["best"], "{:.3f}"), str(pt["best_layer"]) if pt else "-",
-                     _fmt(ctrl and ctrl["best"], "{:.3f}"), _fmt(pt and pt["chance"], "{:.3f}"),
-                     _fmt(pt and pt.get("topic_at_best"), "{:.2f}"), _fmt(pt and pt.get("topic_chance"), "{:.2f}")))
+    base = next(iter(summary["languages"]))
+    rows = [_HEADER] + [_language_row(name, lang, summary, name == base) for name, lang in summary["languages"].items()]
+    header = _HEADER
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     train = pretraining["train"]
     lines = [f"lab {summary['lab']} (key {summary['key'][:12]}): {summary['folder']}"]
     lines += ["  ".join(cell.rjust(width) for cell, width in zip(row, widths)) for row in rows]
     lines += [
-        f"retrieval: top-1 over {next(iter(retrieval['pretrained'].values()))['sentences'] if retrieval['pretrained'] else 0} "
-        f"parallel test sentences, best layer, mean of both directions"
-        + "".join(note for flag, note in ((retrieval["center"], ", centered"),
-                                          (retrieval.get("exclude_shared"), ", words shared with the base excluded"))
-                  if flag)
-        + "; topic: share of retrieved sentences with the query's topic (below its chance: topics aligned to the "
-        "wrong ones, a permutation)",
+        _retrieval_note(retrieval),
         f"pretraining: {train['steps']} steps, {train['tokens_seen']:,} tokens, {train['seconds']:.0f} s "
         f"({train['tokens_per_second']:,.0f} tok/s), dev loss {-train['dev_history'][-1]['dev_score']:.3f} "
         f"(control {pretraining['control_dev_loss']:.3f}), {pretraining['parameters']:,} parameters",

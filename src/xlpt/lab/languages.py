@@ -53,7 +53,7 @@ class Language:
     accusative: str | None
     """The object suffix, when the language marks case."""
     anchors: frozenset
-    """Lexeme ids whose word is the base word."""
+    """Lexeme ids whose word is the base word (all of them for an identity lexicon)."""
 
     def __post_init__(self):
         # (POS, entity tag) per lexeme, looked up for every word realised
@@ -216,7 +216,7 @@ def build_language(spec: LanguageSpec, lexicon: Lexicon, seed: int, base: Langua
         anchors = _anchor_ids(lexicon, spec, rng)
         stems = {i: base.stems[i] for i in anchors}
         if spec.lexicon == "identity":
-            stems = dict(base.stems)
+            stems, anchors = dict(base.stems), frozenset(ids)  # every word is the base's
         elif spec.lexicon == "transliterate":
             stems.update({i: w for i, w in _transliterate(base, spec).items() if i not in anchors})
         else:

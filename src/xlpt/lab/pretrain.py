@@ -124,8 +124,9 @@ def measure_step_seconds(model, objective: CausalLMObjective, batch_size: int, l
     """Seconds per optimizer step (forward, backward, AdamW) on a copy of the model, after one warm-up step."""
     trial = copy.deepcopy(model).to(device).train()
     optimizer = torch.optim.AdamW(trial.parameters(), lr=lr)
-    order = sorted(range(len(objective.train_ids)), key=lambda i: objective.train_lengths()[i])
-    middle = order[len(order) // 2 - batch_size // 2:][:batch_size]  # typical lengths, not the extremes
+    lengths = objective.train_lengths()
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    middle = order[max(0, len(order) // 2 - batch_size // 2):][:batch_size]  # typical lengths, not the extremes
     batch = objective.batch(middle, device)
     timings = []
     for step in range(steps + 1):
@@ -134,6 +135,8 @@ def measure_step_seconds(model, objective: CausalLMObjective, batch_size: int, l
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)  # kernels run asynchronously: wait before reading the clock
         if step:
             timings.append(time.perf_counter() - started)
     return sorted(timings)[len(timings) // 2]

@@ -79,7 +79,7 @@ class Probabilities(_Section):
     place: Probability = 0.3
     """Chance of a location phrase ("in PLACE") on a transitive sentence."""
     name: Probability = 0.3
-    """Chance that the subject of a transitive sentence is a person's name (an entity)."""
+    """Chance that a participant (subject or object) of a transitive sentence is a person's name (an entity)."""
     surname: Probability = 0.5
     """Chance that a person's name has a surname (a two-word entity: B-PER I-PER)."""
     number: Probability = 0.15
