@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "score",
     "report",
     "tasks",
+    "lab",
 ]
 
 
