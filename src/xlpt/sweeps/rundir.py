@@ -123,7 +123,9 @@ def read_state(run_dir: str | Path, cfg=None) -> RunState:
         summary = run.read_summary()
     except RunFileError as err:
         summary, state.notes = None, [str(err)]
-    results, _ = read_results(run.path, cfg.data.eval_split, rid)
+    results, problem = read_results(run.path, cfg.data.eval_split, rid)
+    if results is None and run.results_path(cfg.data.eval_split).exists():
+        state.notes.append(problem)  # damaged or someone else's: the run is not done, and says why
     recorded = info.get("status")
     if results is not None:
         state.status, state.results = "done", results
@@ -147,6 +149,8 @@ def read_state(run_dir: str | Path, cfg=None) -> RunState:
         state.finished = summary.get("finished") or _mtime(run.summary_path)
     elif run.last_checkpoint.exists():
         state.status = "interrupted"
+    if state.notes and state.status not in ("done", "failed", "diverged"):
+        state.error = "; ".join(state.notes)
     if state.elapsed_s is None and summary is not None:
         state.elapsed_s = _float(summary.get("seconds"))
     return state
