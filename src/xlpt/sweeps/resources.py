@@ -35,10 +35,15 @@ def default_resources(cfg) -> JobResources:
     return JobResources(gpus=0 if cfg.model.device == "cpu" else 1, cpus=8, mem_gb=64, timeout_min=24 * 60)
 
 
+# The planner: a function cfg -> mapping with some of gpus / cpus / mem_gb / timeout_min (a missing key or
+# None means no opinion). Until xlpt.sweeps.estimate provides one, there is none; then this line becomes
+# `from xlpt.sweeps.estimate import job_resources as PLANNER`.
+PLANNER = None
+
+
 def planned_resources(cfg) -> dict:
-    """The planner's numbers for this run: a mapping with some of gpus / cpus / mem_gb / timeout_min
-    (a missing key or None means no opinion). Until the planner provides them, it has none."""
-    return {}  # PLANNER HOOK: replace with `return xlpt.sweeps.estimate.job_resources(cfg)`
+    """The planner's numbers for this run ({} without a planner)."""
+    return {} if PLANNER is None else dict(PLANNER(cfg))
 
 
 def job_resources(cfg, requested: dict | None = None) -> JobResources:
