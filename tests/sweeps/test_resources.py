@@ -35,7 +35,7 @@ def test_command_line_wins_over_the_planner_which_wins_over_defaults(monkeypatch
     cpu_run = load_config(None, ["model.device=cpu"])
     assert job_resources(gpu_run) == JobResources(gpus=1, cpus=8, mem_gb=64, timeout_min=1440)
     assert job_resources(cpu_run).gpus == 0
-    monkeypatch.setattr(resources, "planned_resources", lambda cfg: {"mem_gb": 20.5, "timeout_min": 95, "gpus": None})
+    monkeypatch.setattr(resources, "PLANNER", lambda cfg: {"mem_gb": 20.5, "timeout_min": 95, "gpus": None})
     assert job_resources(gpu_run) == JobResources(gpus=1, cpus=8, mem_gb=20.5, timeout_min=95)
     asked = requested_resources(gpus=2, cpus=None, mem=None, time="3:00:00")
     assert job_resources(gpu_run, asked) == JobResources(gpus=2, cpus=8, mem_gb=20.5, timeout_min=180)
