@@ -13,6 +13,7 @@
     predictions/<key>/<lang>.jsonl
     tensorboard/, wandb/  experiment-tracker files when train.report_to asks for them (xlpt.tracking)
     status.json, .lock    lifecycle: pending | running | done | failed | diverged, and who works on it
+    job.json              the cluster job a sweep submitted for the run (written by the submitting process only)
 
 Every write is atomic (temporary file + rename). Every read of a damaged file is one `RunFileError`
 naming the file and what to do. Nothing here imports torch.
@@ -130,6 +131,10 @@ class RunDir:
     def status_path(self) -> Path:
         return self.path / "status.json"
 
+    @property
+    def job_path(self) -> Path:
+        return self.path / "job.json"
+
     def results_path(self, key: str) -> Path:
         return self.path / ("results.json" if key == "test" else f"results-{key}.json")
 
@@ -188,6 +193,10 @@ class RunDir:
             return config_from_dict(tree, str(self.config_path))
         except (ConfigError, ValidationError) as err:
             raise RunFileError(self.config_path, f"is not a valid run config ({err})") from None
+
+    def read_config_tree(self) -> dict:
+        """config.yaml as written (not migrated, not validated): to tell an xlpt <= 0.1 layout apart."""
+        return self._read_yaml(self.config_path)
 
     def _read_yaml(self, path: Path) -> dict:
         from xlpt.schema import load_yaml
@@ -264,7 +273,10 @@ class RunDir:
         so `xlpt runs` sees runs made by `xlpt train` exactly as those made by `xlpt sweep`."""
         from xlpt.errors import TrainingDiverged, TrainingInterrupted
 
-        self.write_status(status=status, owner=owner(), started=now(), finished=None, error=None)
+        started = now()
+        # first_started: when work on the run first began (`started` is the current phase's start)
+        self.write_status(status=status, owner=owner(), started=started, finished=None, error=None,
+                          first_started=self.read_status().get("first_started") or started)
         try:
             yield
         except TrainingDiverged:
@@ -276,6 +288,17 @@ class RunDir:
             self.write_status(status="failed", error=f"{type(err).__name__}: {err}"[:2000], finished=now())
             raise
         self.write_status(status=done, finished=now(), error=None)
+
+    def read_job(self) -> dict | None:
+        """job.json, or None when there is none or it is unreadable (it is a record of a submission, not a result)."""
+        try:
+            data = json.loads(self.job_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def write_job(self, **fields) -> None:
+        write_json_atomic(self.job_path, fields)
 
     def lock(self) -> "RunLock":
         return RunLock(self.path)

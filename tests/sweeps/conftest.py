@@ -58,9 +58,52 @@ def write_sweep(path: Path, workspace: Path, grid: dict, **sweep_extra) -> Path:
     return path
 
 
+FAST_TRAIN = {"batch_size": 8, "max_steps": 12, "eval_every": 4, "log_every": 4, "checkpoint_every": 2}
+"""Training settings for tests that start many processes: 12 steps, a resumable snapshot every 2."""
+
+
+def write_fast_sweep(path: Path, workspace: Path, grid: dict, **sweep_extra) -> Path:
+    """Like write_sweep, with FAST_TRAIN and smaller dev and eval sets."""
+    write_sweep(path, workspace, grid, **sweep_extra)
+    tree = yaml.safe_load(path.read_text(encoding="utf-8"))
+    tree["train"] = dict(FAST_TRAIN)
+    tree["data"].update(max_dev_examples=32, max_eval_examples=10)
+    path.write_text(yaml.safe_dump(tree, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def single_run(workspace, tmp_path_factory) -> tuple[Path, Path]:
+    """(a sweep file whose one run is a full fine-tuning run, that run trained by `xlpt train --config <file>`).
+
+    A sweep file is also a run config, so `xlpt train` on it makes exactly the sweep's run."""
+    from xlpt.cli import main
+
+    root = tmp_path_factory.mktemp("single-run")
+    tree = {
+        "model": {"name": str(workspace / "tiny"), "device": "cpu"},
+        "data": {"task": "pawsx", "data_dir": str(workspace / "data"), "max_dev_examples": 32, "max_eval_examples": 10},
+        "method": {"name": "full_finetune"},
+        "train": {**FAST_TRAIN, "learning_rate": 1.0e-3},
+        "sweep": {"name": "single", "grid": {}},
+    }
+    config = root / "single.yaml"
+    config.write_text(yaml.safe_dump(tree, sort_keys=False), encoding="utf-8")
+    assert main(["train", "--config", str(config), "--out", str(root / "trained"), "--quiet"]) == 0
+    return config, root / "trained"
+
+
 @pytest.fixture
 def make_sweep(workspace, tmp_path):
     """make_sweep(grid, **sweep_keys) -> path of a sweep file on the tiny model in tmp_path."""
     def make(grid: dict, filename: str = "sweep.yaml", **sweep_extra) -> Path:
         return write_sweep(tmp_path / filename, workspace, grid, **sweep_extra)
+    return make
+
+
+@pytest.fixture
+def fast_sweep(workspace, tmp_path):
+    """fast_sweep(grid, **sweep_keys) -> path of a sweep file with FAST_TRAIN settings in tmp_path."""
+    def make(grid: dict, filename: str = "sweep.yaml", **sweep_extra) -> Path:
+        return write_fast_sweep(tmp_path / filename, workspace, grid, **sweep_extra)
     return make

@@ -59,12 +59,16 @@ def test_sweep_killed_mid_run_resumes_and_completes_every_run_once(make_sweep, t
     finished_before = {p.parent.name for p in out.glob("*/results.json")}
     assert finished_before and victim not in finished_before
 
-    # The store survived the kill; the victim's row still says running, which readers report as interrupted.
+    # The kill left the victim's status.json saying running; nothing holds its lock, so it is listed as
+    # interrupted. Every planned run is listed (those not started yet from the sweep's manifest).
     listed = json.loads(subprocess.run(xlpt("runs", "list", "--out", out, "--json"), capture_output=True,
                                        text=True, check=True, env=ENV).stdout)
     by_id = {run["id"]: run for run in listed}
-    assert set(by_id) == set(planned)
-    assert by_id[victim]["recorded_status"] == "running" and by_id[victim]["status"] == "interrupted"
+    assert set(by_id) == set(planned) and len(listed) == len(planned)
+    assert json.loads((out / victim / "status.json").read_text())["status"] == "running"
+    assert by_id[victim]["status"] == "interrupted"
+    assert {rid for rid, run in by_id.items() if run["status"] == "done"} == finished_before
+    assert {run["status"] for rid, run in by_id.items() if rid not in finished_before | {victim}} <= {"pending"}
 
     # 2. Resume with two sweeps at once on the same folder: they share the work without clashing.
     logs = [open(tmp_path / f"resume{i}.log", "w") for i in (1, 2)]

@@ -1,9 +1,9 @@
-"""The results store, `xlpt runs`, `xlpt sweep --dry-run`, failure handling and reindexing."""
+"""`xlpt runs`, `xlpt sweep --dry-run`, failure handling, reindexing, and runs made by `xlpt train`."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
+import shutil
 
 import pytest
 
@@ -12,8 +12,7 @@ from xlpt.errors import ConfigError
 from xlpt.sweeps.estimate import CHARS_PER_TOKEN, heuristic_tokens
 from xlpt.sweeps.grid import expand, load_sweep
 from xlpt.sweeps.reindex import reindex
-from xlpt.sweeps.rundir import RunLock
-from xlpt.sweeps.store import RunStore, effective_status
+from xlpt.sweeps.store import RunStore
 
 GRID = {"data.task": ["pawsx", "udpos"], "method.name": ["prompt_tuning", "full_finetune"]}
 
@@ -110,35 +109,33 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(make_sweep, workspace, 
     assert code == 0 and "average" in text and good.id in text
 
 
-def test_store_records_once_and_tells_interrupted_from_running(tmp_path):
-    from xlpt.config import RunConfig
+def test_runs_made_by_xlpt_train_are_listed_with_their_true_times(single_run, tmp_path, monkeypatch, capsys):
+    _, trained = single_run
+    run_dir = tmp_path / "runs" / "study" / "x"
+    shutil.copytree(trained, run_dir)
+    monkeypatch.chdir(tmp_path)
+    # plain `xlpt runs list`: the default folder runs/, searched recursively
+    code, text = run_cli(capsys, "runs", "list", "--json")
+    [row] = json.loads(text)
+    summary = json.loads((run_dir / "train_summary.json").read_text())
+    status = json.loads((run_dir / "status.json").read_text())
+    assert code == 0 and row["run_dir"] == "study/x" and row["status"] == "trained"
+    assert row["finished"] == summary["finished"] and row["started"] == status["first_started"] <= row["finished"]
+    assert row["average"] is None
 
-    cfg = RunConfig()
-    results = {"split": "test", "metric": "accuracy", "average": 0.5, "average_without_en": 0.4,
-               "languages": {"en": {"accuracy": 0.6, "n": 10, "split": "test", "n_words": 7},
-                             "de": {"accuracy": 0.4, "n": 10, "split": "dev"}},
-               "provenance": {"git_commit": "abc"}}
-    with RunStore(tmp_path / "runs.sqlite") as store:
-        store.register([("r1", cfg, tmp_path / "r1", 1)], "s")
-        store.register([("r1", cfg, tmp_path / "r1", 1)], "s")  # registering twice is harmless
-        store.record_results("r1", results)
-        store.record_results("r1", results)  # and so is recording twice
-        rows = store.db.execute("SELECT lang, metric, value, n, source_split FROM metrics").fetchall()
-        assert sorted(map(tuple, rows)) == [("de", "accuracy", 0.4, 10, "dev"), ("en", "accuracy", 0.6, 10, "test")]
-        assert store.list_runs(status="done")[0]["average"] == 0.5
-        with pytest.raises(ConfigError, match="no run"):
-            store.get("zz")
-    # a `running` row is only running while its process holds the run's lock
-    (tmp_path / "r2").mkdir()
-    assert effective_status("running", tmp_path / "r2") == "interrupted"
-    lock = RunLock(tmp_path / "r2")
-    assert lock.acquire()
-    try:
-        assert effective_status("running", tmp_path / "r2") == "running"
-        assert not RunLock(tmp_path / "r2").acquire()  # a second claimant is refused
-    finally:
-        lock.release()
-    assert effective_status("running", tmp_path / "r2") == "interrupted"
-    with pytest.raises(ConfigError, match="no results store"):
-        RunStore(tmp_path / "elsewhere.sqlite", create=False)
-    assert sqlite3.connect(tmp_path / "runs.sqlite").execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    code, _ = run_cli(capsys, "evaluate", "--run", run_dir, "--quiet")
+    results = json.loads((run_dir / "results.json").read_text())
+    code, text = run_cli(capsys, "runs", "list", "--json")
+    [row] = json.loads(text)
+    assert row["status"] == "done" and row["average"] == results["average"]
+    assert row["finished"] == results["provenance"]["created"] and row["finished"] >= summary["finished"]
+    code, text = run_cli(capsys, "runs", "list")
+    assert code == 0 and row["id"] in text and row["finished"] in text and "1 runs under runs" in text
+
+    # nothing there: a clear message; no such folder: one line, exit 2
+    (tmp_path / "empty").mkdir()
+    code, text = run_cli(capsys, "runs", "list", "--out", tmp_path / "empty")
+    assert code == 0 and "no runs under" in text and "config.yaml" in text
+    monkeypatch.chdir(tmp_path / "empty")
+    assert main(["runs", "list"]) == 2
+    assert "no folder runs" in capsys.readouterr().err

@@ -4,36 +4,64 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from xlpt.cli.options import add_include_path, apply_include_path
 from xlpt.errors import ConfigError
+from xlpt.sweeps.rundir import STATUSES  # light: no torch, no SQLite
+
+DEFAULT_RUNS = "runs"
 
 
 def register(sub) -> None:
     sweep = sub.add_parser(
-        "sweep", help="run a grid of runs (train + evaluate each), resumably, into one folder",
+        "sweep", help="run a grid of runs (train + evaluate each), resumably, here or as cluster jobs",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Expand a sweep file (a run config plus a `sweep:` section with grid axes, see "
-        "configs/sweeps/ and xlpt/sweeps/grid.py) and run every run in order into <out>/<run_id>/: train, "
-        "evaluate on every language, record in <out>/runs.sqlite. Re-running the same command skips finished "
-        "runs and resumes interrupted ones; failed runs are recorded, retried next time, and make the exit "
-        "status 1. Two sweeps on the same folder share the work (each run is locked while it runs).",
-        epilog="example: xlpt sweep --config configs/sweeps/tiny-smoke.yaml --dry-run")
+        "configs/sweeps/ and xlpt/sweeps/grid.py) and bring every run to done in <out>/<run_id>/: train, "
+        "evaluate on every language. Re-running the same command skips finished runs and resumes interrupted "
+        "ones; failed runs are retried, diverged ones reported and not retried; either makes the exit status 1. "
+        "Runs execute in this process (--executor local, the default), or as one submitit job per run "
+        "(--executor submitit-local on this machine, --executor slurm as Slurm job arrays). Jobs write only "
+        "their run directory; <out>/runs.sqlite is an index of those files, rebuilt by whoever reads it.",
+        epilog="examples:\n  xlpt sweep --config configs/sweeps/tiny-smoke.yaml --dry-run\n"
+        "  xlpt sweep --config configs/sweeps/xglm-564m-study.yaml --executor slurm --partition gpu --time 12:00:00\n"
+        "  xlpt sweep --config configs/sweeps/xglm-564m-study.yaml --status")
     sweep.add_argument("--config", required=True, help="sweep YAML file")
     add_include_path(sweep)
     sweep.add_argument("--out", help="output folder (default: the file's sweep.out, else runs/<sweep name>)")
-    sweep.add_argument("--dry-run", action="store_true", help="list the runs with their status and token cost; run nothing")
+    what = sweep.add_mutually_exclusive_group()
+    what.add_argument("--dry-run", action="store_true", help="list the runs with their status and token cost; run nothing")
+    what.add_argument("--status", action="store_true", help="one line per run (status, job, error) read from disk; "
+                      "run nothing. Exit status 1 when a run failed or diverged")
     sweep.add_argument("--only", help="comma-separated run ids (or unique prefixes) to run; the others are left alone")
-    sweep.add_argument("--json", action="store_true", help="with --dry-run: print the plan as JSON")
+    sweep.add_argument("--json", action="store_true", help="with --dry-run or --status: print JSON")
     sweep.add_argument("--quiet", action="store_true", help="no progress bars or run logs, one line per run")
+    cluster = sweep.add_argument_group("executors (see xlpt/sweeps/executors.py)")
+    cluster.add_argument("--executor", choices=["local", "submitit-local", "slurm"], default="local",
+                         help="local: in this process, one run after the other (default); submitit-local: one "
+                         "submitit job (process) per run on this machine; slurm: one Slurm job-array task per run")
+    cluster.add_argument("--max-parallel", type=int, metavar="N",
+                         help="jobs running at once (submitit-local: default 1; slurm: the array's limit, default none)")
+    cluster.add_argument("--no-wait", dest="wait", action="store_false",
+                         help="submit and return; follow the jobs with --status (default: wait and report each run)")
+    cluster.add_argument("--partition", help="Slurm partition")
+    cluster.add_argument("--account", help="Slurm account")
+    cluster.add_argument("--time", help="wall time per job: minutes or [D-]H:MM:SS (default 24:00:00); a job reaching "
+                         "it is checkpointed and requeued")
+    cluster.add_argument("--gpus", type=int, help="GPUs per job (default 1; 0 when model.device=cpu)")
+    cluster.add_argument("--cpus", type=int, help="CPU cores per job (default 8)")
+    cluster.add_argument("--mem", help="memory per job in GB, or with a unit: 64G, 500M (default 64)")
     sweep.add_argument("overrides", nargs="*", metavar="key=value",
                        help="applied to every run, after the grid (e.g. train.max_steps=30 model.name=DIR)")
     sweep.set_defaults(func=_sweep)
 
-    runs = sub.add_parser("runs", help="list, show or reindex the runs of a results store",
-                          description="Query <out>/runs.sqlite, the index `xlpt sweep` keeps of its runs. Results also "
-                          "stay as plain JSON in each run directory; `reindex` rebuilds the store from them.")
+    runs = sub.add_parser("runs", help="list, show or reindex the runs under a folder",
+                          description="Query the runs under a folder (default runs/, where `xlpt sweep` writes), "
+                          "searched recursively: sweep runs and `xlpt train --out` runs alike. The answer comes from "
+                          "the run directories' own files, indexed in <folder>/runs.sqlite (updated before every "
+                          "answer); `reindex` rebuilds that index and migrates run folders of xlpt <= 0.1.")
     actions = runs.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
     listing = actions.add_parser("list", help="one line per run, filtered")
@@ -41,8 +69,8 @@ def register(sub) -> None:
     listing.add_argument("--task", help="only this task")
     listing.add_argument("--method", help="only this method")
     listing.add_argument("--sweep", help="only runs of this sweep")
-    listing.add_argument("--status", choices=["pending", "running", "done", "failed", "interrupted"],
-                         help="only runs in this state (interrupted: recorded as running, but no process holds it)")
+    listing.add_argument("--status", choices=list(STATUSES),
+                         help="only runs in this state (interrupted: work saved, nothing running it)")
     listing.add_argument("--json", action="store_true", help="print JSON (a list of objects)")
     listing.set_defaults(func=_list)
     show = actions.add_parser("show", help="everything the store knows about one run")
@@ -50,21 +78,36 @@ def register(sub) -> None:
     _store_args(show)
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(func=_show)
-    reindex = actions.add_parser("reindex", help="rebuild <out>/runs.sqlite from the run directories")
-    reindex.add_argument("--out", required=True, help="the sweep's output folder")
+    reindex = actions.add_parser("reindex", help="rebuild <out>/runs.sqlite from the run directories; migrate old "
+                                 "run folders")
+    reindex.add_argument("--out", required=True, help="the folder of the runs (a sweep's output folder, or above)")
     reindex.set_defaults(func=_reindex)
 
 
 def _store_args(parser) -> None:
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--store", help="the SQLite file")
-    where.add_argument("--out", help="a sweep's output folder (its runs.sqlite)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--out", default=DEFAULT_RUNS, help=f"folder of the runs, searched recursively "
+                       f"(default: {DEFAULT_RUNS}/)")
+    where.add_argument("--store", help="a runs.sqlite file (its folder's runs are listed)")
 
 
 def _open_store(args):
-    from xlpt.sweeps.store import STORE_NAME, RunStore
+    """The index of the folder asked for, synced with its run directories (notes go to stderr)."""
+    from xlpt.sweeps.store import RunStore, open_index
 
-    return RunStore(Path(args.store) if args.store else Path(args.out) / STORE_NAME, create=False)
+    if args.store:
+        store, notes = RunStore(Path(args.store), create=False), []
+    else:
+        root = Path(args.out)
+        if not root.is_dir():
+            hint = " (`xlpt sweep` writes to runs/<sweep name> unless its file or --out says otherwise)" \
+                if args.out == DEFAULT_RUNS else ""
+            raise ConfigError(f"no folder {root}: pass --out with the folder of your runs{hint}")
+        store, notes = open_index(root)
+    report = store.sync()
+    for line in notes + report.skipped:
+        print(f"note: {line}", file=sys.stderr)
+    return store
 
 
 # ---------------------------------------------------------------------------------------------- sweep
@@ -72,11 +115,11 @@ def _open_store(args):
 
 def _sweep(args) -> int:
     from xlpt.sweeps.grid import default_out, expand, load_sweep, select
-    from xlpt.sweeps.runner import run_sweep
 
     apply_include_path(args)
-    if args.json and not args.dry_run:
-        raise ConfigError("--json only applies to --dry-run (query finished runs with `xlpt runs list --json`)")
+    if args.json and not (args.dry_run or args.status):
+        raise ConfigError("--json only applies to --dry-run and --status (query runs with `xlpt runs list --json`)")
+    cluster_options = _cluster_options(args)
     spec = load_sweep(args.config, args.overrides)
     plan = expand(spec)
     if not plan:
@@ -85,9 +128,62 @@ def _sweep(args) -> int:
     selected = select(plan, [x.strip() for x in args.only.split(",") if x.strip()]) if args.only else plan
     if args.dry_run:
         return _dry_run(spec.name, selected, out, args.json)
-    print(f"sweep {spec.name}: {len(selected)} runs -> {out}", flush=True)
-    outcome = run_sweep(plan, out, spec.name, selected, progress=not args.quiet, echo=not args.quiet)
-    return 1 if outcome.failed else 0
+    if args.status:
+        return _status(spec.name, selected, out, args.json)
+    print(f"sweep {spec.name}: {len(selected)} runs -> {out}"
+          + (f" (executor {args.executor})" if cluster_options else ""), flush=True)
+    if cluster_options is None:
+        from xlpt.sweeps.runner import run_sweep
+
+        outcome = run_sweep(plan, out, spec.name, selected, progress=not args.quiet, echo=not args.quiet,
+                            source=str(args.config))
+    else:
+        from xlpt.sweeps.executors import submit_sweep
+
+        outcome = submit_sweep(plan, out, spec.name, selected, cluster_options, source=str(args.config))
+    return 0 if outcome.ok else 1
+
+
+CLUSTER_FLAGS = {"max_parallel": "--max-parallel", "partition": "--partition", "account": "--account",
+                 "time": "--time", "gpus": "--gpus", "cpus": "--cpus", "mem": "--mem"}
+
+
+def _cluster_options(args):
+    """ClusterOptions for a submitit executor; None for the local one (which takes none of its flags)."""
+    given = [flag for name, flag in CLUSTER_FLAGS.items() if getattr(args, name) is not None]
+    given += [] if args.wait else ["--no-wait"]
+    if args.executor == "local":
+        if given:
+            raise ConfigError(f"{given[0]} applies to --executor submitit-local or slurm, not to the local executor")
+        return None
+    if args.executor == "submitit-local" and (args.partition or args.account):
+        raise ConfigError(f"{'--partition' if args.partition else '--account'} applies to --executor slurm only")
+    from xlpt.sweeps.executors import ClusterOptions
+    from xlpt.sweeps.resources import requested_resources
+
+    return ClusterOptions(executor=args.executor, requested=requested_resources(args.gpus, args.cpus, args.mem, args.time),
+                          partition=args.partition, account=args.account, max_parallel=args.max_parallel,
+                          wait=args.wait)
+
+
+def _status(name: str, runs, out: Path, as_json: bool) -> int:
+    from xlpt.sweeps.grid import short_settings
+    from xlpt.sweeps.status import sweep_status
+
+    rows = sweep_status(runs, out, say=lambda line, **_: print(line, file=sys.stderr))
+    bad = [r for r in rows if r["status"] in ("failed", "diverged", "unreadable", "other")]
+    if as_json:
+        print(json.dumps({"sweep": name, "out": str(out), "runs": rows}, indent=2))
+        return 1 if bad else 0
+    print(f"sweep {name}: {len(rows)} runs in {out}")
+    table = [[str(r["position"]), r["id"], r["task"], r["method"], short_settings(r["settings"]), r["status"],
+              r["job"] or "-", r["finished"] or "-", (r["error"] or "")[:80]] for r in rows]
+    print(format_table(["#", "id", "task", "method", "settings", "status", "job", "finished", "error"], table))
+    states: dict[str, int] = {}
+    for r in rows:
+        states[r["status"]] = states.get(r["status"], 0) + 1
+    print("status: " + ", ".join(f"{n} {state}" for state, n in sorted(states.items())))
+    return 1 if bad else 0
 
 
 def _dry_run(name: str, runs, out: Path, as_json: bool) -> int:
@@ -147,15 +243,21 @@ def format_table(headers: list[str], rows: list[list[str]]) -> str:
 def _list(args) -> int:
     with _open_store(args) as store:
         runs = store.list_runs(args.task, args.method, args.status, args.sweep)
+        root, total = store.root, len(store.ids())
     if args.json:
         print(json.dumps(runs, indent=2))
+        return 0
+    if not runs:
+        print(f"no runs under {root}" + (" match the filters" if total else
+                                         " (no run directory: a folder with a config.yaml written by `xlpt train` "
+                                         "or `xlpt sweep`)"))
         return 0
     table = [[r["id"], r["sweep"] or "-", r["task"], r["method"], Path(r["model"]).name or r["model"], str(r["seed"]),
               r["status"], "-" if r["average"] is None else f"{100 * r['average']:.2f}",
               r["finished"] or "-", (r["error"] or "")[:60]] for r in runs]
     print(format_table(["id", "sweep", "task", "method", "model", "seed", "status", "average", "finished", "error"],
                        table))
-    print(f"{len(runs)} runs")
+    print(f"{len(runs)} runs under {root}")
     return 0
 
 
@@ -170,7 +272,10 @@ def _show(args) -> int:
           f"{run['model']}, seed {run['seed']}")
     print(f"  directory  {run_dir}")
     print(f"  started    {run['started'] or '-'}   finished {run['finished'] or '-'}   attempts {run['attempts']}"
-          + (f"   {run['elapsed_s']:.0f}s" if run["elapsed_s"] is not None else ""))
+          + (f"   {run['elapsed_s']:.0f}s" if run["elapsed_s"] is not None else "")
+          + (f"   job {run['job_id']}" if run["job_id"] else ""))
+    if run["legacy_id"]:
+        print(f"  legacy id  {run['legacy_id']} (made by xlpt <= 0.1; its config migrated to this run)")
     if run["error"]:
         print(f"  error      {run['error']}")
     if run["average"] is not None:
@@ -195,6 +300,8 @@ def _reindex(args) -> int:
     report = reindex(args.out)
     if report.moved_aside:
         print(f"the old store could not be opened; moved it to {report.moved_aside}")
+    for line in report.migrated:
+        print(f"  migrated {line}")
     counts = ", ".join(f"{n} {status}" for status, n in sorted(report.indexed.items())) or "no runs"
     print(f"indexed {counts}; dropped {report.dropped} rows without a run directory -> {Path(args.out) / 'runs.sqlite'}")
     for line in report.skipped:

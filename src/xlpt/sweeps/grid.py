@@ -41,7 +41,6 @@ of the id), so there is no separate `evaluate:` section.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -1,54 +1,40 @@
-"""Rebuild `<out>/runs.sqlite` from the run directories (`xlpt runs reindex --out DIR`).
+"""`xlpt runs reindex --out DIR`: migrate old run folders, then rebuild DIR's results store from the files.
 
-The files are the source of truth: each `<out>/<dir>/config.yaml` is a run (its id is recomputed from
-the config), its status comes from the directory (rundir.disk_status: a valid results file means done),
-its sweep name, timestamps and error from status.json, its metrics from the results file. Rows whose
-run directory is gone are dropped, except runs still pending (registered by a sweep, never started).
-A store that cannot be opened (corrupt, or another schema version) is moved aside, not deleted.
-Safe to run while a sweep runs: every row is written in its own transaction, like the sweep's.
+The store is only an index (see store.py), so a rebuild loses nothing: every directory is read again
+(`RunStore.sync(full=True)`), rows without a directory are dropped, and a store that cannot be opened
+(damaged, or an older schema such as xlpt <= 0.1's) is moved aside, never deleted.
+
+Migration of xlpt <= 0.1 run folders. Their config.yaml has the old flat `method` section, so the
+current id of the same run (`run_id` of the migrated config) differs from the one their files carry.
+Such a run is recognised as done by its results file's own recorded config (rundir.results_belong),
+and its finish time is the results file's. A sweep looks for a run in `<out>/<id>/`, so a folder named
+after the old id is renamed to the current id (under the run's lock; not when that name is taken),
+and status.json records `legacy_id`. config.yaml is left as it was written: every reader migrates it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xlpt.errors import ConfigError, XlptError
-from xlpt.sweeps.rundir import disk_status, now, read_results, read_status
-from xlpt.sweeps.store import STORE_NAME, RunStore
-from xlpt.run_dir import RunDir, run_id
-
-# disk_status -> stored status (`interrupted` is not stored: such a run is pending until a sweep resumes it).
-STORED = {"done": "done", "running": "running", "failed": "failed", "diverged": "failed", "interrupted": "pending",
-          "pending": "pending"}
+from xlpt.errors import ConfigError, RunFileError, XlptError
+from xlpt.run_dir import RunDir, now, run_id
+from xlpt.sweeps.store import STORE_NAME, RunStore, UnusableStore, discover, move_aside
 
 
 @dataclass
 class ReindexReport:
     indexed: dict[str, int] = field(default_factory=dict)
-    """Stored status -> number of runs."""
+    """Status -> number of runs."""
     dropped: int = 0
     skipped: list[str] = field(default_factory=list)
     """Directories with a config.yaml that could not be indexed, with why."""
+    migrated: list[str] = field(default_factory=list)
+    """Old-layout run folders brought up to date, one line each."""
     moved_aside: str | None = None
-
-
-def open_or_replace(out: Path, report: ReindexReport) -> RunStore:
-    path = out / STORE_NAME
-    try:
-        return RunStore(path)
-    except ConfigError:
-        if not path.exists():
-            raise
-        aside = path.with_name(f"{STORE_NAME}.broken-{now().replace(':', '')}")
-        os.replace(path, aside)
-        for suffix in ("-wal", "-shm"):
-            if Path(str(path) + suffix).exists():
-                os.replace(str(path) + suffix, str(aside) + suffix)
-        report.moved_aside = str(aside)
-        return RunStore(path)
 
 
 def reindex(out: str | Path) -> ReindexReport:
@@ -56,43 +42,62 @@ def reindex(out: str | Path) -> ReindexReport:
     if not out.is_dir():
         raise ConfigError(f"{out} is not a folder")
     report = ReindexReport()
-    with open_or_replace(out, report) as store:
-        known = {row["id"]: dict(row) for row in store.db.execute("SELECT id, sweep, position, created, status FROM runs")}
-        seen: set[str] = set()
-        for config_path in sorted(out.glob("*/config.yaml")):
-            run_dir = config_path.parent
-            try:
-                cfg = RunDir(run_dir).read_config()
-            except XlptError as err:
-                report.skipped.append(f"{run_dir}: {err}")
-                continue
-            rid = run_id(cfg)
-            if rid in seen:
-                report.skipped.append(f"{run_dir}: same config (run {rid}) as another directory")
-                continue
-            seen.add(rid)
-            status = STORED[disk_status(run_dir, cfg.data.eval_split, rid)]
-            info, previous = read_status(run_dir), known.get(rid, {})
-            store.upsert({
-                "id": rid, "sweep": info.get("sweep") or previous.get("sweep"), "position": previous.get("position"),
-                "task": cfg.data.task, "method": cfg.method.name, "model": cfg.model.name, "seed": cfg.train.seed,
-                "config_json": json.dumps(cfg.to_dict(), sort_keys=True), "run_dir": store.relative(run_dir),
-                "status": status, "created": previous.get("created") or info.get("started") or now(),
-                "started": info.get("started"), "finished": info.get("finished") if status in ("done", "failed") else None,
-                "elapsed_s": info.get("elapsed_s"), "attempts": int(info.get("attempts", 0)),
-                "error": info.get("error") if status != "done" else None, "owner": info.get("owner"),
-                "eval_split": cfg.data.eval_split,
-            })
-            if status == "done":
-                results, _ = read_results(run_dir, cfg.data.eval_split, rid)
-                store.record_results(rid, results, info.get("elapsed_s"), info.get("finished"))
-            else:
-                with store.transaction() as db:
-                    db.execute("DELETE FROM metrics WHERE run_id = ?", (rid,))
-                    db.execute("UPDATE runs SET average = NULL, average_without_en = NULL, metric = NULL, "
-                               "provenance_json = NULL WHERE id = ?", (rid,))
-            report.indexed[status] = report.indexed.get(status, 0) + 1
-        gone = [rid for rid, row in known.items() if rid not in seen and row["status"] != "pending"]
-        store.delete(gone)
-        report.dropped = len(gone)
+    for run_dir in discover(out)[0]:
+        line = migrate_folder(run_dir)
+        if line:
+            report.migrated.append(line)
+    path = out / STORE_NAME
+    try:
+        store = RunStore(path)
+    except UnusableStore:
+        report.moved_aside = str(move_aside(path))
+        store = RunStore(path)
+    with store:
+        synced = store.sync(full=True)
+    report.indexed, report.dropped, report.skipped = synced.indexed, synced.dropped, synced.skipped
     return report
+
+
+def migrate_folder(run_dir: Path) -> str | None:
+    """Bring one old-layout run folder up to date (see the module docstring); None when it needs nothing."""
+    from xlpt.config import migrate_legacy
+
+    run = RunDir(run_dir)
+    try:
+        tree = run.read_config_tree()
+        if migrate_legacy(tree) == tree:
+            return None
+        cfg = run.read_config()
+    except XlptError:
+        return None  # reported by the sync that follows
+    new_id = run_id(cfg)
+    old_ids = {legacy_id(tree)}
+    for results_path in run.path.glob("results*.json"):
+        try:
+            old_ids.add((run.read_json(results_path) or {}).get("run_id"))
+        except RunFileError:
+            pass
+    old_ids.discard(new_id)
+    old_ids.discard(None)
+    recorded = sorted(old_ids)[0] if old_ids else None
+    noted = run.read_status().get("legacy_id") == recorded
+    if not noted:
+        run.write_status(legacy_id=recorded, migrated=now())
+    if run.path.name not in old_ids:
+        return None if noted else f"{run.path}: old config layout, run {new_id} (folder name kept)"
+    target = run.path.with_name(new_id)
+    if target.exists():
+        return f"{run.path}: old config layout, run {new_id}; not renamed, {target} exists"
+    lock = run.lock()
+    if not lock.acquire():
+        return f"{run.path}: old config layout, run {new_id}; not renamed while a process works on it"
+    try:
+        os.replace(run.path, target)
+    finally:
+        lock.release()
+    return f"{run.path} -> {target.name}: old config layout, renamed to its current run id"
+
+
+def legacy_id(tree: dict) -> str:
+    """The id xlpt <= 0.1 gave a run: the same hash, over the config as it then was (the flat layout)."""
+    return hashlib.sha256(json.dumps(tree, sort_keys=True).encode()).hexdigest()[:12]
