@@ -28,7 +28,7 @@ import torch
 from torch.nn import functional as F
 
 from xlpt.lab.spec import LabSpec, ModelSpec
-from xlpt.training.batching import pad_right, sorted_batches
+from xlpt.tasks.collate import pad_right, sorted_batches
 
 IGNORE = -100
 
@@ -168,7 +168,8 @@ def train_config(spec: LabSpec, steps: int):
     return TrainConfig(learning_rate=budget.learning_rate, batch_size=budget.batch_size, eval_batch_size=64,
                        max_steps=steps, warmup_ratio=budget.warmup_ratio, weight_decay=budget.weight_decay,
                        max_grad_norm=1.0, eval_every=min(budget.checkpoint_every, steps), patience=None,
-                       seed=budget.seed, log_every=max(1, min(50, steps // 20)), autocast="auto")
+                       seed=budget.seed, log_every=max(1, min(50, steps // 20)), autocast="auto",
+                       checkpoint_every=min(budget.checkpoint_every, steps))
 
 
 def pretrain(spec: LabSpec, model, objective: CausalLMObjective, run_dir: Path, device, log=print,
