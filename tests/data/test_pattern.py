@@ -93,6 +93,10 @@ HOSTILE = {
     "copied language folder": ("topics/deu_Latn (1)/src/test.tsv", "'deu_Latn (1)' is not a language id",
                                ["deu_Latn (1)"]),
     "empty file": ("topics/deu_Latn/src/dev.tsv", "empty file (no examples)", ["deu_Latn"]),
+    "another format": ("topics/deu_Latn/src/test.csv", "'test.csv' is deu_Latn test in another format",
+                       ["deu_Latn"]),
+    "compressed": ("topics/deu_Latn/src/test.tsv.gz", "'test.tsv.gz' is deu_Latn test in another format",
+                   ["deu_Latn"]),
 }
 
 

@@ -5,8 +5,9 @@ FLORES-200 codes such as `eng_Latn` are ids like any other), `{split}` for train
 under the pattern's fixed prefix (`sib200/` here) is accounted for:
 
 - a file the pattern matches is data for that (language, split);
-- a copy of such a file (`test.tsv.bak`, `test (1).tsv`), or a file shaped like the data (same depth and
-  extension) that the pattern does not match (`validation.tsv`, `tst.tsv`) is a problem of its language:
+- a copy of such a file (`test.tsv.bak`, `test (1).tsv`), the same file in another format (`test.csv`,
+  `test.tsv.gz`), or a file shaped like the data (same depth and extension) that the pattern does not
+  match (`validation.tsv`, `tst.tsv`) is a problem of its language:
   the user meant it as data, and reading around it would change what the language is scored on;
 - anything else (SIB-200's `labels.txt`, README.md, manifests) is ignored, with the reason.
 """
@@ -53,6 +54,13 @@ class PathPattern:
             return None
         found = self.lang_regex.fullmatch(parts[self.lang_part])
         return found.group("lang") if found else None
+
+    def with_its_extension(self, relative: PurePosixPath) -> tuple[str, str] | None:
+        """(lang, split) if the file matches once given the pattern's extension (`test.csv`, `test.tsv.gz`
+        for `{split}.tsv`): the split's file in another format, or compressed."""
+        name = relative.name.split(".")[0]
+        suffix = "".join(PurePosixPath(self.parts[-1]).suffixes)
+        return self.match(relative.with_name(name + suffix)) if name and suffix else None
 
     def shaped_like_data(self, relative: PurePosixPath) -> bool:
         """Same depth and extension as the data files: meant as data, even if the pattern does not match."""
@@ -112,10 +120,15 @@ def _classify(spec: TaskSpec, pattern: PathPattern, root: Path, path: Path, resu
         return
     original = copy_original(relative.name)
     copied = original is not None and pattern.match(relative.with_name(original))
+    renamed = pattern.with_its_extension(relative)
     if copied:
         result.problems.append(problem(
             path, f"a copy of {original!r}? Two files must not claim {copied[0]} {copied[1]}: remove it or move it "
             "out of the data folder", copied[0]))
+    elif renamed is not None:
+        result.problems.append(problem(
+            path, f"{relative.name!r} is {renamed[0]} {renamed[1]} in another format: data.path {pattern.text!r} "
+            "names the file format; convert or rename it, or move it out of the data folder", renamed[0]))
     elif pattern.shaped_like_data(relative) and not not_data(relative.name):
         result.problems.append(problem(
             path, f"looks like data but does not match data.path {pattern.text!r} ({{split}} must be train, dev "
