@@ -18,6 +18,8 @@ ALLOWED = {
     "config/loading.py": "the migration table of the flat method section written by xlpt <= 0.1",
     "demo/run.py": "the demo's recipe: the two methods it compares",
     "reporting/gaps.py": "the report's headline comparison (prompt tuning minus full fine-tuning)",
+    "lab/corpus.py": "writes the lab's task YAML files, which name their family as data",
+    "lab/study.py": "the lab study's grid: the methods it compares",
 }
 
 

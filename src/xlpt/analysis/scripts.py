@@ -109,11 +109,12 @@ def split_flores(lang: str) -> tuple[str, str | None]:
     return lang, None
 
 
-def word_definition_note(task: str, kind: str, lang: str, whitespace_segmented: bool, script_reason: str,
+def word_definition_note(task: str, pretokenized: bool, lang: str, whitespace_segmented: bool, script_reason: str,
                          chars_per_word: float | None) -> str:
-    """The human-readable note saying what a "word" is for this (task, language)."""
+    """The human-readable note saying what a "word" is for this (task, language): the dataset's own words
+    (`pretokenized`, tagging tasks) or whitespace-split raw text."""
     dataset_note = DATASET_NOTES.get((task, lang), "")
-    if kind == "pair":
+    if not pretokenized:
         if whitespace_segmented:
             parts = [script_reason]
         else:

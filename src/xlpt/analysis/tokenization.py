@@ -42,7 +42,8 @@ def language_stats(tokenizer, task: TaskSpec | str, lang: str, word_lists: list[
         words_meaningful = True
     stats = summarize(count_subwords(tokenizer, word_lists), len(tokenizer), words_meaningful=words_meaningful)
     stats["whitespace_segmented"] = segmented
-    stats["note"] = word_definition_note(task.name, "tagging" if task.family_info.pretokenized else "pair", lang, segmented, reason, chars_per_word)
+    stats["note"] = word_definition_note(task.name, task.family_info.pretokenized, lang, segmented, reason,
+                                         chars_per_word)
     stats["chars_per_word"] = chars_per_word
     stats.update(pretraining_share(lang).as_fields())
     return _ordered(stats)

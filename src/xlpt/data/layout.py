@@ -191,7 +191,7 @@ def _name_language(path: Path) -> str | None:
 
 def _from_name(spec: TaskSpec, path: Path) -> tuple[str, str, str | None]:
     """(split, format guess, language named by the file) or DataFormatError for an unknown file name."""
-    name, tagging = path.name, spec.family == "tagging"
+    name, tagging = path.name, spec.family_info.pretokenized
     if match := _XTREME_NAME.fullmatch(name):
         return match.group(1), ("tag" if tagging else "tsv"), match.group(2)
     if (match := _HF_SHARD.fullmatch(name)) and not tagging:

@@ -80,7 +80,7 @@ def _evaluate(run: RunDir, cfg, split, languages, limit, progress, echo, skip_mi
     wanted = _wanted(languages, cfg)
     limit = limit if limit is not None else cfg.data.max_eval_examples
     skip = cfg.data.missing_languages == "skip" if skip_missing is None else skip_missing
-    jobs, skipped = plan_jobs(cfg, task, split, wanted, limit, log)
+    jobs, skipped, data = plan_jobs(cfg, task, split, wanted, limit, log)
     if skipped and not skip:
         shown = "; ".join(f"{lang}: {why}" for lang, why in skipped.items())
         raise ConfigError(f"cannot evaluate {', '.join(skipped)} ({shown}); leave them out of --languages, or pass "
@@ -105,15 +105,19 @@ def _evaluate(run: RunDir, cfg, split, languages, limit, progress, echo, skip_mi
     evaluation = {"split": split, "languages": "all" if wanted is None else wanted, "limit": limit, "key": key}
     files = [path for job in jobs for path in job.files]
     results = assemble_results(cfg, task, run, evaluation, per_language, skipped, model, files, notices)
+    results["data"] = data.record()  # the data contract: files used, ignored (and why), rules, problems
     path = run.write_results(key, results)
     log(f"wrote {path}: average {task.metric} {100 * results['average']:.2f} over {len(per_language)} languages"
         + (f" (capped at {limit} examples per language)" if limit else ""))
     return results
 
 
-def plan_jobs(cfg, task, split: str, wanted, limit, log) -> tuple[list[LanguageJob], dict[str, str]]:
-    """Every language's examples to score (data read and checked), and the languages that cannot be."""
+def plan_jobs(cfg, task, split: str, wanted, limit, log) -> tuple[list[LanguageJob], dict[str, str], TaskData]:
+    """Every language's examples to score (data read and checked), the languages that cannot be, and the
+    task's data (its contract goes into the results)."""
     data = TaskData(task, cfg.data.data_dir)
+    for line in data.log_lines():
+        log(line)
     plan, skipped = plan_languages(cfg, data, split, wanted)
     training = plan_training(cfg, data.labeled_splits(cfg.data.train_lang)) if cfg.method_record.trains else None
     jobs = []
@@ -130,7 +134,7 @@ def plan_jobs(cfg, task, split: str, wanted, limit, log) -> tuple[list[LanguageJ
                                 rows.note, loaded.all_files))
         if lang_split != split:
             log(f"{lang}: no labeled {split} split; evaluated on {rows.label} ({len(rows.indices)} examples)")
-    return jobs, skipped
+    return jobs, skipped, data
 
 
 def score_language(job: LanguageJob, task, model, tokenizer, cfg, predictions_dir: Path, progress: bool) -> dict:

@@ -92,7 +92,10 @@ def _train(cfg, task, run: RunDir, log, progress: bool) -> dict:
     if notice:
         log(notice)
     if record.trains:  # read (and validate) the data before loading a possibly large model
-        train_examples, dev_examples, files = training_data(cfg, task, TaskData(task, cfg.data.data_dir), log)
+        data = TaskData(task, cfg.data.data_dir)
+        for line in data.log_lines():  # the data contract: files used, ignored (and why), rules, problems
+            log(line)
+        train_examples, dev_examples, files = training_data(cfg, task, data, log)
     check_positions(cfg)
     lm, tokenizer = load_causal_lm(cfg.model.name, cfg.model.dtype, cfg.model.device)
     model = build_task_model(cfg, task, lm, tokenizer)
@@ -125,7 +128,7 @@ def _train(cfg, task, run: RunDir, log, progress: bool) -> dict:
         log(f"done: {outcome.steps} steps, best dev {outcome.best_dev_score:.4f} at step {outcome.best_step}, "
             f"{outcome.tokens_per_second:.0f} tokens/s, peak memory {outcome.peak_memory_mb:.0f} MB")
         result.update(outcome.__dict__, n_train=len(train_examples), n_dev=len(dev_examples),
-                      data_files={str(p): provenance.sha256_file(p) for p in files})
+                      data_files={str(p): provenance.sha256_file(p) for p in files}, data=data.record())
     result["finished"] = _now()
     run.write_summary(result)
     return result

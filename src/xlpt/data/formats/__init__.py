@@ -44,7 +44,12 @@ TASK_READERS: dict[str, Callable[[ReadContext], Iterator]] = {
 }
 PAIR_FORMATS = frozenset({"tsv3", "tsv2", "txt3", "hdr4", "hdr4q", "jsonl"})
 TAGGING_FORMATS = frozenset({"tag", "conllu", "csv_token"})
-FORMATS_OF_FAMILY = {"pair_classification": PAIR_FORMATS, "tagging": TAGGING_FORMATS}
+def formats_for(info) -> frozenset[str]:
+    """The formats above that yield examples of a family: words and tags for pretokenized (tagging)
+    families, text pairs for families whose fields are text_a and text_b."""
+    if info.pretokenized:
+        return TAGGING_FORMATS
+    return PAIR_FORMATS if set(info.fields) == {"text_a", "text_b"} else frozenset()
 
 
 def read_file(
@@ -71,4 +76,4 @@ def _readers(spec) -> tuple[dict, frozenset]:
     """The reader table of the task's layout, and the formats its family may use."""
     if spec.data.layout == "path":
         return TASK_READERS, frozenset(spec.family_info.formats)
-    return READERS, FORMATS_OF_FAMILY.get(spec.family, frozenset())
+    return READERS, formats_for(spec.family_info)
