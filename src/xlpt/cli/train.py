@@ -49,6 +49,10 @@ def register(sub) -> None:
                        "to assume for GPU-hours (default 0.40)")
     train.add_argument("--gpu", default=None, help="with --dry-run: GPU whose bf16 peak sets GPU-hours (H100, H200, "
                        "A100, L40S, A10G, V100; default H100)")
+    train.add_argument("--gpus", type=_positive, default=None, metavar="N", help="with --dry-run: the memory on N GPUs "
+                       "(torchrun --nproc-per-node N) as configured, instead of on the fewest the run fits")
+    train.add_argument("--seq-len", type=_positive, default=None, metavar="TOKENS", help="with --dry-run: text tokens "
+                       "per sequence for activations (default data.max_length: every batch padded to the longest)")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.add_argument("overrides", nargs="*", metavar="section.key=value",
                        help="config overrides, e.g. train.max_steps=200 (all keys below)")
@@ -125,9 +129,9 @@ def _train(args) -> int:
     from xlpt.preflight import preflight
 
     main = launched_rank() == 0
-    planning = args.json or args.gpu_memory or args.mfu or args.gpu
+    planning = args.json or args.gpu_memory or args.mfu or args.gpu or args.gpus or args.seq_len
     if planning and not args.dry_run:
-        raise ConfigError("--json, --gpu-memory, --mfu and --gpu only apply to --dry-run")
+        raise ConfigError("--json, --gpu-memory, --mfu, --gpu, --gpus and --seq-len only apply to --dry-run")
     if not args.dry_run and not args.out:
         raise ConfigError("--out is required: the run directory to create (or resume)")
     notes: list[str] = []
@@ -158,7 +162,8 @@ def _dry_run(cfg, args) -> int:
     from xlpt.sweeps.estimate import estimate
     from xlpt.sweeps.planner import GPU, GPU_MEMORY_GB, MFU, describe_assumptions
 
-    assumptions = {"gpu_memory_gb": args.gpu_memory or GPU_MEMORY_GB, "mfu": args.mfu or MFU, "gpu": args.gpu or GPU}
+    assumptions = {"gpu_memory_gb": args.gpu_memory or GPU_MEMORY_GB, "mfu": args.mfu or MFU, "gpu": args.gpu or GPU,
+                   "devices": args.gpus, "seq_len": args.seq_len}
     if assumptions["mfu"] > 1:
         raise ConfigError(f"--mfu is a fraction in (0, 1], got {assumptions['mfu']}")
     from xlpt.training.flops import PEAK_FLOPS
@@ -176,6 +181,7 @@ def _dry_run(cfg, args) -> int:
           f"train.sharding={cfg.train.sharding}, gradient checkpointing {'on' if cfg.train.gradient_checkpointing else 'off'})")
     if memory:
         where = f"on each of {memory['devices']} GPUs" + (" (sharded)" if memory["sharded"] else "")
+        where += "" if cost.fits else " (DOES NOT FIT)"
         print(f"  memory {where}, micro-batch of {memory['batch_per_device']} x {memory['seq_len']} tokens: "
               f"weights {memory['weights']:.2f} GB, gradients {memory['gradients']:.2f} GB, AdamW "
               f"{memory['optimizer']:.2f} GB, activations {memory['activations']:.2f} GB, temporaries "
@@ -187,7 +193,8 @@ def _dry_run(cfg, args) -> int:
         print(f"  {cost.steps} optimizer steps; {cost.train_tokens:,} training tokens, {cost.dev_tokens:,} "
               f"dev-selection and {cost.eval_tokens:,} evaluation tokens (lengths from {cost.lengths_from or '-'})")
         print(f"  compute: {cost.gpu_hours:.3g} GPU-hours")
-    print(f"  assuming {describe_assumptions(assumptions['gpu'], assumptions['gpu_memory_gb'], assumptions['mfu'])}")
+    print(f"  assuming {describe_assumptions(assumptions['gpu'], assumptions['gpu_memory_gb'], assumptions['mfu'])}"
+          + (f" (here {args.seq_len} tokens)" if args.seq_len else ""))
     for note in cost.plan_notes:
         print(f"  note: {note}")
     return 0

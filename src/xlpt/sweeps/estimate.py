@@ -60,6 +60,8 @@ class Estimate:
     """Fewest GPUs of the planner's size the run fits on (None: unknown or none)."""
     gpu_hours: float = 0.0
     """GPU-hours at the planner's MFU."""
+    fits: bool | None = None
+    """Whether memory_gb fits one GPU."""
     plan_notes: list = field(default_factory=list)
 
 
@@ -131,7 +133,7 @@ def mean_tokens(cfg: RunConfig, examples, zero_shot: bool = False) -> tuple[floa
 
 def estimate(cfg: RunConfig, **assumptions) -> Estimate:
     """Token counts for one run (see the module docstring) and its memory/time plan; never raises for missing
-    data. `assumptions`: gpu_memory_gb, mfu, gpu, seq_len for sweeps.planner.plan."""
+    data. `assumptions`: gpu_memory_gb, mfu, gpu, seq_len, devices for sweeps.planner.plan."""
     if cfg.data.data_dir == "hf":
         result = Estimate(error="data.data_dir=hf: sizes are unknown without downloading")
     else:
@@ -164,6 +166,7 @@ def add_plan(cfg: RunConfig, result: Estimate, **assumptions) -> None:
         result.plan_notes.append(f"no memory plan: {err}")
         return
     result.memory_gb, result.devices, result.gpu_hours = planned.memory, planned.devices, planned.gpu_hours
+    result.fits = planned.fits
     result.plan_notes += planned.notes
 
 

@@ -16,8 +16,9 @@ sequences of L tokens:
                    matrices: 3d x c (LN outputs and attention context; 3 copies under autocast) and f x c.
                  Frozen matrices (prompt/prefix tuning) keep no inputs: autograd saves only what a gradient needs.
                  With gradient checkpointing, each layer keeps only its input and one layer is recomputed at a time.
-    transient    the backward pass's own temporaries (~1.5 attention-score tensors and the 4-D mask), the tied
-                 embedding's second dense gradient in full fine-tuning, and, when sharded, the FSDP units
+    transient    the backward pass's own temporaries (~1.5 attention-score tensors; 3 in a forward pass without
+                 backward, as for a head on a frozen model) and the 4-D mask, the tied
+                 embedding's two dense partial gradients in full fine-tuning, and, when sharded, the FSDP units
                  gathered at a time (the root unit: embeddings and LM head; two decoder layers, with prefetch)
                  with their unsharded gradients.
 
@@ -104,13 +105,18 @@ def _config(name: str):
 
 @lru_cache(maxsize=None)
 def model_shape(name: str) -> ModelShape:
+    """The shape of the model `name` (a local folder, the Hugging Face cache, or one of KNOWN_XGLM)."""
+    return shape_of(_config(name), name)
+
+
+def shape_of(config, name: str = "") -> ModelShape:
+    """The shape of a model with this transformers config (built on the meta device: no memory, no weights)."""
     import torch
     from transformers import AutoModelForCausalLM
     from transformers.modeling_layers import GradientCheckpointingLayer
 
     from xlpt.training.flops import matmul_params
 
-    config = _config(name)
     with torch.device("meta"):
         lm = AutoModelForCausalLM.from_config(config)
     unique = {id(p): p.numel() for p in lm.parameters()}
@@ -242,9 +248,13 @@ def memory(cfg, shape: ModelShape, devices: int, seq_len: int, device_type: str 
         mem.activations = shape.layers * layer
     mem.activations += b * tokens * shape.d_model * wb  # the final layer norm's input
     softmax_bytes = 4 if autocast else wb
-    mem.transient = 1.5 * attention * softmax_bytes + b * tokens * keys * wb  # backward temporaries + 4-D mask
+    # Backward temporaries (~1.5 score tensors) or, with nothing to backpropagate, the forward's own (scores, masked
+    # scores, their maximum and softmax of one layer alive at once), plus the 4-D attention mask.
+    mem.transient = (1.5 if what.backprop else 3) * attention * softmax_bytes + b * tokens * keys * wb
     if what.lm and shape.tied_embeddings:
-        mem.transient += shape.vocab * shape.d_model * wb  # the tied table's gradient from both of its uses
+        # The tied table's gradient arrives twice, dense (embedding lookup, LM-head rows) and is summed into .grad:
+        # two more table-sized tensors at the end of the backward pass.
+        mem.transient += 2 * shape.vocab * shape.d_model * wb
     if sharded:
         gathered = shape.root_params + 2 * shape.layer_params
         mem.transient += gathered * cb + (gathered * 4 if what.lm else 0)
@@ -289,6 +299,8 @@ class Plan:
     devices: int | None
     """Fewest GPUs of GPU_MEMORY_GB the run fits on (None: not even DEVICE_COUNTS[-1])."""
     sharded: bool
+    fits: bool
+    """Whether `memory` (on the devices asked for, or the fewest) fits one GPU."""
     flops: float
     gpu_hours: float
     gpu: str
@@ -321,9 +333,10 @@ def devices_needed(cfg, shape: ModelShape, seq_len: int, gpu_memory_gb: float) -
 
 
 def plan(cfg, train_tokens: int, selection_tokens: int, eval_tokens: int, gpu_memory_gb: float = GPU_MEMORY_GB,
-         mfu: float = MFU, gpu: str = GPU, seq_len: int | None = None) -> Plan:
+         mfu: float = MFU, gpu: str = GPU, seq_len: int | None = None, devices: int | None = None) -> Plan:
     """The plan for `cfg` with the token counts of sweeps.estimate. `seq_len` (default data.max_length, the
-    worst case: a micro-batch padded to the longest possible text) sets the activations."""
+    worst case: a micro-batch padded to the longest possible text) sets the activations. `devices`: show the
+    memory on that many GPUs, as configured (train.sharding), instead of on the fewest that fit."""
     from xlpt.training.flops import PEAK_FLOPS
 
     if not 0 < mfu <= 1:
@@ -333,6 +346,9 @@ def plan(cfg, train_tokens: int, selection_tokens: int, eval_tokens: int, gpu_me
     shape = model_shape(cfg.model.name)
     seq_len = seq_len or cfg.data.max_length
     n, sharded, mem = devices_needed(cfg, shape, seq_len, gpu_memory_gb)
+    if devices is not None:
+        mem = memory(cfg, shape, devices, seq_len)
+        sharded = mem.sharded
     record = cfg.method_record
     recompute = 2 if cfg.train.gradient_checkpointing else 0
     per_train_token = (6 if record.updates_all_weights else 4) + recompute
@@ -349,5 +365,9 @@ def plan(cfg, train_tokens: int, selection_tokens: int, eval_tokens: int, gpu_me
                      f"example; use a multiple of {n} (and lower train.grad_accum to keep the effective batch)")
     if n is None:
         notes.append(f"does not fit {DEVICE_COUNTS[-1]} GPUs of {gpu_memory_gb:g} GB at this batch size")
-    return Plan(cfg.model.name, cfg.method.name, mem.as_gb(), n, sharded, flops,
+    fits = mem.peak <= USABLE * gpu_memory_gb * GB
+    if devices is not None and not fits:
+        notes.append(f"on {devices} GPUs of {gpu_memory_gb:g} GB this does not fit"
+                     + ("" if mem.sharded or devices == 1 else " (train.sharding=none keeps a whole copy per GPU)"))
+    return Plan(cfg.model.name, cfg.method.name, mem.as_gb(), n, sharded, fits, flops,
                 flops / (mfu * PEAK_FLOPS[gpu]) / 3600, gpu, gpu_memory_gb, mfu, notes)
