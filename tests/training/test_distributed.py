@@ -254,3 +254,13 @@ def test_sharding_needs_several_processes(tiny_model_dir, data_dir, tmp_path):
     cfg = load_config(None, overrides("full_finetune_sharded", tiny_model_dir, data_dir))
     with pytest.raises(ConfigError, match="torchrun --nproc-per-node"):
         train_run(cfg, tmp_path / "run", progress=False, echo=False)
+
+
+def test_sweep_refuses_to_be_started_by_torchrun(monkeypatch, tmp_path, capsys):
+    """Every process would run the whole sweep (each run locked by one of them): refused in one line instead."""
+    from xlpt.cli import main
+
+    (tmp_path / "s.yaml").write_text("sweep: {name: s, grid: {train.seed: [1, 2]}}\n")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(["sweep", "--config", str(tmp_path / "s.yaml")]) == 2
+    assert "cannot be started by torchrun" in capsys.readouterr().err

@@ -75,6 +75,11 @@ def _sweep(args) -> int:
     from xlpt.sweeps.runner import run_sweep
 
     apply_include_path(args)
+    from xlpt.distributed.context import launched_world_size
+
+    if launched_world_size() > 1 and not args.dry_run:
+        raise ConfigError("xlpt sweep runs its runs one after another in one process and cannot be started by "
+                          "torchrun; give each run its GPUs with `torchrun ... -m xlpt train` (README: Scaling up)")
     if args.json and not args.dry_run:
         raise ConfigError("--json only applies to --dry-run (query finished runs with `xlpt runs list --json`)")
     spec = load_sweep(args.config, args.overrides)
