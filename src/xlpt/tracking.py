@@ -37,10 +37,11 @@ def check_tracker(cfg) -> None:
 
 
 @contextmanager
-def tracking(cfg, run):
-    """The `on_log(record)` function for `training.loop.train` (None with train.report_to=none); the
-    tracker is closed (its files flushed) when the block ends, however it ends."""
-    if cfg.train.report_to == "none":
+def tracking(cfg, run, enabled: bool = True):
+    """The `on_log(record)` function for `training.loop.train` (None with train.report_to=none, and in
+    every process but the main one of a distributed run); the tracker is closed (its files flushed) when
+    the block ends, however it ends."""
+    if cfg.train.report_to == "none" or not enabled:
         yield None
         return
     check_tracker(cfg)

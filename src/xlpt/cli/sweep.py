@@ -117,6 +117,11 @@ def _sweep(args) -> int:
     from xlpt.sweeps.grid import default_out, expand, load_sweep, select
 
     apply_include_path(args)
+    from xlpt.distributed.context import launched_world_size
+
+    if launched_world_size() > 1 and not args.dry_run:
+        raise ConfigError("xlpt sweep runs its runs one after another in one process and cannot be started by "
+                          "torchrun; give each run its GPUs with `torchrun ... -m xlpt train` (README: Scaling up)")
     if args.json and not (args.dry_run or args.status):
         raise ConfigError("--json only applies to --dry-run and --status (query runs with `xlpt runs list --json`)")
     cluster_options = _cluster_options(args)
@@ -205,22 +210,34 @@ def _dry_run(name: str, runs, out: Path, as_json: bool) -> int:
     table = [[str(r["position"]), r["id"], r["task"], r["method"], Path(r["model"]).name or r["model"],
               short_settings(r["settings"]), r["status"], str(r["estimate"]["steps"] or "-"),
               tokens(r["estimate"]["train_tokens"]), tokens(r["estimate"]["dev_tokens"]),
-              tokens(r["estimate"]["eval_tokens"])] for r in rows]
+              tokens(r["estimate"]["eval_tokens"]), *plan_cells(r["estimate"])] for r in rows]
     print(format_table(["#", "id", "task", "method", "model", "settings", "status", "steps", "train tok",
-                        "dev tok", "eval tok"], table))
+                        "dev tok", "eval tok", "GB/GPU", "GPUs", "GPU-h"], table))
     sources = {r["estimate"]["lengths_from"] for r in rows if r["estimate"]["lengths_from"]}
     print(f"total: {tokens(totals['train_tokens'])} training tokens (forward + backward), "
           f"{tokens(totals['dev_tokens'])} dev-selection and {tokens(totals['eval_tokens'])} evaluation tokens "
           f"(forward); lengths from {' and '.join(sorted(sources)) or 'nothing'} "
           "(heuristic: see xlpt/sweeps/estimate.py)")
+    from xlpt.sweeps.planner import describe_assumptions
+
+    print(f"memory and GPU-hours: {describe_assumptions()} (xlpt/sweeps/planner.py)")
     for r in rows:
         if r["estimate"]["error"]:
             print(f"  no estimate for {r['id']}: {r['estimate']['error']}")
+        for note in r["estimate"]["plan_notes"]:
+            print(f"  {r['id']}: {note}")
     states = {}
     for r in rows:
         states[r["status"]] = states.get(r["status"], 0) + 1
     print("status: " + ", ".join(f"{n} {state}" for state, n in sorted(states.items())))
     return 0
+
+
+def plan_cells(cost: dict) -> list[str]:
+    """Peak GB per GPU, GPUs needed, GPU-hours (sweeps.planner), or '-' where there is no plan."""
+    if not cost.get("memory_gb"):
+        return ["-", "-", "-"]
+    return [f"{cost['memory_gb']['peak']:.1f}", str(cost["devices"] or ">max"), f"{cost['gpu_hours']:.2g}"]
 
 
 def tokens(n: int) -> str:

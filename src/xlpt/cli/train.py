@@ -1,10 +1,20 @@
-"""`xlpt train` and `xlpt evaluate`."""
+"""`xlpt train`, `xlpt evaluate` and `xlpt export`: a run's life.
+
+Every command here also runs under torchrun (`torchrun --nproc-per-node N -m xlpt train ...`): each process
+runs the same command, and only rank 0 prints. torchrun reads abbreviations of its own options first, so no
+option here may be a prefix of one of torchrun's (`--run` would be read as its `--run-path`: hence
+`--run-dir`; tests/training/test_distributed.py checks every option of every command).
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from xlpt.cli.options import add_include_path, apply_include_path
+from xlpt.errors import ConfigError
+
+SINGLE_PROCESS_ALIASES = ("--run",)
+"""Option names kept for one process that torchrun would take for its own (`--run` -> its `--run-path`)."""
 
 
 def register(sub) -> None:
@@ -25,11 +35,24 @@ def register(sub) -> None:
     train.add_argument("--model", help="Hugging Face model name or local folder (model.name)")
     train.add_argument("--data-dir", help="data folder (shared layout, XTREME download/, a task's data.path), or 'hf' "
                        "(data.data_dir)")
-    train.add_argument("--out", required=True, help="run directory to create (or resume)")
+    train.add_argument("--out", help="run directory to create (or resume); required unless --dry-run")
     train.add_argument("--config", action="append", help="YAML config file (see configs/); repeat to compose, "
                        "e.g. --config configs/models/xglm-7.5b.yaml --config configs/xnli/prompt_tuning.yaml")
     add_include_path(train)
     train.add_argument("--evaluate", action="store_true", help="evaluate on every language right after training")
+    train.add_argument("--dry-run", action="store_true", help="print the plan (memory per GPU for weights, gradients, "
+                       "AdamW, activations; GPUs needed; tokens; GPU-hours) and train nothing")
+    train.add_argument("--json", action="store_true", help="with --dry-run: print the plan as JSON")
+    train.add_argument("--gpu-memory", type=_positive_float, default=None, metavar="GB",
+                       help="with --dry-run: memory of one GPU (default 80)")
+    train.add_argument("--mfu", type=_positive_float, default=None, help="with --dry-run: model FLOPs utilisation "
+                       "to assume for GPU-hours (default 0.40)")
+    train.add_argument("--gpu", default=None, help="with --dry-run: GPU whose bf16 peak sets GPU-hours (H100, H200, "
+                       "A100, L40S, A10G, V100; default H100)")
+    train.add_argument("--gpus", type=_positive, default=None, metavar="N", help="with --dry-run: the memory on N GPUs "
+                       "(torchrun --nproc-per-node N) as configured, instead of on the fewest the run fits")
+    train.add_argument("--seq-len", type=_positive, default=None, metavar="TOKENS", help="with --dry-run: text tokens "
+                       "per sequence for activations (default data.max_length: every batch padded to the longest)")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.add_argument("overrides", nargs="*", metavar="section.key=value",
                        help="config overrides, e.g. train.max_steps=200 (all keys below)")
@@ -42,7 +65,9 @@ def register(sub) -> None:
         "full evaluation of its data.eval_split goes to results.json; an evaluation of another split, of some "
         "languages or with --limit gets its own file (results-<split>-langs-..-limitN.json) and never overwrites "
         "a fuller one.")
-    evaluate.add_argument("--run", required=True, help="run directory written by `xlpt train`")
+    evaluate.add_argument("--run-dir", "--run", dest="run", required=True,
+                          help="run directory written by `xlpt train` (under torchrun write --run-dir: torchrun "
+                          "reads --run as its own --run-path)")
     evaluate.add_argument("--split", choices=["test", "dev"], help="split to evaluate (default: the run's "
                           "data.eval_split, normally test)")
     evaluate.add_argument("--languages", default=None, help="all, or comma-separated languages (default: the run's "
@@ -57,6 +82,17 @@ def register(sub) -> None:
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
     evaluate.set_defaults(func=_evaluate)
 
+    export = sub.add_parser(
+        "export", help="write a fully fine-tuned run's best weights as a Hugging Face model folder",
+        description="Write the best checkpoint of a run that trained every weight (full_finetune, also when it "
+        "was sharded) as an ordinary Hugging Face model folder (config.json, model.safetensors, tokenizer) that "
+        "AutoModelForCausalLM.from_pretrained loads; a task head of its own (linear_head, tagging) goes beside it "
+        "as xlpt_head.safetensors.")
+    export.add_argument("--run-dir", dest="run", required=True, help="run directory written by `xlpt train`")
+    export.add_argument("--out", required=True, help="folder to write (must not exist or be empty)")
+    add_include_path(export)
+    export.set_defaults(func=_export)
+
 
 def _positive(text: str) -> int:
     try:
@@ -65,6 +101,16 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
 
 
@@ -79,22 +125,81 @@ def config_from_args(args, notes: list[str] | None = None):
 
 
 def _train(args) -> int:
+    from xlpt.distributed import launched_rank
     from xlpt.preflight import preflight
 
+    main = launched_rank() == 0
+    planning = args.json or args.gpu_memory or args.mfu or args.gpu or args.gpus or args.seq_len
+    if planning and not args.dry_run:
+        raise ConfigError("--json, --gpu-memory, --mfu, --gpu, --gpus and --seq-len only apply to --dry-run")
+    if not args.dry_run and not args.out:
+        raise ConfigError("--out is required: the run directory to create (or resume)")
     notes: list[str] = []
     cfg = config_from_args(args, notes)
-    for note in notes:
+    for note in notes if main else []:
         print(f"note: {note}")
+    if args.dry_run:
+        return _dry_run(cfg, args)
     preflight(cfg, args.out)  # paths, data files and splits: before torch is imported
 
     from xlpt.evaluation.evaluate import evaluate_run
     from xlpt.reporting.console import print_results
     from xlpt.training.run import train_run
 
-    train_run(cfg, args.out, progress=not args.quiet)
+    train_run(cfg, args.out, progress=not args.quiet, echo=main)
     if args.evaluate:
-        print_results(evaluate_run(args.out, progress=not args.quiet))
+        results = evaluate_run(args.out, progress=not args.quiet, echo=main)
+        if main:
+            print_results(results)
     return 0
+
+
+def _dry_run(cfg, args) -> int:
+    """The run's plan: tokens (sweeps.estimate), memory per GPU, GPUs and GPU-hours (sweeps.planner)."""
+    import json
+
+    from xlpt.distributed import launched_rank
+    from xlpt.sweeps.estimate import estimate
+    from xlpt.sweeps.planner import GPU, GPU_MEMORY_GB, MFU, describe_assumptions
+
+    assumptions = {"gpu_memory_gb": args.gpu_memory or GPU_MEMORY_GB, "mfu": args.mfu or MFU, "gpu": args.gpu or GPU,
+                   "devices": args.gpus, "seq_len": args.seq_len}
+    if assumptions["mfu"] > 1:
+        raise ConfigError(f"--mfu is a fraction in (0, 1], got {assumptions['mfu']}")
+    from xlpt.training.flops import PEAK_FLOPS
+
+    if assumptions["gpu"] not in PEAK_FLOPS:
+        raise ConfigError(f"--gpu {assumptions['gpu']!r}: known GPUs are {', '.join(PEAK_FLOPS)}")
+    cost = estimate(cfg, **assumptions)
+    if launched_rank() != 0:
+        return 0
+    if args.json:
+        print(json.dumps({"config": cfg.to_dict(), "assumptions": assumptions, "estimate": vars(cost)}, indent=2))
+        return 0
+    memory = cost.memory_gb
+    print(f"{cfg.method.name} on {cfg.data.task} with {cfg.model.name} ({cfg.model.dtype} weights, "
+          f"train.sharding={cfg.train.sharding}, gradient checkpointing {'on' if cfg.train.gradient_checkpointing else 'off'})")
+    if memory:
+        where = f"on each of {memory['devices']} GPUs" + (" (sharded)" if memory["sharded"] else "")
+        where += "" if cost.fits else " (DOES NOT FIT)"
+        print(f"  memory {where}, micro-batch of {memory['batch_per_device']} x {memory['seq_len']} tokens: "
+              f"weights {memory['weights']:.2f} GB, gradients {memory['gradients']:.2f} GB, AdamW "
+              f"{memory['optimizer']:.2f} GB, activations {memory['activations']:.2f} GB, temporaries "
+              f"{memory['transient']:.2f} GB -> peak {memory['peak']:.2f} GB")
+        print(f"  GPUs needed: {cost.devices or 'more than the planner tries'}")
+    if cost.error:
+        print(f"  no token estimate: {cost.error}")
+    else:
+        print(f"  {cost.steps} optimizer steps; {cost.train_tokens:,} training tokens, {cost.dev_tokens:,} "
+              f"dev-selection and {cost.eval_tokens:,} evaluation tokens (lengths from {cost.lengths_from or '-'})")
+        print(f"  compute: {cost.gpu_hours:.3g} GPU-hours")
+    print(f"  assuming {describe_assumptions(assumptions['gpu'], assumptions['gpu_memory_gb'], assumptions['mfu'])}"
+          + (f" (here {args.seq_len} tokens)" if args.seq_len else ""))
+    for note in cost.plan_notes:
+        print(f"  note: {note}")
+    return 0
+
+
 
 
 def _evaluate(args) -> int:
@@ -106,7 +211,24 @@ def _evaluate(args) -> int:
     from xlpt.evaluation.evaluate import evaluate_run
     from xlpt.reporting.console import print_results
 
-    results = evaluate_run(args.run, args.split, args.languages, args.limit, progress=not args.quiet,
+    from xlpt.distributed import launched_rank
+
+    main = launched_rank() == 0
+    results = evaluate_run(args.run, args.split, args.languages, args.limit, progress=not args.quiet, echo=main,
                            skip_missing=True if args.skip_missing else None)
-    print_results(results)
+    if main:
+        print_results(results)
+    return 0
+
+
+def _export(args) -> int:
+    from xlpt.run_dir import RunDir
+
+    apply_include_path(args)
+    RunDir(args.run).read_config()
+
+    from xlpt.export import export_run
+
+    out = export_run(args.run, args.out)
+    print(f"wrote {out}: load it with AutoModelForCausalLM.from_pretrained({str(out)!r})")
     return 0

@@ -139,6 +139,22 @@ class TrainConfig(Section):
     in <run>/tensorboard/) | wandb (offline unless WANDB_MODE says otherwise, in <run>/wandb/). Left out of
     config.yaml, and so of the run id, when none."""
 
+    # --- Scaling up (xlpt/distributed; README "Scaling up"). Under torchrun every process reads the same
+    # config: train.batch_size examples per micro-batch are split across the processes, so N devices follow
+    # the same optimisation as one (same global batch, same steps, same learning-rate schedule).
+    sharding: Literal["none", "full"] = "none"
+    """none: every process holds the whole model (data parallel, DDP) | full: weights, gradients and AdamW
+    state are sharded over the processes (FSDP2 fully_shard; needed for full fine-tuning of XGLM-7.5B).
+    Only under torchrun; with bf16 autocast the sharded model computes in bf16 with float32 master weights."""
+    gradient_checkpointing: bool = False
+    """Recompute each decoder layer's activations in the backward pass instead of keeping them: far less
+    activation memory for ~30% more compute. Same gradients. Not with prefix_tuning (its prefix is a cache)."""
+    compile: bool = False
+    """torch.compile each decoder layer (in place: parameter names and checkpoints are unchanged). The first
+    steps are slow while it compiles; worth it on GPUs for long runs."""
+    tf32: bool = True
+    """On NVIDIA GPUs, let float32 matmuls use TF32 tensor cores (torch.backends.*.allow_tf32). Ignored on CPU."""
+
 
 MethodSection = Annotated[Union[tuple(record.config for record in METHODS.values())], Field(discriminator="name")]
 

@@ -11,10 +11,17 @@ run_dir.evaluation_key, so a partial one never overwrites a fuller one):
 Metric values are fractions in [0, 1]. A language without a labeled `split` is evaluated on its labeled
 dev split and says so ("split": "dev"). Which rows of the source language may be scored is decided by
 data.plan (never its training rows).
+
+Under torchrun the languages are shared out over the processes (`assign`: largest first, each to the
+least loaded process); each process scores its languages exactly as one process would, and writes their
+prediction files; rank 0 gathers the metrics and writes results.json in the languages' usual order. So every
+example is scored once, in file order, and results.json is the one a single process writes (apart from
+world_size/backend/devices, which say how it ran).
 """
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +30,7 @@ from tqdm.auto import tqdm
 from xlpt import checkpoints, provenance
 from xlpt.data.plan import evaluation_rows, plan_languages, plan_training
 from xlpt.data.sources import TaskData
+from xlpt.distributed import devices, setup
 from xlpt.errors import ConfigError
 from xlpt.models.build import build_task_model
 from xlpt.models.loading import count_parameters, load_causal_lm
@@ -32,8 +40,8 @@ from xlpt.tasks import get_task
 from xlpt.tasks.families import get_family
 
 
-def load_trained_model(run: RunDir, cfg, task):
-    lm, tokenizer = load_causal_lm(cfg.model.name, cfg.model.dtype, cfg.model.device)
+def load_trained_model(run: RunDir, cfg, task, device: str | None = None):
+    lm, tokenizer = load_causal_lm(cfg.model.name, cfg.model.dtype, device or cfg.model.device)
     model = build_task_model(cfg, task, lm, tokenizer)
     if cfg.method_record.trains:
         if not run.best_checkpoint.exists():
@@ -53,11 +61,13 @@ def evaluate_language(task, model, tokenizer, cfg, examples, progress: bool, des
 def evaluate_run(run_dir: str | Path, split: str | None = None, languages: list[str] | str | None = None,
                  limit: int | None = None, progress: bool = True, echo: bool = True, skip_missing: bool | None = None) -> dict:
     """Evaluate the run's best checkpoint. `languages`: None = the run's data.eval_languages; `limit`:
-    examples per language (None = the run's data.max_eval_examples). Returns the results written."""
+    examples per language (None = the run's data.max_eval_examples). Returns the results written (to every
+    process, under torchrun)."""
     run = RunDir(run_dir)
     cfg = run.read_config()
-    with run.lifecycle("evaluating", done="evaluated"):
-        return _evaluate(run, cfg, split, languages, limit, progress, echo, skip_missing)
+    context = setup(cfg.model.device)
+    with run.lifecycle("evaluating", done="evaluated") if context.is_main else nullcontext():
+        return _evaluate(run, cfg, split, languages, limit, progress, echo, skip_missing, context)
 
 
 @dataclass
@@ -73,9 +83,9 @@ class LanguageJob:
     files: list
 
 
-def _evaluate(run: RunDir, cfg, split, languages, limit, progress, echo, skip_missing) -> dict:
+def _evaluate(run: RunDir, cfg, split, languages, limit, progress, echo, skip_missing, context) -> dict:
     task = get_task(cfg.data.task)
-    log = run.logger(echo)
+    log = run.logger(echo) if context.is_main else (lambda message: None)
     split = split or cfg.data.eval_split
     wanted = _wanted(languages, cfg)
     limit = limit if limit is not None else cfg.data.max_eval_examples
@@ -90,26 +100,46 @@ def _evaluate(run: RunDir, cfg, split, languages, limit, progress, echo, skip_mi
     # The run's own evaluation (its config's languages and cap) is `test`/`dev`; anything else gets its own key.
     key = evaluation_key(split, wanted if wanted != cfg.data.languages_wanted() else None,
                          limit if limit != cfg.data.max_eval_examples else None, cfg.data.eval_split)
-    model, tokenizer = load_trained_model(run, cfg, task)
+    devices.configure(context.device, cfg.train.tf32)
+    model, tokenizer = load_trained_model(run, cfg, task, str(context.device) if context.distributed else None)
     notices = [n for n in [pipeline_notice(cfg.model.name, read_origin(cfg.model.name))] if n]
-    per_language = {}
-    total = sum(len(job.examples) for job in jobs)
-    with tqdm(total=total, desc=f"evaluate {split} ({len(jobs)} languages)", unit="ex", disable=not progress) as bar:
-        for job in jobs:
+    mine = assign([len(job.examples) for job in jobs], context.world_size)[context.rank]
+    scored = {}
+    total = sum(len(jobs[i].examples) for i in mine)
+    with tqdm(total=total, desc=f"evaluate {split} ({len(mine)} languages)", unit="ex",
+              disable=not (progress and context.is_main)) as bar:
+        for job in (jobs[i] for i in mine):
             bar.set_postfix(lang=job.lang)
-            per_language[job.lang] = score_language(job, task, model, tokenizer, cfg, run.predictions_dir(key), progress)
+            scored[job.lang] = score_language(job, task, model, tokenizer, cfg, run.predictions_dir(key), progress)
             bar.update(len(job.examples))
-            for note in [job.note] if job.note else []:
-                notices.append(note)
-                log(note)
+    for part in context.gather(scored):  # every process's languages, put back in the plan's order
+        scored.update(part)
+    execution = context.describe()
+    if not context.is_main:
+        return context.broadcast(None)  # rank 0's results
+    per_language = {job.lang: scored[job.lang] for job in jobs}
+    for note in (job.note for job in jobs if job.note):
+        notices.append(note)
+        log(note)
     evaluation = {"split": split, "languages": "all" if wanted is None else wanted, "limit": limit, "key": key}
     files = [path for job in jobs for path in job.files]
-    results = assemble_results(cfg, task, run, evaluation, per_language, skipped, model, files, notices)
+    results = {**assemble_results(cfg, task, run, evaluation, per_language, skipped, model, files, notices), **execution}
     results["data"] = data.record()  # the data contract: files used, ignored (and why), rules, problems
     path = run.write_results(key, results)
     log(f"wrote {path}: average {task.metric} {100 * results['average']:.2f} over {len(per_language)} languages"
         + (f" (capped at {limit} examples per language)" if limit else ""))
-    return results
+    return context.broadcast(results)
+
+
+def assign(sizes: list[int], processes: int) -> list[list[int]]:
+    """Job indices per process: largest job first, each to the least loaded process (ties: lowest rank);
+    each process's jobs in their original order. Deterministic, so every process computes the same split."""
+    load, shares = [0] * processes, [[] for _ in range(processes)]
+    for index in sorted(range(len(sizes)), key=lambda i: (-sizes[i], i)):
+        rank = min(range(processes), key=lambda r: (load[r], r))
+        load[rank] += sizes[index]
+        shares[rank].append(index)
+    return [sorted(share) for share in shares]
 
 
 def plan_jobs(cfg, task, split: str, wanted, limit, log) -> tuple[list[LanguageJob], dict[str, str], TaskData]:

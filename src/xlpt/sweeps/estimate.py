@@ -17,12 +17,14 @@ Hugging Face cache); when it is not there, lengths use a characters-per-token he
 characters per token for text in space-separated scripts (about what XGLM's 250k SentencePiece vocabulary
 gives on English and other European languages) and DENSE_CHARS_PER_TOKEN for Chinese, Japanese and
 Korean characters, plus two special tokens. Expect the heuristic to be off by up to ~30% per language.
+
+Memory per device, devices needed and GPU-hours come from sweeps.planner (at its stated GPU and MFU).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from xlpt.config import RunConfig
@@ -52,6 +54,15 @@ class Estimate:
     """'tokenizer' or 'heuristic'."""
     error: str = ""
     """Why no estimate could be made (e.g. the data folder is missing); the numbers are then 0."""
+    memory_gb: dict = field(default_factory=dict)
+    """Per device (weights, gradients, optimizer, activations, transient, peak), on `devices` GPUs (planner)."""
+    devices: int | None = None
+    """Fewest GPUs of the planner's size the run fits on (None: unknown or none)."""
+    gpu_hours: float = 0.0
+    """GPU-hours at the planner's MFU."""
+    fits: bool | None = None
+    """Whether memory_gb fits one GPU."""
+    plan_notes: list = field(default_factory=list)
 
 
 def heuristic_tokens(text: str) -> int:
@@ -120,10 +131,18 @@ def mean_tokens(cfg: RunConfig, examples, zero_shot: bool = False) -> tuple[floa
     return sum(lengths) / len(examples) + prompt, source
 
 
-def estimate(cfg: RunConfig) -> Estimate:
-    """Token counts for one run (see the module docstring); never raises for missing data."""
+def estimate(cfg: RunConfig, **assumptions) -> Estimate:
+    """Token counts for one run (see the module docstring) and its memory/time plan; never raises for missing
+    data. `assumptions`: gpu_memory_gb, mfu, gpu, seq_len, devices for sweeps.planner.plan."""
     if cfg.data.data_dir == "hf":
-        return Estimate(error="data.data_dir=hf: sizes are unknown without downloading")
+        result = Estimate(error="data.data_dir=hf: sizes are unknown without downloading")
+    else:
+        result = _token_estimate(cfg)
+    add_plan(cfg, result, **assumptions)
+    return result
+
+
+def _token_estimate(cfg: RunConfig) -> Estimate:
     try:
         from xlpt.data.sources import TaskData
 
@@ -135,6 +154,20 @@ def estimate(cfg: RunConfig) -> Estimate:
         return result
     except XlptError as err:
         return Estimate(error=str(err))
+
+
+def add_plan(cfg: RunConfig, result: Estimate, **assumptions) -> None:
+    """Memory, devices and GPU-hours (sweeps.planner); a model whose config cannot be read gets a note."""
+    from xlpt.sweeps.planner import plan
+
+    try:
+        planned = plan(cfg, result.train_tokens, result.dev_tokens, result.eval_tokens, **assumptions)
+    except XlptError as err:
+        result.plan_notes.append(f"no memory plan: {err}")
+        return
+    result.memory_gb, result.devices, result.gpu_hours = planned.memory, planned.devices, planned.gpu_hours
+    result.fits = planned.fits
+    result.plan_notes += planned.notes
 
 
 def _training_sizes(cfg: RunConfig, data) -> tuple[int, int, tuple]:

@@ -7,6 +7,11 @@ weights kept (XTREME protocol: selection on the source language only; written in
 safetensors), early stopping, tokens/s and peak memory logged, and resumable snapshots (every
 `checkpoint_every` steps or `checkpoint_minutes`, at the end, and on SIGTERM/SIGINT) that resume
 exactly (same batches, same RNG state).
+
+Under torchrun the same function runs in every process: `xlpt.distributed.engine` splits each global
+micro-batch over the processes and wraps the model (DDP, or FSDP2 with train.sharding=full); decisions
+(a non-finite loss, a dev score, a stop signal, a snapshot due by time) are taken together; only rank 0
+writes files. With one process the code path is the one it always was.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from tqdm.auto import tqdm
 
 from xlpt import checkpoints
 from xlpt.config import TrainConfig
+from xlpt.distributed import snapshot
+from xlpt.distributed.context import Context
+from xlpt.distributed.engine import Engine
 from xlpt.errors import TrainingDiverged, TrainingInterrupted
 from xlpt.training.batching import bucketed_batches
 from xlpt.training.flops import peak_flops
@@ -39,6 +47,7 @@ class Objective(Protocol):
     def batch(self, indices: list[int], device: torch.device) -> dict[str, torch.Tensor]: ...
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]: ...
     def dev_score(self, model: nn.Module) -> float: ...
+    # Under torchrun also: loss_terms(model, batch) -> (summed loss, units averaged over, real tokens).
 
 
 @dataclass
@@ -55,11 +64,16 @@ class TrainSummary:
     seconds: float = 0.0
 
 
-def autocast_context(mode: str, device: torch.device):
+def autocast_dtype(mode: str, device: torch.device) -> torch.dtype | None:
+    """The dtype train.autocast computes in on `device` (None: no autocast)."""
     if mode == "off" or (mode == "auto" and device.type != "cuda"):
-        return nullcontext()
-    dtype = torch.float16 if mode == "fp16" else torch.bfloat16
-    return torch.autocast(device_type=device.type, dtype=dtype)
+        return None
+    return torch.float16 if mode == "fp16" else torch.bfloat16
+
+
+def autocast_context(mode: str, device: torch.device):
+    dtype = autocast_dtype(mode, device)
+    return nullcontext() if dtype is None else torch.autocast(device_type=device.type, dtype=dtype)
 
 
 def peak_memory_mb(device: torch.device) -> float:
@@ -110,29 +124,38 @@ class StopRequest:
 
 def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, run_dir: Path,
           device: torch.device, log=print, progress: bool = True, flops_per_token: float | None = None,
-          on_log=None) -> TrainSummary:
+          on_log=None, context: Context | None = None) -> TrainSummary:
     """Train `model` on `objective`; returns the summary. `on_log(record)` receives every record written
-    to train_log.jsonl (experiment trackers hook in here)."""
+    to train_log.jsonl (experiment trackers hook in here). `context`: this process's place among those
+    torchrun started (xlpt.distributed.setup); None = one process."""
+    context = context or Context(device=device)
+    main = context.is_main
     ckpt_dir = Path(run_dir) / "checkpoint"
     Path(run_dir).mkdir(parents=True, exist_ok=True)
-    metrics_log = open(Path(run_dir) / "train_log.jsonl", "a", encoding="utf-8")
+    metrics_log = open(Path(run_dir) / "train_log.jsonl", "a", encoding="utf-8") if main else None
     lengths = objective.train_lengths()
     batches_per_epoch = math.ceil(len(lengths) / cfg.batch_size)
     total_steps = cfg.max_steps or max(1, math.ceil(cfg.epochs * batches_per_epoch / cfg.grad_accum))
+    engine = Engine(model, cfg, context, compute_dtype=autocast_dtype(cfg.autocast, device))
     optimizer = make_optimizer(model, lr, cfg.weight_decay, cfg.head_learning_rate)
     scheduler = warmup_linear(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
     params = [p for group in optimizer.param_groups for p in group["params"]]
     summary, state = TrainSummary(), {"step": 0, "epoch": 0, "batch": 0, "bad_evals": 0}
     best_writer = checkpoints.BackgroundWriter()
+    if context.distributed:
+        log(f"training {engine.describe()}: each micro-batch of {cfg.batch_size} examples is split over "
+            f"{context.world_size} processes")
 
     def emit(record: dict) -> None:
+        if not main:
+            return
         _write(metrics_log, record)
         if on_log is not None:
             on_log(record)
 
     last_path = ckpt_dir / "last.pt"
     if last_path.exists():  # resume exactly where the last checkpoint left off
-        state, summary = _resume(checkpoints.load(last_path), last_path, model, optimizer, scheduler)
+        state, summary = _resume(engine, optimizer, scheduler, last_path)
         log(f"resumed from step {state['step']} (epoch {state['epoch']}, batch {state['batch']})")
 
     prior_seconds, started = summary.seconds, time.perf_counter()
@@ -142,18 +165,12 @@ def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, r
         nonlocal last_snapshot
         best_writer.wait()  # the snapshot names the best step: its weights must be on disk first
         summary.seconds = prior_seconds + time.perf_counter() - started
-        checkpoints.atomic_save({"model": checkpoints.trainable_state(model), "optimizer": optimizer.state_dict(),
-                                 "scheduler": scheduler.state_dict(), "state": dict(state),
-                                 "summary": asdict(summary), "torch_rng": torch.get_rng_state()}, last_path)
+        snapshot.save(engine, optimizer, scheduler, state, asdict(summary), last_path)
         last_snapshot = time.perf_counter()
-
-    def snapshot_due() -> bool:
-        by_steps = cfg.checkpoint_every is not None and state["step"] % cfg.checkpoint_every == 0
-        return by_steps or time.perf_counter() - last_snapshot >= 60 * cfg.checkpoint_minutes
 
     def evaluate_and_select() -> bool:
         """Dev evaluation; keeps the best trainable state. Returns True when training should stop."""
-        score = objective.dev_score(model)
+        score = context.broadcast(objective.dev_score(model))  # rank 0's score decides for every process
         train_mode(model, cfg.dropout)
         if not math.isfinite(score):
             raise TrainingDiverged(f"the dev score became {score} at step {state['step']}")
@@ -161,8 +178,10 @@ def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, r
         improved = score > summary.best_dev_score
         if improved:
             summary.best_dev_score, summary.best_step = score, state["step"]
-            best_writer.submit(checkpoints.trainable_state(model), ckpt_dir / "best.safetensors",
-                               {"step": str(state["step"]), "dev_score": repr(score)})
+            weights = engine.trainable_state()  # rank 0 only (all processes gather when sharded)
+            if weights is not None:
+                best_writer.submit(weights, ckpt_dir / "best.safetensors",
+                                   {"step": str(state["step"]), "dev_score": repr(score)})
             state["bad_evals"] = 0
         else:
             state["bad_evals"] += 1
@@ -171,8 +190,10 @@ def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, r
         return cfg.patience is not None and state["bad_evals"] >= cfg.patience
 
     train_mode(model, cfg.dropout)
-    bar = tqdm(total=total_steps, initial=state["step"], desc="train", unit="step", disable=not progress, leave=False)
+    bar = tqdm(total=total_steps, initial=state["step"], desc="train", unit="step", disable=not (progress and main),
+               leave=False)
     stop_request = StopRequest()
+    device_flops = (peak_flops(device) or 0) * context.world_size
     try:
         with stop_request:
             window_tokens, window_start = 0, time.perf_counter()
@@ -180,22 +201,23 @@ def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, r
             while state["step"] < total_steps and not stop:
                 order = bucketed_batches(lengths, cfg.batch_size, random.Random(cfg.seed * 1000 + state["epoch"]))
                 for batch_indices in order[state["batch"] :]:
-                    batch = objective.batch(batch_indices, device)
-                    with autocast_context(cfg.autocast, device):
-                        loss, n_tokens = objective.loss(model, batch)
-                    if not torch.isfinite(loss.detach()):
-                        emit({"step": state["step"], "loss": None, "diverged": True})
-                        raise TrainingDiverged(f"the loss became {loss.item()} at step {state['step'] + 1} (learning "
-                                               f"rate {scheduler.get_last_lr()[0]:.3g}); lower train.learning_rate. "
-                                               "The best checkpoint so far is kept; nothing diverged was saved")
-                    (loss / cfg.grad_accum).backward()
+                    with engine.accumulating(sync=(micro + 1) % cfg.grad_accum == 0):
+                        loss, n_tokens, to_backprop = engine.forward(objective, batch_indices, device,
+                                                                     autocast_context(cfg.autocast, device))
+                        if not torch.isfinite(loss):
+                            emit({"step": state["step"], "loss": None, "diverged": True})
+                            raise TrainingDiverged(f"the loss became {loss.item()} at step {state['step'] + 1} "
+                                                   f"(learning rate {scheduler.get_last_lr()[0]:.3g}); lower "
+                                                   "train.learning_rate. The best checkpoint so far is kept; nothing "
+                                                   "diverged was saved")
+                        engine.backward(to_backprop, cfg.grad_accum)
                     window_tokens += n_tokens
                     summary.tokens_seen += n_tokens
                     state["batch"] += 1
                     micro += 1
                     if micro % cfg.grad_accum:
                         continue
-                    grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+                    grad_norm = engine.clip_gradients(params, cfg.max_grad_norm)
                     if not torch.isfinite(grad_norm):
                         emit({"step": state["step"], "grad_norm": None, "diverged": True})
                         raise TrainingDiverged(f"the gradient norm became {float(grad_norm)} at step "
@@ -213,19 +235,25 @@ def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, r
                                   "peak_memory_mb": peak_memory_mb(device)}
                         if flops_per_token:
                             record["tflops"] = record["tokens_per_s"] * flops_per_token / 1e12
-                            if peak_flops(device):
-                                record["mfu"] = record["tflops"] * 1e12 / peak_flops(device)
+                            if device_flops:
+                                record["mfu"] = record["tflops"] * 1e12 / device_flops
                         emit(record)
                         bar.set_postfix(loss=f"{record['loss']:.4f}", tok_s=f"{record['tokens_per_s']:.0f}")
                         window_tokens, window_start = 0, time.perf_counter()
                     last_step = state["step"] >= total_steps
                     if state["step"] % cfg.eval_every == 0 or last_step:
                         stop = evaluate_and_select()
-                    if stop_request.signal is not None:
+                    # Taken together: one process stopping (or snapshotting) alone would leave the others waiting.
+                    signalled, time_due = context.any(
+                        stop_request.signal is not None,
+                        time.perf_counter() - last_snapshot >= 60 * cfg.checkpoint_minutes)
+                    if signalled:
                         save_last()
-                        raise TrainingInterrupted(f"stopped by signal {stop_request.signal} at step {state['step']}; "
-                                                  "the snapshot is saved: run the same command to resume")
-                    if not (stop or last_step) and snapshot_due():
+                        cause = f"signal {stop_request.signal}" if stop_request.signal is not None else "a signal"
+                        raise TrainingInterrupted(f"stopped by {cause} at step {state['step']}; the snapshot is "
+                                                  "saved: run the same command to resume")
+                    by_steps = cfg.checkpoint_every is not None and state["step"] % cfg.checkpoint_every == 0
+                    if not (stop or last_step) and (by_steps or time_due):
                         save_last()
                     if stop or last_step:
                         break
@@ -234,33 +262,26 @@ def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, r
                     state["batch"] = 0
     finally:
         bar.close()
-        metrics_log.close()
+        if metrics_log is not None:
+            metrics_log.close()
     summary.steps = state["step"]
     summary.stopped_early = stop and state["step"] < total_steps
     summary.seconds = prior_seconds + time.perf_counter() - started
     summary.tokens_per_second = summary.tokens_seen / max(summary.seconds, 1e-9)
-    summary.peak_memory_mb = peak_memory_mb(device)
+    summary.peak_memory_mb = max(context.gather(peak_memory_mb(device)))  # the fullest device
     save_last()
     return summary
 
 
-def _resume(saved, path: Path, model, optimizer, scheduler) -> tuple[dict, TrainSummary]:
+def _resume(engine: Engine, optimizer, scheduler, path: Path) -> tuple[dict, TrainSummary]:
     """Restore model, optimizer, scheduler, cursor and RNG from a last.pt; a file that does not fit is one error."""
     from xlpt.errors import RunFileError
 
-    keys = ("model", "optimizer", "scheduler", "state", "summary", "torch_rng")
-    if not isinstance(saved, dict) or any(key not in saved for key in keys):
-        raise RunFileError(path, "is not a resumable checkpoint of this version (keys missing); delete it to "
-                           "train from the start")
-    checkpoints.load_trainable_state(model, saved["model"], path)
+    state, saved_summary = snapshot.load(engine, optimizer, scheduler, path)
     try:
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        torch.set_rng_state(saved["torch_rng"])
-        summary = TrainSummary(**saved["summary"])
-    except (ValueError, KeyError, TypeError, RuntimeError) as err:
+        summary = TrainSummary(**saved_summary)
+    except TypeError as err:
         raise RunFileError(path, f"does not fit this run ({err}); delete it to train from the start") from None
-    state = saved["state"]
     summary.resumed_from_step = state["step"]
     return state, summary
 

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from xlpt.distributed.devices import to_device
 from xlpt.tasks.collate import collate_classification
 
 
@@ -21,11 +22,17 @@ class ClassificationObjective:
         return [len(item.input_ids) for item in self.train_items]
 
     def batch(self, indices: list[int], device: torch.device) -> dict[str, torch.Tensor]:
-        return {k: v.to(device) for k, v in collate_classification(self.train_items, indices, self.pad_id).items()}
+        return to_device(collate_classification(self.train_items, indices, self.pad_id), device)
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
         logits = model(batch["input_ids"], batch["attention_mask"], batch["last_index"])
         return F.cross_entropy(logits.float(), batch["labels"]), int(batch["attention_mask"].sum())
+
+    def loss_terms(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int, int]:
+        """(summed loss, examples, real tokens): what several processes add up (xlpt.distributed.engine)."""
+        logits = model(batch["input_ids"], batch["attention_mask"], batch["last_index"])
+        total = F.cross_entropy(logits.float(), batch["labels"], reduction="sum")
+        return total, int(batch["labels"].numel()), int(batch["attention_mask"].sum())
 
     def dev_score(self, model: nn.Module) -> float:
         """The task's headline metric (accuracy or macro-F1) on the selection examples."""

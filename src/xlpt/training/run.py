@@ -2,11 +2,15 @@
 
 The run directory's files are owned by `xlpt.run_dir`; which rows train and which select checkpoints
 is decided by `xlpt.data.plan`. This module only puts them in order.
+
+Under torchrun every process runs this function with the same config (xlpt.distributed): rank 0 claims
+the run directory and writes its files, the others wait for it and then read the same files.
 """
 
 from __future__ import annotations
 
 import random
+from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -15,8 +19,9 @@ import torch
 
 from xlpt import provenance
 from xlpt.data.plan import plan_training
+from xlpt.distributed import devices, setup
 from xlpt.data.sources import TaskData
-from xlpt.errors import ConfigError, TrainingDiverged
+from xlpt.errors import ConfigError, TrainingDiverged, TrainingInterrupted
 from xlpt.models.build import build_task_model
 from xlpt.models.loading import check_positions, count_parameters, load_causal_lm
 from xlpt.models.origin import pipeline_notice, read_origin
@@ -71,19 +76,35 @@ def train_run(cfg, run_dir: str | Path, progress: bool = True, echo: bool = True
     Raises TrainingDiverged (after recording it) when the loss or gradient norm stops being finite. The
     run's status.json follows along: running -> trained | diverged | failed | interrupted."""
     task = get_task(cfg.data.task)
+    context = setup(cfg.model.device)
+    if cfg.train.sharding == "full" and not context.distributed and cfg.method_record.trains:
+        raise ConfigError("train.sharding=full shards the model over the processes torchrun starts (2 or more): "
+                          "torchrun --nproc-per-node N -m xlpt train ... (README: Scaling up)")
     run = RunDir(run_dir)
-    log = run.logger(echo)
-    run.claim(cfg, task, log)
+    log = run.logger(echo) if context.is_main else _silent
+    if context.is_main:
+        run.claim(cfg, task, log)
+    context.barrier()  # the others read what rank 0 claimed
     summary = run.read_summary()
     if summary is not None:
         if summary.get("status") == "diverged":
             raise TrainingDiverged(f"{run.path} diverged before: {summary.get('error')}")
         return summary
-    with run.lifecycle("running", done="trained"):
-        return _train(cfg, task, run, log, progress)
+    try:
+        with run.lifecycle("running", done="trained") if context.is_main else nullcontext():
+            result = _train(cfg, task, run, log, progress, context)
+    except (TrainingDiverged, TrainingInterrupted):
+        context.barrier()  # every process stops here together; none exits before rank 0 has recorded why
+        raise
+    context.barrier()
+    return result
 
 
-def _train(cfg, task, run: RunDir, log, progress: bool) -> dict:
+def _silent(message: str) -> None:
+    """The log of processes other than rank 0 (rank 0 writes run.log for all)."""
+
+
+def _train(cfg, task, run: RunDir, log, progress: bool, context) -> dict:
     record = cfg.method_record
     check_tracker(cfg)  # a missing tracker package fails before any data or model is loaded
     seed_everything(cfg.train.seed)
@@ -97,7 +118,8 @@ def _train(cfg, task, run: RunDir, log, progress: bool) -> dict:
             log(line)
         train_examples, dev_examples, files = training_data(cfg, task, data, log)
     check_positions(cfg)
-    lm, tokenizer = load_causal_lm(cfg.model.name, cfg.model.dtype, cfg.model.device)
+    devices.configure(context.device, cfg.train.tf32)
+    lm, tokenizer = load_causal_lm(cfg.model.name, cfg.model.dtype, _load_device(cfg, context))
     model = build_task_model(cfg, task, lm, tokenizer)
     imported = None
     if getattr(cfg.method, "init_from", None):  # start from a PEFT adapter instead of the method's own init
@@ -109,20 +131,22 @@ def _train(cfg, task, run: RunDir, log, progress: bool) -> dict:
     log(f"{cfg.method.name} on {task.name} with {cfg.model.name}: {params['trainable_params']:,} trainable of "
         f"{params['total_params']:,} parameters ({100 * params['trainable_fraction']:.4f}%)")
     result = {**params, "method": cfg.method.name, "learning_rate": cfg.learning_rate, "status": "done",
-              "pipeline_check": bool(notice), "notices": [notice] if notice else []}
+              "pipeline_check": bool(notice), "notices": [notice] if notice else [], **context.describe()}
     if imported is not None:
         result["init_from"] = imported.summary()
     if record.trains:
         objective = get_family(task.family).objective(task, cfg, tokenizer, train_examples, dev_examples, log)
         flops = train_flops_per_token(lm, full_finetune=record.updates_all_weights)
         try:
-            with tracking(cfg, run) as on_log:  # train.report_to: tensorboard / wandb see what train_log.jsonl gets
-                outcome = train(model, objective, cfg.train, cfg.learning_rate, run.path, lm.device, log, progress,
-                                flops, on_log=on_log)
+            # train.report_to: tensorboard / wandb see what train_log.jsonl gets (the main process only)
+            with tracking(cfg, run, enabled=context.is_main) as on_log:
+                outcome = train(model, objective, cfg.train, cfg.learning_rate, run.path, context.device, log, progress,
+                                flops, on_log=on_log, context=context)
         except TrainingDiverged as err:
-            result.update(status="diverged", error=str(err), finished=_now())
-            run.write_summary(result)
-            run.write_status(status="diverged", error=str(err), finished=_now())
+            if context.is_main:
+                result.update(status="diverged", error=str(err), finished=_now())
+                run.write_summary(result)
+                run.write_status(status="diverged", error=str(err), finished=_now())
             log(f"STOPPED: {err}")
             raise
         log(f"done: {outcome.steps} steps, best dev {outcome.best_dev_score:.4f} at step {outcome.best_step}, "
@@ -130,8 +154,18 @@ def _train(cfg, task, run: RunDir, log, progress: bool) -> dict:
         result.update(outcome.__dict__, n_train=len(train_examples), n_dev=len(dev_examples),
                       data_files={str(p): provenance.sha256_file(p) for p in files}, data=data.record())
     result["finished"] = _now()
-    run.write_summary(result)
+    if context.is_main:
+        run.write_summary(result)
     return result
+
+
+def _load_device(cfg, context) -> str:
+    """Where the weights are loaded: model.device for one process, this process's GPU under torchrun, and
+    the CPU when the model is sharded (FSDP2 then moves each process's shards to its device, so no device
+    ever holds the whole model)."""
+    if not context.distributed:
+        return cfg.model.device
+    return "cpu" if cfg.train.sharding == "full" else str(context.device)
 
 
 def _now() -> str:

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from xlpt.distributed.devices import to_device
 from xlpt.tasks.collate import collate_windows
 from xlpt.tasks.word_alignment import IGNORE, Window, encode_tagged
 
@@ -39,11 +40,19 @@ class TaggingObjective:
         return [len(w.input_ids) for w in self.train_windows]
 
     def batch(self, indices: list[int], device: torch.device) -> dict[str, torch.Tensor]:
-        return {k: v.to(device) for k, v in collate_windows(self.train_windows, indices, self.pad_id).items()}
+        return to_device(collate_windows(self.train_windows, indices, self.pad_id), device)
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
         logits = model(batch["input_ids"], batch["attention_mask"], batch["word_start"], batch["word_end"])
         return tagging_loss(logits, batch["labels"]), int(batch["attention_mask"].sum())
+
+    def loss_terms(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int, int]:
+        """(summed loss, labeled words, real tokens): what several processes add up (xlpt.distributed.engine).
+        A share without labeled words sums to 0 (where the mean would be 0/0)."""
+        logits = model(batch["input_ids"], batch["attention_mask"], batch["word_start"], batch["word_end"])
+        labels = batch["labels"]
+        total = F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=IGNORE, reduction="sum")
+        return total, int((labels != IGNORE).sum()), int(batch["attention_mask"].sum())
 
     def dev_score(self, model: nn.Module) -> float:
         """The task's headline metric on the dev sentences (word accuracy for UDPOS, entity F1 for PAN-X)."""

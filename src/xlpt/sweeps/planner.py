@@ -1,0 +1,373 @@
+"""Memory per device, devices needed and GPU-hours of a run, before running it (`--dry-run`).
+
+Memory of one training step on one device, in bytes, with N processes (train.batch_size examples of a
+micro-batch split over them, see xlpt.distributed.engine), for a micro-batch of b = ceil(batch_size / N)
+sequences of L tokens:
+
+    weights      every parameter x its size: the LM in model.dtype; prompts, prefixes, adapters and heads in
+                 float32. Divided by N when sharded (train.sharding=full).
+    gradients    every trainable parameter x its size (/ N when sharded).
+    optimizer    AdamW: two moments per trainable parameter, in its dtype (/ N when sharded).
+    activations  what autograd keeps for the backward pass, per layer and token (d = width, f = feed-forward
+                 width, H = heads, K = keys attended, c = compute bytes: 2 under bf16 autocast, else the weights'):
+                   layer-norm inputs 2d (residual dtype), q/k/v 3d x c, GELU input f x c,
+                   attention scores before softmax and probabilities H x K each (float32 under autocast);
+                   plus, where the layer's weights train (full FT; LoRA on those layers), the inputs of its
+                   matrices: 3d x c (LN outputs and attention context; 3 copies under autocast) and f x c.
+                 Frozen matrices (prompt/prefix tuning) keep no inputs: autograd saves only what a gradient needs.
+                 With gradient checkpointing, each layer keeps only its input and one layer is recomputed at a time.
+    transient    the backward pass's own temporaries (~1.5 attention-score tensors; 3 in a forward pass without
+                 backward, as for a head on a frozen model) and the 4-D mask, the tied
+                 embedding's two dense partial gradients in full fine-tuning, and, when sharded, the FSDP units
+                 gathered at a time (the root unit: embeddings and LM head; two decoder layers, with prefetch)
+                 with their unsharded gradients.
+
+    peak = weights + optimizer + max(activations, gradients) + transient
+
+(gradients grow while the backward pass frees activations). XGLM's attention is eager (it keeps H x K
+scores per token); the figures assume that. They are checked against the live tensor bytes of real
+training steps on CPU (tests/sweeps/test_planner.py, with training.memory.TensorMeter). A CUDA process also
+needs ~1 GB for its context, and the caching allocator fragments: a run is said to fit when the peak is at
+most USABLE of the GPU's memory.
+
+Time: model FLOPs = 6 x matmul weights per training token for full fine-tuning, 4x with a frozen model
+(training.flops), 2x per dev-selection and evaluation token, plus 2x per training token recomputed with
+gradient checkpointing; GPU-hours = FLOPs / (MFU x the GPU's bf16 peak) / 3600, at a stated MFU.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+
+from xlpt.errors import ConfigError
+
+GPU = "H100"
+GPU_MEMORY_GB = 80.0
+MFU = 0.40
+USABLE = 0.9
+DEVICE_COUNTS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+GB = 1e9
+DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
+
+# XGLM's published shapes (Lin et al. 2022, and the hub configs), so that the planner works offline for them.
+KNOWN_XGLM = {
+    "facebook/xglm-564M": dict(num_layers=24, d_model=1024, attention_heads=16, ffn_dim=4096),
+    "facebook/xglm-1.7B": dict(num_layers=24, d_model=2048, attention_heads=16, ffn_dim=8192),
+    "facebook/xglm-2.9B": dict(num_layers=48, d_model=2048, attention_heads=16, ffn_dim=8192),
+    "facebook/xglm-7.5B": dict(num_layers=32, d_model=4096, attention_heads=32, ffn_dim=16384),
+}
+_ATTENTION = ("q_proj", "k_proj", "v_proj", "query_key_value", "c_attn")
+_CONTEXT = ("out_proj", "o_proj", "dense", "c_proj")
+_FFN_IN = ("fc1", "up_proj", "gate_proj", "dense_h_to_4h", "c_fc")
+_FFN_OUT = ("fc2", "down_proj", "dense_4h_to_h")
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """What the planner needs of a model, read from its config alone (a meta-device model: no weights)."""
+
+    name: str
+    layers: int
+    d_model: int
+    heads: int
+    ffn_dim: int
+    vocab: int
+    params: int
+    layer_params: int
+    matmul_params: int
+    tied_embeddings: bool
+    dropout: float
+    attention_dropout: float
+    linear_shapes: tuple
+    """(name within a layer, in_features, out_features) of the first decoder layer's matrices."""
+    buffer_bytes: int = 0
+    """Non-parameter tensors (e.g. XGLM's sinusoidal position table), in the weights' dtype."""
+
+    @property
+    def root_params(self) -> int:
+        """Parameters outside the decoder layers (embeddings, final norm, an untied LM head)."""
+        return self.params - self.layers * self.layer_params
+
+
+def _config(name: str):
+    from transformers import AutoConfig, XGLMConfig
+
+    try:
+        return AutoConfig.from_pretrained(name, local_files_only=True)
+    except (OSError, ValueError):
+        if name in KNOWN_XGLM:
+            return XGLMConfig(vocab_size=256008, max_position_embeddings=2048, **KNOWN_XGLM[name])
+        raise ConfigError(f"cannot read the config of {name!r} without the network; give a local model folder or "
+                          "download it once (the planner reads config.json only)") from None
+
+
+@lru_cache(maxsize=None)
+def model_shape(name: str) -> ModelShape:
+    """The shape of the model `name` (a local folder, the Hugging Face cache, or one of KNOWN_XGLM)."""
+    return shape_of(_config(name), name)
+
+
+def shape_of(config, name: str = "") -> ModelShape:
+    """The shape of a model with this transformers config (built on the meta device: no memory, no weights)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+    from transformers.modeling_layers import GradientCheckpointingLayer
+
+    from xlpt.training.flops import matmul_params
+
+    with torch.device("meta"):
+        lm = AutoModelForCausalLM.from_config(config)
+    unique = {id(p): p.numel() for p in lm.parameters()}
+    layers = [m for m in lm.modules() if isinstance(m, GradientCheckpointingLayer)]
+    if not layers:
+        raise ConfigError(f"{name}: cannot find its decoder layers; the planner knows transformers' decoder models")
+    linears = tuple((n, m.in_features, m.out_features) for n, m in layers[0].named_modules()
+                    if isinstance(m, torch.nn.Linear))
+    embeddings = lm.get_input_embeddings()
+    heads = next((getattr(config, k) for k in ("attention_heads", "num_attention_heads", "n_head") if
+                  getattr(config, k, None)), 1)
+    return ModelShape(
+        name=name, layers=len(layers), d_model=embeddings.embedding_dim, heads=heads,
+        ffn_dim=max(out for n, _, out in linears if n.endswith(_FFN_IN)) if any(n.endswith(_FFN_IN) for n, *_ in linears)
+        else 4 * embeddings.embedding_dim,
+        vocab=embeddings.num_embeddings, params=sum(unique.values()),
+        layer_params=sum(p.numel() for p in layers[0].parameters()), matmul_params=matmul_params(lm),
+        tied_embeddings=lm.get_output_embeddings() is not None and
+        lm.get_output_embeddings().weight is embeddings.weight,
+        dropout=float(next((getattr(config, k) for k in ("dropout", "hidden_dropout", "resid_pdrop")
+                            if getattr(config, k, None) is not None), 0.0)),
+        attention_dropout=float(next((getattr(config, k) for k in ("attention_dropout", "attn_pdrop")
+                                      if getattr(config, k, None) is not None), 0.0)),
+        linear_shapes=linears, buffer_bytes=sum(b.numel() * b.element_size() for b in lm.buffers()))
+
+
+# ---------------------------------------------------------------------------------------------- memory
+
+
+@dataclass
+class Memory:
+    """Bytes per device for one training step (see the module docstring)."""
+
+    devices: int
+    sharded: bool
+    batch_per_device: int
+    seq_len: int
+    weights: float = 0.0
+    gradients: float = 0.0
+    optimizer: float = 0.0
+    activations: float = 0.0
+    transient: float = 0.0
+
+    @property
+    def peak(self) -> float:
+        return self.weights + self.optimizer + max(self.activations, self.gradients) + self.transient
+
+    def as_gb(self) -> dict:
+        out = {key: round(value / GB, 3) for key, value in asdict(self).items() if isinstance(value, float)}
+        return {**out, "peak": round(self.peak / GB, 3), "devices": self.devices, "sharded": self.sharded,
+                "batch_per_device": self.batch_per_device, "seq_len": self.seq_len}
+
+
+@dataclass(frozen=True)
+class Trainable:
+    """How a method trains: its trainable parameters and which decoder matrices keep their inputs."""
+
+    lm: int = 0
+    """LM weights that train (full fine-tuning: all)."""
+    extra: int = 0
+    """Float32 parameters the method adds: prompt, prefix, adapters, head."""
+    backprop: bool = False
+    """Gradients flow through the decoder (anything but a head on a frozen model)."""
+    saved_inputs: frozenset = frozenset()
+    """Which matrix inputs autograd keeps: attention (q/k/v), context (out_proj), ffn_in (fc1), ffn_out (fc2)."""
+    prefix: int = 0
+    prompt: int = 0
+
+
+def trainable(cfg, shape: ModelShape) -> Trainable:
+    """Ask the method record and its config (never its name) what trains."""
+    from xlpt.tasks import get_task
+
+    record, method = cfg.method_record, cfg.method
+    task = get_task(cfg.data.task)
+    if not record.trains:
+        return Trainable()
+    head = 0
+    if not task.family_info.has_verbalizer or getattr(method, "formulation", "verbalizer") == "linear_head":
+        head = shape.d_model * task.num_labels + task.num_labels
+    length = getattr(method, "prompt_length", 0) or 0
+    everything = frozenset({"attention", "context", "ffn_in", "ffn_out"})
+    if record.updates_all_weights:
+        return Trainable(lm=shape.params, extra=head, backprop=True, saved_inputs=everything)
+    if hasattr(method, "lora_r"):
+        targets = [t.strip() for t in method.lora_targets.split(",") if t.strip()]
+        adapted = [(n, i, o) for n, i, o in shape.linear_shapes if any(n == t or n.endswith("." + t) for t in targets)]
+        extra = shape.layers * sum(method.lora_r * (i + o) for _, i, o in adapted)
+        return Trainable(extra=extra + head, backprop=True, saved_inputs=frozenset(_kind(n) for n, *_ in adapted))
+    if length and record.uses_input_prompt:
+        return Trainable(extra=length * shape.d_model + head, backprop=True, prompt=length)
+    if length:  # a prefix: keys and values for every layer
+        return Trainable(extra=2 * shape.layers * length * shape.d_model + head, backprop=True, prefix=length)
+    return Trainable(extra=head)  # a head on a frozen model: no gradient reaches the decoder
+
+
+def _kind(name: str) -> str:
+    for kind, names in (("attention", _ATTENTION), ("context", _CONTEXT), ("ffn_in", _FFN_IN), ("ffn_out", _FFN_OUT)):
+        if name.endswith(names):
+            return kind
+    return "other"
+
+
+def memory(cfg, shape: ModelShape, devices: int, seq_len: int, device_type: str = "cuda") -> Memory:
+    """Per-device memory of one training step of `cfg` on `devices` processes (see the module docstring).
+    `seq_len`: tokens of text per sequence (the soft prompt is added here); `device_type` decides what
+    autocast=auto means and how large a dropout mask is (CUDA: 1 byte; CPU: the activation's size)."""
+    train = cfg.train
+    sharded = train.sharding == "full" and devices > 1
+    what = trainable(cfg, shape)
+    wb = DTYPE_BYTES[cfg.model.dtype]
+    autocast = train.autocast in ("bf16", "fp16") or (train.autocast == "auto" and device_type == "cuda")
+    cb = 2 if autocast else wb
+    share = devices if sharded else 1
+    b = math.ceil(train.batch_size / devices) if devices > 1 else train.batch_size
+    tokens = seq_len + what.prompt
+    mem = Memory(devices, sharded, b, tokens)
+    mem.weights = (shape.params * wb + what.extra * 4) / share + shape.buffer_bytes
+    mem.gradients = (what.lm * wb + what.extra * 4) / share
+    mem.optimizer = 2 * mem.gradients
+    if not cfg.method_record.trains:
+        return mem
+    keys = tokens + what.prefix
+    attention = b * shape.heads * tokens * keys  # score elements per layer
+    layer = _layer_activations(shape, what, b, tokens, keys, cb, wb, autocast, cfg, device_type)
+    if train.gradient_checkpointing:
+        mem.activations = shape.layers * b * tokens * shape.d_model * wb + layer
+    else:
+        mem.activations = shape.layers * layer
+    mem.activations += b * tokens * shape.d_model * wb  # the final layer norm's input
+    softmax_bytes = 4 if autocast else wb
+    # Backward temporaries (~1.5 score tensors) or, with nothing to backpropagate, the forward's own (scores, masked
+    # scores, their maximum and softmax of one layer alive at once), plus the 4-D attention mask.
+    mem.transient = (1.5 if what.backprop else 3) * attention * softmax_bytes + b * tokens * keys * wb
+    if what.lm and shape.tied_embeddings:
+        # The tied table's gradient arrives twice, dense (embedding lookup, LM-head rows) and is summed into .grad:
+        # two more table-sized tensors at the end of the backward pass.
+        mem.transient += 2 * shape.vocab * shape.d_model * wb
+    if sharded:
+        gathered = shape.root_params + 2 * shape.layer_params
+        mem.transient += gathered * cb + (gathered * 4 if what.lm else 0)
+    return mem
+
+
+def _layer_activations(shape, what: Trainable, b, tokens, keys, cb, wb, autocast, cfg, device_type) -> float:
+    """Bytes autograd keeps for one decoder layer (see the module docstring)."""
+    if not what.backprop:
+        return 0.0
+    d, f = shape.d_model, shape.ffn_dim
+    per_token = 2 * d * wb  # the two layer norms' inputs (the residual stream)
+    per_token += d * cb + 2 * d * cb * keys / tokens  # q, and k and v (over the prefix too)
+    per_token += f * cb  # the GELU's input
+    saved = what.saved_inputs
+    if "attention" in saved:
+        per_token += d * cb * (3 if autocast else 1)
+    if "context" in saved:
+        per_token += d * cb
+    if "ffn_in" in saved:
+        per_token += d * cb
+    if "ffn_out" in saved:
+        per_token += f * cb
+    scores = shape.heads * keys * ((4 + 4 + 2) if autocast else 2 * wb)
+    if cfg.train.dropout == "model":
+        mask = 1 if device_type == "cuda" else cb
+        per_token += 2 * d * mask * (shape.dropout > 0) + shape.heads * keys * mask * (shape.attention_dropout > 0)
+    return b * tokens * (per_token + scores)
+
+
+# ---------------------------------------------------------------------------------------------- devices, time
+
+
+@dataclass
+class Plan:
+    """What `--dry-run` prints for one run."""
+
+    model: str
+    method: str
+    memory: dict
+    """Per device, in GB, with the devices the run is planned on (see `devices_needed`)."""
+    devices: int | None
+    """Fewest GPUs of GPU_MEMORY_GB the run fits on (None: not even DEVICE_COUNTS[-1])."""
+    sharded: bool
+    fits: bool
+    """Whether `memory` (on the devices asked for, or the fewest) fits one GPU."""
+    flops: float
+    gpu_hours: float
+    gpu: str
+    gpu_memory_gb: float
+    mfu: float
+    notes: list = field(default_factory=list)
+
+
+def describe_assumptions(gpu: str = GPU, gpu_memory_gb: float = GPU_MEMORY_GB, mfu: float = MFU) -> str:
+    from xlpt.training.flops import PEAK_FLOPS
+
+    return (f"{gpu} GPUs of {gpu_memory_gb:g} GB (a run fits at <= {USABLE:.0%} of it), {mfu:.0%} MFU of "
+            f"{PEAK_FLOPS[gpu] / 1e12:.0f} TFLOP/s bf16, sequences padded to data.max_length")
+
+
+def devices_needed(cfg, shape: ModelShape, seq_len: int, gpu_memory_gb: float) -> tuple[int | None, bool, Memory]:
+    """(fewest devices, sharded?, memory there). Unsharded data parallelism cannot lower the weights and
+    optimizer memory, so a run that does not fit one device is planned sharded (train.sharding=full)."""
+    capacity = USABLE * gpu_memory_gb * GB
+    one = memory(cfg, shape, 1, seq_len)
+    if one.peak <= capacity:
+        return 1, False, one
+    sharded_cfg = cfg.model_copy(deep=True)
+    sharded_cfg.train.sharding = "full"
+    for n in DEVICE_COUNTS[1:]:
+        mem = memory(sharded_cfg, shape, n, seq_len)
+        if mem.peak <= capacity:
+            return n, True, mem
+    return None, True, memory(sharded_cfg, shape, DEVICE_COUNTS[-1], seq_len)
+
+
+def plan(cfg, train_tokens: int, selection_tokens: int, eval_tokens: int, gpu_memory_gb: float = GPU_MEMORY_GB,
+         mfu: float = MFU, gpu: str = GPU, seq_len: int | None = None, devices: int | None = None) -> Plan:
+    """The plan for `cfg` with the token counts of sweeps.estimate. `seq_len` (default data.max_length, the
+    worst case: a micro-batch padded to the longest possible text) sets the activations. `devices`: show the
+    memory on that many GPUs, as configured (train.sharding), instead of on the fewest that fit."""
+    from xlpt.training.flops import PEAK_FLOPS
+
+    if not 0 < mfu <= 1:
+        raise ConfigError(f"--mfu must be in (0, 1], got {mfu}")
+    if gpu not in PEAK_FLOPS:
+        raise ConfigError(f"--gpu {gpu!r}: known GPUs are {', '.join(PEAK_FLOPS)}")
+    shape = model_shape(cfg.model.name)
+    seq_len = seq_len or cfg.data.max_length
+    n, sharded, mem = devices_needed(cfg, shape, seq_len, gpu_memory_gb)
+    if devices is not None:
+        mem = memory(cfg, shape, devices, seq_len)
+        sharded = mem.sharded
+    record = cfg.method_record
+    recompute = 2 if cfg.train.gradient_checkpointing else 0
+    per_train_token = (6 if record.updates_all_weights else 4) + recompute
+    flops = shape.matmul_params * (per_train_token * train_tokens + 2 * (selection_tokens + eval_tokens))
+    notes = []
+    if record.updates_all_weights and cfg.model.dtype != "float32":
+        notes.append(f"model.dtype={cfg.model.dtype} with full fine-tuning updates {cfg.model.dtype} weights: AdamW "
+                     f"steps of a learning rate like {cfg.learning_rate:g} mostly round away; use model.dtype=float32 "
+                     "with train.sharding=full (bf16 compute, float32 master weights)")
+    if n is not None and n > 1 and cfg.train.sharding != "full":
+        notes.append(f"does not fit one {gpu_memory_gb:g} GB GPU: set train.sharding=full and run on {n} GPUs")
+    if n is not None and n > 1 and cfg.train.batch_size % n:
+        notes.append(f"train.batch_size={cfg.train.batch_size} does not divide over {n} GPUs: some process a stand-in "
+                     f"example; use a multiple of {n} (and lower train.grad_accum to keep the effective batch)")
+    if n is None:
+        notes.append(f"does not fit {DEVICE_COUNTS[-1]} GPUs of {gpu_memory_gb:g} GB at this batch size")
+    fits = mem.peak <= USABLE * gpu_memory_gb * GB
+    if devices is not None and not fits:
+        notes.append(f"on {devices} GPUs of {gpu_memory_gb:g} GB this does not fit"
+                     + ("" if mem.sharded or devices == 1 else " (train.sharding=none keeps a whole copy per GPU)"))
+    return Plan(cfg.model.name, cfg.method.name, mem.as_gb(), n, sharded, fits, flops,
+                flops / (mfu * PEAK_FLOPS[gpu]) / 3600, gpu, gpu_memory_gb, mfu, notes)

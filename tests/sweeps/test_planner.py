@@ -1,0 +1,148 @@
+"""The memory planner against measured peaks, and what it says about XGLM-7.5B.
+
+Measured: the live tensor bytes (training.memory.TensorMeter) of two real training steps through the loop's
+own single-process path (distributed.engine.Engine, fused AdamW, clipping) on real XNLI examples, the
+micro-batch made of the longest ones. Planned: sweeps.planner.memory for the same config and length.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from contextlib import nullcontext
+
+import pytest
+import torch
+
+from xlpt.config import load_config
+from xlpt.data.sources import TaskData
+from xlpt.distributed.context import Context
+from xlpt.distributed.engine import Engine
+from xlpt.models.build import load_task_model
+from xlpt.sweeps.planner import DTYPE_BYTES, GB, USABLE, memory, model_shape, plan
+from xlpt.tasks import get_task
+from xlpt.tasks.families import get_family
+from xlpt.training.memory import TensorMeter
+from xlpt.training.schedule import make_optimizer
+
+
+@pytest.fixture(scope="module")
+def deep_model_dir(tmp_path_factory, xlmr_tokenizer_dir):
+    """A 24-layer XGLM (d=128) with the real 250k-entry tokenizer: vocabulary-sized embeddings and 24 layers."""
+    import shutil
+
+    from transformers import XGLMConfig, XGLMForCausalLM
+
+    from xlpt.models.tokenizer import load_tokenizer
+
+    folder = tmp_path_factory.mktemp("xglm-24-layers")
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(xlmr_tokenizer_dir / name, folder / name)
+    tokenizer = load_tokenizer(folder)
+    torch.manual_seed(0)
+    config = XGLMConfig(vocab_size=len(tokenizer), d_model=128, num_layers=24, attention_heads=4, ffn_dim=512,
+                        max_position_embeddings=512, dropout=0.0, attention_dropout=0.0,
+                        pad_token_id=tokenizer.pad_token_id)
+    XGLMForCausalLM(config).save_pretrained(folder)
+    return folder
+
+
+def measure(model_dir, data_dir, method: str, batch_size: int, *extra: str) -> tuple[float, float, dict]:
+    """(measured peak bytes, planned peak bytes, planned parts) for two training steps on the longest examples."""
+    cfg = load_config(None, [f"model.name={model_dir}", "model.device=cpu", f"data.data_dir={data_dir}",
+                             "data.task=xnli", f"method.name={method}", f"train.batch_size={batch_size}",
+                             "data.max_length=128", *extra])
+    task = get_task("xnli")
+    examples = TaskData(task, data_dir).load("en", "train").examples[:200]
+    torch.manual_seed(0)
+    model, tokenizer = load_task_model(cfg, device="cpu")
+    objective = get_family(task.family).objective(task, cfg, tokenizer, examples, examples[:8], lambda *_: None)
+    lengths = objective.train_lengths()
+    longest = sorted(range(len(lengths)), key=lambda i: -lengths[i])[:batch_size]
+    engine = Engine(model, cfg.train, Context())
+    optimizer = make_optimizer(model, 1e-3, 0.01)
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    meter = TensorMeter(*model.parameters(), *model.buffers())
+    with meter:
+        for _ in range(2):
+            _, _, loss = engine.forward(objective, longest, torch.device("cpu"), nullcontext())
+            engine.backward(loss, 1)
+            engine.clip_gradients(params, 1.0)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+    planned = memory(cfg, model_shape(str(model_dir)), 1, max(lengths[i] for i in longest), device_type="cpu")
+    return meter.peak, planned.peak, planned.as_gb()
+
+
+CASES = [  # method, micro-batch, extra overrides
+    ("full_finetune", 16, ()),
+    ("prompt_tuning", 16, ("method.prompt_length=16",)),
+    ("lora", 16, ()),
+    ("prefix_tuning", 16, ("method.prompt_length=8",)),
+    ("full_finetune", 16, ("train.gradient_checkpointing=true",)),
+    ("prompt_tuning", 32, ("method.prompt_length=16", "train.gradient_checkpointing=true")),
+    ("head_only", 16, ("method.formulation=linear_head",)),
+]
+
+
+@pytest.mark.parametrize("method, batch_size, extra", CASES)
+def test_planned_memory_is_within_25_percent_of_the_measured_peak_tiny(tiny_model_dir, data_dir, method, batch_size,
+                                                                       extra):
+    measured, planned, parts = measure(tiny_model_dir, data_dir, method, batch_size, *extra)
+    assert planned == pytest.approx(measured, rel=0.25), (measured / 2**20, parts)
+
+
+@pytest.mark.parametrize("method, batch_size, extra", [CASES[0], CASES[1], CASES[4]])
+def test_planned_memory_is_within_25_percent_of_the_measured_peak_24_layers(deep_model_dir, data_dir, method,
+                                                                            batch_size, extra):
+    measured, planned, parts = measure(deep_model_dir, data_dir, method, batch_size, *extra)
+    assert planned == pytest.approx(measured, rel=0.25), (measured / 2**20, parts)
+
+
+def xglm_7b(*overrides: str):
+    return load_config(None, ["model.name=facebook/xglm-7.5B", "data.task=xnli", "train.batch_size=8",
+                              "data.max_length=256", *overrides])
+
+
+def test_xglm_7b_full_finetuning_needs_several_80gb_gpus_sharded():
+    """Float32 master weights + gradients + AdamW moments are 16 bytes per parameter (~120 GB for 7.5B): more
+    than one 80 GB GPU; sharded, 1/N of it per GPU plus the gathered units and activations."""
+    cfg = xglm_7b("method.name=full_finetune", "model.dtype=float32")
+    shape = model_shape("facebook/xglm-7.5B")
+    assert 7.4e9 < shape.params < 7.6e9 and shape.layers == 32 and shape.d_model == 4096
+    planned = plan(cfg, train_tokens=10**8, selection_tokens=0, eval_tokens=0)
+    assert planned.sharded and planned.devices is not None and 2 <= planned.devices <= 8
+    states = planned.memory["weights"] + planned.memory["gradients"] + planned.memory["optimizer"]
+    assert states * planned.devices == pytest.approx(16 * shape.params / GB, rel=0.01)
+    assert planned.memory["peak"] <= USABLE * 80
+    fewer = memory(cfg.model_copy(update={"train": cfg.train.model_copy(update={"sharding": "full"})}), shape,
+                   planned.devices // 2, 256)
+    assert fewer.peak > USABLE * 80 * GB  # and it really needs that many
+    assert any("train.sharding=full" in note for note in planned.notes)
+    # GPU-hours: 6 x matmul weights x tokens at 40% of an H100's 989 TFLOP/s
+    assert planned.gpu_hours == pytest.approx(6 * shape.matmul_params * 1e8 / (0.4 * 989e12) / 3600, rel=1e-6)
+
+
+def test_xglm_7b_prompt_tuning_fits_one_gpu_and_bf16_full_finetuning_is_flagged():
+    prompt = plan(xglm_7b("method.name=prompt_tuning", "model.dtype=bfloat16"), 10**8, 0, 0)
+    assert prompt.devices == 1 and not prompt.sharded
+    assert prompt.memory["weights"] == pytest.approx(7.5e9 * DTYPE_BYTES["bfloat16"] / GB, rel=0.02)
+    assert prompt.gpu_hours < plan(xglm_7b("method.name=full_finetune"), 10**8, 0, 0).gpu_hours  # 4N vs 6N
+    bf16 = plan(xglm_7b("method.name=full_finetune", "model.dtype=bfloat16"), 10**8, 0, 0)
+    assert any("round away" in note for note in bf16.notes)
+
+
+def test_train_dry_run_prints_the_plan_and_writes_nothing(tmp_path, data_dir):
+    done = subprocess.run([sys.executable, "-m", "xlpt", "train", "--dry-run", "--json", "--task", "xnli",
+                           "--method", "full_finetune", "--model", "facebook/xglm-7.5B", "--data-dir", str(data_dir),
+                           "--gpu-memory", "80", "--mfu", "0.5", "model.dtype=float32", "train.batch_size=8"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["assumptions"]["mfu"] == 0.5 and out["estimate"]["devices"] >= 2
+    assert out["estimate"]["memory_gb"]["sharded"] and out["estimate"]["train_tokens"] > 0
+    assert list(tmp_path.iterdir()) == []
+    bad = subprocess.run([sys.executable, "-m", "xlpt", "train", "--dry-run", "--task", "xnli", "--mfu", "1.5"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--mfu" in bad.stderr
