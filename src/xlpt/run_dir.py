@@ -161,12 +161,10 @@ class RunDir:
         self.path.mkdir(parents=True, exist_ok=True)
         resolved = cfg.to_dict()
         if self.config_path.exists():
-            previous = self._read_yaml(self.config_path)
-            from xlpt.config import migrate_legacy
-
-            if migrate_legacy(previous) != resolved:
+            previous = self._comparable(self._read_yaml(self.config_path))
+            if previous != resolved:
                 if self.has_progress():
-                    changed = _differences(migrate_legacy(previous), resolved)
+                    changed = _differences(previous, resolved)
                     raise ConfigError(f"{self.path} already holds a run with a different config (differs in: "
                                       f"{', '.join(changed) or 'layout'}); use a new --out directory")
                 if log is not None:
@@ -176,6 +174,17 @@ class RunDir:
         _write_text_atomic(self.config_path, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
         _write_text_atomic(self.task_path, yaml.safe_dump(task.model_dump(mode="json", by_alias=True),
                                                           sort_keys=False, allow_unicode=True))
+
+    @staticmethod
+    def _comparable(tree: dict) -> dict:
+        """A stored config as this version resolves it (new keys at their defaults, the old flat method
+        section migrated), so a run written before a key was added is still recognised as the same run."""
+        from xlpt.config import config_from_dict, migrate_legacy
+
+        try:
+            return config_from_dict(tree).to_dict()
+        except Exception:  # not valid any more: compare as written (it will differ, and say where)
+            return migrate_legacy(tree)
 
     def read_config(self):
         """The run's RunConfig; its task is registered from task.yaml when it is not built in."""

@@ -1,9 +1,11 @@
 """The building blocks every config section (and task definition) is made of: strict number types and a YAML reader.
 
-Two traps this module closes:
+Three traps this module closes:
 - YAML 1.1 (PyYAML) reads `1e-5` as the *string* "1e-5" (it wants `1.0e-5`); our reader resolves every
   float spelling Python accepts (`1e-5`, `.5`, `5.`, `.inf`, `.nan`), so a learning rate written
   the way papers write it is a number.
+- YAML 1.1 reads `yes`, `no`, `on` and `off` as booleans, so `train.dropout=off` or labels `[yes, no]`
+  would silently become True/False; like YAML 1.2, only true/false are booleans here.
 - pydantic's lax mode turns `true` into 1 and would accept it as a batch size; our integer and float
   types refuse booleans, fractional integers ("8.5") and, for floats, inf and nan.
 """
@@ -51,9 +53,12 @@ _FLOAT = re.compile(r"""^[-+]?(?:
     | \.(?:inf|Inf|INF)
     | \.(?:nan|NaN|NAN)
 )$""", re.X)
-_Loader.yaml_implicit_resolvers = {key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:float"]
+_REPLACED = ("tag:yaml.org,2002:float", "tag:yaml.org,2002:bool")
+_Loader.yaml_implicit_resolvers = {key: [(tag, rx) for tag, rx in resolvers if tag not in _REPLACED]
                                    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 _Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
 
 
 def load_yaml(text: str, where: str) -> Any:

@@ -110,3 +110,12 @@ def test_every_method_key_belongs_to_its_method_only():
     for override in ("method.lora_alpha=4", "method.prompt_position=start"):
         with pytest.raises(ConfigError, match="is not a setting of method full_finetune"):
             load_config(None, ["method.name=full_finetune", override])
+
+
+def test_yaml_1_1_booleans_stay_words():
+    """YAML 1.1 reads on/off/yes/no as booleans; a choice like train.dropout=off must stay the word."""
+    assert load_config(None, ["train.dropout=off"]).train.dropout == "off"
+    from xlpt.schema import load_yaml
+
+    assert load_yaml("labels: [yes, no, on, off]\nflag: true\n", "t.yaml") == {"labels": ["yes", "no", "on", "off"],
+                                                                              "flag": True}
