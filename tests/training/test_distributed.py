@@ -199,7 +199,7 @@ def test_sharded_run_stops_on_sigterm_resumes_and_exports(two_processes, tiny_mo
 
     from transformers import AutoModelForCausalLM
 
-    from xlpt.export import export_run
+    from xlpt.export.hf_export import export_run
 
     exported = export_run(out, tmp_path / "hf")
     model, info = AutoModelForCausalLM.from_pretrained(exported, output_loading_info=True)

@@ -1,4 +1,5 @@
-"""`xlpt export`: a trained run as a standard PEFT adapter folder (see xlpt/export/)."""
+"""`xlpt export`: a trained run as a standard PEFT adapter folder, or a fully fine-tuned run as a Hugging Face
+model folder (see xlpt/export/)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from xlpt.cli.options import add_include_path, apply_include_path
 
 def register(sub) -> None:
     parser = sub.add_parser(
-        "export", help="write a trained run's adapter in PEFT's format (PeftModel.from_pretrained, lm-eval peft=)",
+        "export", help="write a trained run as a PEFT adapter (prompt, prefix, LoRA) or a Hugging Face model (full FT)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Write the best checkpoint of a prompt-tuning, prefix-tuning or LoRA run as a PEFT adapter folder "
         "(adapter_config.json + adapter_model.safetensors, written by PEFT's save_pretrained) that "
@@ -17,13 +18,19 @@ def register(sub) -> None:
         "head (linear_head formulation, tagging) is saved beside it in xlpt_head.safetensors; xlpt_export.json "
         "records the task, its labels and template, how to tokenize text for the adapter, and the export's check: "
         "before writing, the PEFT model must reproduce the run's log-probabilities on probe texts. Start a new run "
-        "from an export (or any PEFT adapter of the same kind) with method.init_from=OUT.",
+        "from an export (or any PEFT adapter of the same kind) with method.init_from=OUT. With --format hf, a fully "
+        "fine-tuned run (also one trained sharded) becomes an ordinary Hugging Face model folder "
+        "(AutoModelForCausalLM.from_pretrained) with its tokenizer; a task head goes beside it in "
+        "xlpt_head.safetensors.",
         epilog="A prompt placed after the tokenizer's start tokens (method.prompt_position=after_bos, the default, on "
         "XGLM) has no PEFT equivalent: it is refused unless --start-tokens-in-prompt is given, which makes the start "
         "tokens the first virtual tokens; that adapter must then be fed text without its start tokens "
         "(add_special_tokens=False; lm-eval add_bos_token=False).")
-    parser.add_argument("--run", required=True, help="run directory written by `xlpt train`")
-    parser.add_argument("--format", choices=["peft"], default="peft", help="output format (default: peft)")
+    parser.add_argument("--run", "--run-dir", dest="run", required=True,
+                        help="run directory written by `xlpt train` (under torchrun, spell it --run-dir)")
+    parser.add_argument("--format", choices=["peft", "hf"], default="peft",
+                        help="peft: an adapter folder for prompt tuning, prefix tuning and LoRA (default); hf: a "
+                        "Hugging Face model folder for full fine-tuning")
     parser.add_argument("--out", required=True, help="new (or empty) folder to write the adapter to")
     parser.add_argument("--start-tokens-in-prompt", action="store_true",
                         help="export an after_bos prompt exactly, with the tokenizer's start tokens as the first "
@@ -42,6 +49,12 @@ def _export(args) -> int:
 
     apply_include_path(args)
     RunDir(args.run).read_config()  # a missing or damaged run directory fails here, before torch is imported
+    if args.format == "hf":
+        from xlpt.export.hf_export import export_run as export_hf
+
+        out = export_hf(args.run, args.out)
+        print(f"wrote {out}: load it with AutoModelForCausalLM.from_pretrained({str(out)!r})")
+        return 0
 
     from xlpt.export.peft_export import export_run
 

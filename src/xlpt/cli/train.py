@@ -1,4 +1,4 @@
-"""`xlpt train`, `xlpt evaluate` and `xlpt export`: a run's life.
+"""`xlpt train` and `xlpt evaluate`: a run's life.
 
 Every command here also runs under torchrun (`torchrun --nproc-per-node N -m xlpt train ...`): each process
 runs the same command, and only rank 0 prints. torchrun reads abbreviations of its own options first, so no
@@ -81,17 +81,6 @@ def register(sub) -> None:
     add_include_path(evaluate)
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
     evaluate.set_defaults(func=_evaluate)
-
-    export = sub.add_parser(
-        "export", help="write a fully fine-tuned run's best weights as a Hugging Face model folder",
-        description="Write the best checkpoint of a run that trained every weight (full_finetune, also when it "
-        "was sharded) as an ordinary Hugging Face model folder (config.json, model.safetensors, tokenizer) that "
-        "AutoModelForCausalLM.from_pretrained loads; a task head of its own (linear_head, tagging) goes beside it "
-        "as xlpt_head.safetensors.")
-    export.add_argument("--run-dir", dest="run", required=True, help="run directory written by `xlpt train`")
-    export.add_argument("--out", required=True, help="folder to write (must not exist or be empty)")
-    add_include_path(export)
-    export.set_defaults(func=_export)
 
 
 def _positive(text: str) -> int:
@@ -218,17 +207,4 @@ def _evaluate(args) -> int:
                            skip_missing=True if args.skip_missing else None)
     if main:
         print_results(results)
-    return 0
-
-
-def _export(args) -> int:
-    from xlpt.run_dir import RunDir
-
-    apply_include_path(args)
-    RunDir(args.run).read_config()
-
-    from xlpt.export import export_run
-
-    out = export_run(args.run, args.out)
-    print(f"wrote {out}: load it with AutoModelForCausalLM.from_pretrained({str(out)!r})")
     return 0

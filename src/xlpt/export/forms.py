@@ -176,8 +176,8 @@ def form_of(model, cfg, tokenizer, start_tokens_in_prompt: bool = False):
         raise ConfigError(f"method {cfg.method.name} trains nothing: there is no adapter to export")
     if record.updates_all_weights:
         raise ConfigError(f"method {cfg.method.name} changes every weight of the model: there is no adapter to "
-                          "export (PEFT adapters hold added parameters only); checkpoint/best.safetensors holds the "
-                          "whole trained model state")
+                          "export (PEFT adapters hold added parameters only); use --format hf for a Hugging Face model "
+                          "folder")
     if model.prompt is not None:
         form = prompt_form(model, cfg, tokenizer, start_tokens_in_prompt)
         covered = {"prompt.weight"}

@@ -10,7 +10,7 @@ import torch
 
 from xlpt.config import load_config
 from xlpt.errors import ConfigError
-from xlpt.export import HEAD_FILE, export_run
+from xlpt.export.hf_export import HEAD_FILE, export_run
 from xlpt.training.run import train_run
 
 

@@ -1,4 +1,4 @@
-"""A fully fine-tuned run as an ordinary Hugging Face model folder (`xlpt export`).
+"""A fully fine-tuned run as an ordinary Hugging Face model folder (`xlpt export --format hf`).
 
 The run's best checkpoint (checkpoint/best.safetensors) holds whole tensors even when training was
 sharded (rank 0 gathers them when it writes), under the task model's names: `backbone.lm.<the LM's own
@@ -31,7 +31,7 @@ def export_run(run_dir, out) -> Path:
     cfg = run.read_config()
     if not cfg.method_record.updates_all_weights:
         raise ConfigError(f"{run.path}: {cfg.method.name} does not train the model's own weights, so the base model "
-                          f"({cfg.model.name}) is unchanged; the trained weights are {run.best_checkpoint}")
+                          f"({cfg.model.name}) is unchanged; export its trained parameters with --format peft")
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out {out} exists and is not an empty folder")
