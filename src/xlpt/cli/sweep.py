@@ -117,7 +117,7 @@ def _sweep(args) -> int:
     from xlpt.sweeps.grid import default_out, expand, load_sweep, select
 
     apply_include_path(args)
-    from xlpt.distributed.context import launched_world_size
+    from xlpt.distributed.launcher_env import launched_world_size
 
     if launched_world_size() > 1 and not args.dry_run:
         raise ConfigError("xlpt sweep runs its runs one after another in one process and cannot be started by "

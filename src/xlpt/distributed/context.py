@@ -14,23 +14,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from xlpt.distributed.launcher_env import launched_rank, launched_world_size
 from xlpt.errors import ConfigError
-
-
-def launched_rank() -> int:
-    """This process's rank as the launcher set it (0 when not launched): usable before `setup`, e.g. to
-    print a message once instead of N times."""
-    try:
-        return int(os.environ.get("RANK", "0"))
-    except ValueError:
-        return 0
-
-
-def launched_world_size() -> int:
-    try:
-        return max(1, int(os.environ.get("WORLD_SIZE", "1")))
-    except ValueError:
-        return 1
 
 
 @dataclass(frozen=True)
