@@ -1,24 +1,141 @@
-"""Zero-shot baseline: sequence log-likelihoods equal Hugging Face's own LM loss; prompts per language."""
+"""Zero-shot baseline: per-label texts, the start token, preprocessing and truncation options, and
+log-likelihoods that equal a plain Hugging Face forward of the same token sequence."""
 
-import torch
+import pytest
 
-from xlpt.evaluation.zero_shot import sequence_logprobs
-from xlpt.models.backbone import Backbone
-from xlpt.models.loading import load_causal_lm
-from xlpt.tasks.zero_shot_prompts import candidates
+from xlpt.config import RunConfig
+from xlpt.data.examples import PairExample
+from xlpt.data.loading import load_split
+from xlpt.errors import ConfigError
+from xlpt.evaluation.zero_shot import LM_EVAL_OPTIONS, evaluate_zero_shot, lm_eval_paraphrase_pair
+from xlpt.tasks.zero_shot_prompts import candidates, fill_prompts
 
 
-def test_sequence_logprob_equals_hf_loss_and_ignores_padding(tiny_model_dir):
-    lm, tokenizer = load_causal_lm(tiny_model_dir, device="cpu")
-    lm.eval()
-    texts = ["The cat sleeps, right? Yes, a cat sleeps.", "A man walks his dog in the park every morning, right? No, he runs."]
-    sequences = [tokenizer(t).input_ids for t in texts]
-    scores = sequence_logprobs(Backbone(lm), sequences, tokenizer.pad_token_id, batch_size=8)
-    for ids, score in zip(sequences, scores):
-        ids_t = torch.tensor([ids])
-        with torch.no_grad():
-            mean_nll = lm(input_ids=ids_t, labels=ids_t).loss  # HF shifts labels itself
-        assert abs(score - (-mean_nll.item() * (len(ids) - 1))) < 1e-3
+def config(task: str, max_length: int = 256) -> RunConfig:
+    cfg = RunConfig()
+    cfg.method.name, cfg.data.task, cfg.data.max_length = "zero_shot", task, max_length
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def xnli_en(data_dir):
+    return load_split("xnli", "en", "dev", data_dir, limit=6).examples
+
+
+def test_default_scores_the_tokenizers_own_sequence_after_xglm_start_token(tiny_lm, xnli_en, reference_loglik):
+    lm, tokenizer, backbone = tiny_lm
+    metrics, records = evaluate_zero_shot(backbone, tokenizer, config("xnli"), xnli_en, progress=False)
+    assert metrics["zero_shot"]["prefix_ids"] == [[tokenizer.eos_token_id]] == [[2]]  # XGLM's </s>
+    assert metrics["n"] == len(records) == 6 and metrics["truncated"] == 0
+    for ex, record in zip(xnli_en, records):
+        texts, _ = candidates("xnli", "en", ex.text_a.strip(), ex.text_b.strip())
+        want = [reference_loglik(lm, tokenizer(text).input_ids) for text in texts]
+        assert list(record["loglik"].values()) == pytest.approx(want, abs=2e-4)
+        assert record["pred"] == ("entailment", "neutral", "contradiction")[want.index(max(want))]
+        assert record["gold"] == ex.label
+
+
+def test_bos_prefix_is_lm_evals_and_changes_the_scores(tiny_lm, xnli_en, reference_loglik):
+    lm, tokenizer, backbone = tiny_lm
+    default, base = evaluate_zero_shot(backbone, tokenizer, config("xnli"), xnli_en[:2], progress=False)
+    metrics, records = evaluate_zero_shot(backbone, tokenizer, config("xnli"), xnli_en[:2], progress=False,
+                                          prefix_token="bos")
+    assert metrics["zero_shot"]["prefix_ids"] == [[tokenizer.bos_token_id]] == [[0]]
+    ex = xnli_en[0]
+    texts, _ = candidates("xnli", "en", ex.text_a.strip(), ex.text_b.strip())
+    want = [reference_loglik(lm, [0] + tokenizer(t, add_special_tokens=False).input_ids) for t in texts]
+    assert list(records[0]["loglik"].values()) == pytest.approx(want, abs=2e-4)
+    assert all(abs(records[0]["loglik"][k] - base[0]["loglik"][k]) > 1e-3 for k in records[0]["loglik"])
+    eos, _ = evaluate_zero_shot(backbone, tokenizer, config("xnli"), xnli_en[:2], progress=False, prefix_token="eos")
+    assert eos["zero_shot"]["prefix_ids"] == [[2]]
+
+
+def test_tokenizer_without_start_token_gets_lm_evals_prefix(gpt2_bpe, reference_loglik):
+    from xlpt.models.backbone import Backbone
+
+    lm, tokenizer = gpt2_bpe
+    examples = [PairExample("The cat sleeps", "the animal rests.", "entailment", "en", "0")]
+    metrics, records = evaluate_zero_shot(Backbone(lm), tokenizer, config("xnli"), examples, progress=False)
+    eos = tokenizer.eos_token_id
+    assert metrics["zero_shot"]["prefix_ids"] == [[eos]]  # BOS = EOS here; without it token 0 would go unscored
+    texts, _ = candidates("xnli", "en", "The cat sleeps", "the animal rests.")
+    want = [reference_loglik(lm, [eos] + tokenizer(t).input_ids) for t in texts]
+    assert list(records[0]["loglik"].values()) == pytest.approx(want, abs=2e-4)
+    # lm-eval's XNLI continuation starts with its target_delimiter " ": byte-level BPE sees it.
+    _, spaced = evaluate_zero_shot(Backbone(lm), tokenizer, config("xnli"), examples, progress=False,
+                                   target_delimiter="lm_eval")
+    want = [reference_loglik(lm, [eos] + tokenizer(" " + t).input_ids) for t in texts]
+    assert list(spaced[0]["loglik"].values()) == pytest.approx(want, abs=2e-4)
+    assert spaced[0]["loglik"] != records[0]["loglik"]
+
+
+def test_truncation_right_keeps_the_start_and_left_keeps_the_end(tiny_lm, xnli_en, reference_loglik):
+    lm, tokenizer, backbone = tiny_lm
+    ex = xnli_en[:1]
+    texts, _ = candidates("xnli", "en", ex[0].text_a.strip(), ex[0].text_b.strip())
+    full = [tokenizer(t).input_ids for t in texts]
+    n = 12
+    assert all(len(ids) > n for ids in full)
+    right, rec_right = evaluate_zero_shot(backbone, tokenizer, config("xnli", n), ex, progress=False)
+    left, rec_left = evaluate_zero_shot(backbone, tokenizer, config("xnli", n), ex, progress=False, truncation="left")
+    assert right["truncated"] == left["truncated"] == 3
+    assert list(rec_right[0]["loglik"].values()) == pytest.approx([reference_loglik(lm, ids[:n]) for ids in full], abs=2e-4)
+    assert list(rec_left[0]["loglik"].values()) == pytest.approx([reference_loglik(lm, ids[-n:]) for ids in full], abs=2e-4)
+
+
+def test_lm_eval_paraphrase_preprocessing_rules():
+    # Detokenize, strip, drop a final . , ; of sentence 1, lower-case the first letter of sentence 2.
+    assert lm_eval_paraphrase_pair(" He did n't go ( twice ) , said Tom . ", "Then he left , he said .") == (
+        "He didn't go (twice), said Tom", "then he left, he said.")
+    assert lm_eval_paraphrase_pair("Ends with semicolon;", "Über alles") == ("Ends with semicolon", "über alles")
+    assert lm_eval_paraphrase_pair("Two dots..", " ") == ("Two dots.", "")
+
+
+def test_pawsx_preprocess_applies_to_lm_evals_languages_and_drops_empty_pairs(tiny_lm):
+    _, tokenizer, backbone = tiny_lm
+    examples = [PairExample("Der Hund , der bellt .", "Er bellt .", "paraphrase", "de", "1"),
+                PairExample("", "Er bellt.", "paraphrase", "de", "2")]
+    strip, rec_strip = evaluate_zero_shot(backbone, tokenizer, config("pawsx"), examples, progress=False)
+    lm_eval, rec_lm = evaluate_zero_shot(backbone, tokenizer, config("pawsx"), examples, progress=False,
+                                         pawsx_preprocess="lm_eval")
+    assert strip["n"] == 2 and strip["zero_shot"]["skipped_empty"] == 0
+    assert lm_eval["n"] == 1 and lm_eval["zero_shot"]["skipped_empty"] == 1 and rec_lm[0]["id"] == "1"
+    assert rec_lm[0]["loglik"] != rec_strip[0]["loglik"]
+    processed = [PairExample(*lm_eval_paraphrase_pair(examples[0].text_a, examples[0].text_b), "paraphrase", "de", "1")]
+    _, rec_processed = evaluate_zero_shot(backbone, tokenizer, config("pawsx"), processed, progress=False)
+    assert rec_lm[0]["loglik"] == pytest.approx(rec_processed[0]["loglik"], abs=1e-5)
+    # lm-eval's paws_ja has no process_docs: the text goes in as it is.
+    ja = [PairExample("犬が吠える .", "Abc 吠える。", "paraphrase", "ja", "1")]
+    _, raw = evaluate_zero_shot(backbone, tokenizer, config("pawsx"), ja, progress=False, pawsx_preprocess="lm_eval")
+    _, plain = evaluate_zero_shot(backbone, tokenizer, config("pawsx"), ja, progress=False)
+    ja_processed = [PairExample(*lm_eval_paraphrase_pair(ja[0].text_a, ja[0].text_b), "paraphrase", "ja", "1")]
+    _, would_be = evaluate_zero_shot(backbone, tokenizer, config("pawsx"), ja_processed, progress=False)
+    assert raw[0]["loglik"] == pytest.approx(plain[0]["loglik"], abs=1e-5)
+    assert raw[0]["loglik"] != pytest.approx(would_be[0]["loglik"], abs=1e-3)
+
+
+def test_lm_eval_options_name_only_known_values():
+    assert set(LM_EVAL_OPTIONS) == {"prefix_token", "pawsx_preprocess", "truncation", "target_delimiter"}
+
+
+@pytest.mark.parametrize("option, value", [("prefix_token", "cls"), ("truncation", "middle"),
+                                           ("pawsx_preprocess", "none"), ("target_delimiter", " ")])
+def test_unknown_option_values_are_config_errors(tiny_lm, xnli_en, option, value):
+    _, tokenizer, backbone = tiny_lm
+    with pytest.raises(ConfigError, match=f"{option}={value!r}"):
+        evaluate_zero_shot(backbone, tokenizer, config("xnli"), xnli_en[:1], progress=False, **{option: value})
+
+
+def test_words_table_is_an_argument_and_its_shape_is_checked(tiny_lm, xnli_en):
+    _, tokenizer, backbone = tiny_lm
+    words = {"en": ("right", "Yes", "Maybe", "No")}
+    metrics, _ = evaluate_zero_shot(backbone, tokenizer, config("xnli"), xnli_en[:1], progress=False, words=words)
+    assert metrics["own_language_prompt"]
+    with pytest.raises(ConfigError, match="must be \\(question, 3 label words\\)"):
+        evaluate_zero_shot(backbone, tokenizer, config("xnli"), xnli_en[:1], progress=False,
+                           words={"en": ("right", "Yes", "No")})
+    with pytest.raises(ConfigError, match="neither 'en'"):
+        evaluate_zero_shot(backbone, tokenizer, config("xnli"), xnli_en[:1], progress=False, words={"de": words["en"]})
 
 
 def test_candidates_follow_the_harness_format():
@@ -27,3 +144,4 @@ def test_candidates_follow_the_harness_format():
                                "Er schläft, richtig? Nein, Er ist wach"]
     options, own = candidates("pawsx", "xx", "A", "B")  # unknown language falls back to English words
     assert not own and options == ["A, right? No, B", "A, right? Yes, B"]
+    assert fill_prompts({"en": ("eh", "N", "Y")}, "en", "A", "B") == (["A, eh? N, B", "A, eh? Y, B"], True)

@@ -42,9 +42,14 @@ PAWSX = {
 PROMPTS = {"xnli": XNLI, "pawsx": PAWSX}
 
 
+def fill_prompts(words: dict[str, tuple[str, ...]], lang: str, text_a: str, text_b: str) -> tuple[list[str], bool]:
+    """One text per label (in label order) from a words table {lang: (question, word per label)}, and whether
+    the language had its own words (else the table's English words are used)."""
+    own = lang in words
+    question, *label_words = words[lang if own else "en"]
+    return [f"{text_a}, {question}? {word}, {text_b}" for word in label_words], own
+
+
 def candidates(task: str, lang: str, text_a: str, text_b: str) -> tuple[list[str], bool]:
-    """One text per label (in label order) and whether the language had its own words (else English)."""
-    table = PROMPTS[task]
-    own = lang in table
-    question, *words = table[lang if own else "en"]
-    return [f"{text_a}, {question}? {word}, {text_b}" for word in words], own
+    """`fill_prompts` with this module's table for `task`."""
+    return fill_prompts(PROMPTS[task], lang, text_a, text_b)
