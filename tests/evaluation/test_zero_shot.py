@@ -114,6 +114,15 @@ def test_pawsx_preprocess_applies_to_lm_evals_languages_and_drops_empty_pairs(ti
     assert raw[0]["loglik"] != pytest.approx(would_be[0]["loglik"], abs=1e-3)
 
 
+def test_nothing_to_score_is_a_clear_error(tiny_lm):
+    _, tokenizer, backbone = tiny_lm
+    with pytest.raises(ConfigError, match="no xnli examples to score"):
+        evaluate_zero_shot(backbone, tokenizer, config("xnli"), [], progress=False)
+    empty = [PairExample("", "B", "paraphrase", "en", "1")]
+    with pytest.raises(ConfigError, match="1 dropped for an empty sentence"):
+        evaluate_zero_shot(backbone, tokenizer, config("pawsx"), empty, progress=False, pawsx_preprocess="lm_eval")
+
+
 def test_lm_eval_options_name_only_known_values():
     assert set(LM_EVAL_OPTIONS) == {"prefix_token", "pawsx_preprocess", "truncation", "target_delimiter"}
 

@@ -19,7 +19,14 @@ differently, for speed:
   scored, so no (batch x length x vocabulary) tensor ever exists (256k vocabulary x 32 x 100 positions
   would be > 3 GB).
 - Batches are cut by a token budget (padded tokens per forward), not a fixed count of sequences, so
-  memory stays bounded whatever the lengths. A sequence longer than the budget is still read, alone.
+  memory stays bounded whatever the lengths; a sequence longer than the budget is still read, alone.
+  The scored positions of several forwards are pooled (up to `token_budget` of them) for one sweep over
+  the head's weight. Memory beyond the model: the cached keys/values of a prefix batch and of a
+  continuation batch, each at most layers x 2 x budget x d_model values (564M shape, budget 8192,
+  float32: 1.6 GB each), plus one chunk of LOGIT_ELEMENTS logits.
+
+Values do not depend on the batching beyond float32 rounding (~1e-6 relative: matrix products are
+blocked differently), so a near-tie between two candidates may break differently under another budget.
 
 The log-sum-exp assumes the LM head is a plain linear projection (XGLM, GPT-2, BLOOM, Llama); this is
 checked numerically against the model's own logits once per call, and a model that post-processes its
@@ -28,6 +35,7 @@ logits (soft-capping, scaling) is refused rather than scored wrongly.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -43,6 +51,11 @@ LOGIT_ELEMENTS = 1 << 24
 """Upper bound on the (positions x vocabulary chunk) logits held at once: 64 MB in float32."""
 MIN_VOCAB_CHUNK = 1024
 """Vocabulary rows per chunk at least (fewer would make the head's matrix products inefficient)."""
+FORWARD_COST = 256
+"""What one more forward costs, in padded tokens: batches are cut to minimise padded tokens + this per
+forward. A forward streams every weight once; on 2 shared CPU cores with the 564M shape that costs about
+as much as 200-400 tokens of arithmetic (estimated from timings of 2 vs 9 forwards), so splitting a batch
+only pays when it saves more padding than that."""
 
 
 @dataclass(frozen=True)
@@ -108,63 +121,57 @@ def loglikelihoods(backbone, groups: Sequence[Sequence[Scored]], *, token_budget
     lm.eval()
     check_plain_head(backbone)
     plans = [plan_group(i, list(g)) for i, g in enumerate(groups)]
-    totals = [torch.zeros(len(p.candidates), dtype=torch.float64) for p in plans]
-    # Longest first (peak memory shows at once, as in lm-eval); groups without a shared prefix go separately
-    # because a row with no real prefix token cannot be part of a cached batch (it would attend to nothing).
-    order = sorted(plans, key=lambda p: (p.prefix_length == 0, -p.cost, p.index))
+    head = _HeadPass(backbone, [[0.0] * len(p.candidates) for p in plans], rows=token_budget)
+    # Longest first (peak memory shows at once, as in lm-eval). Groups without a shared prefix are batched
+    # apart: a row with no real prefix token cannot be part of a cached batch (it would attend to nothing).
+    order = sorted(plans, key=lambda p: (-p.prefix_length, -p.cost, p.index))
     bar = tqdm(total=len(plans), desc=desc, unit="example", disable=not progress, leave=False)
-    for batch in _prefix_batches(order, token_budget):
-        _score_batch(backbone, batch, totals, token_budget, pad_id)
-        bar.update(len(batch))
+    for kind in ([p for p in order if p.prefix_length], [p for p in order if not p.prefix_length]):
+        for batch in _batches(kind, [p.prefix_length for p in kind], token_budget):
+            _read_batch(backbone, batch, head, token_budget, pad_id)
+            bar.update(len(batch))
+    head.flush()
     bar.close()
-    return [t.tolist() for t in totals]
+    return head.totals
 
 
-def _prefix_batches(plans: list[_Plan], budget: int):
-    """Consecutive plans while (count x longest prefix) fits the budget; at least one per batch."""
-    batch, width = [], 0
-    for plan in plans:
-        new_width = max(width, plan.prefix_length)
-        same_kind = not batch or (batch[0].prefix_length == 0) == (plan.prefix_length == 0)
-        if batch and (not same_kind or (len(batch) + 1) * new_width > budget):
-            yield batch
-            batch, new_width = [], plan.prefix_length
-        batch.append(plan)
-        width = new_width
-    if batch:
-        yield batch
+def _batches(items: list, lengths: list[int], budget: int, extra: int = 0) -> list[list]:
+    """Split `items` (sorted by descending length) into consecutive batches minimising padded tokens plus
+    FORWARD_COST per batch, each within the budget: count x (extra + its first length) <= budget, unless
+    it holds a single item. Exact dynamic programme over cut points (n x batch size steps)."""
+    n, best, cut = len(items), [0.0] + [float("inf")] * len(items), [0] * (len(items) + 1)
+    for j in range(1, n + 1):
+        for i in range(j - 1, -1, -1):
+            tokens = (j - i) * (extra + lengths[i])
+            if tokens > budget and j - i > 1:
+                break
+            if best[i] + FORWARD_COST + tokens < best[j]:
+                best[j], cut[j] = best[i] + FORWARD_COST + tokens, i
+    batches, j = [], n
+    while j > 0:
+        batches.append(items[cut[j] : j])
+        j = cut[j]
+    return batches[::-1]
 
 
-def _score_batch(backbone, plans: list[_Plan], totals: list[torch.Tensor], budget: int, pad_id: int) -> None:
+def _read_batch(backbone, plans: list[_Plan], head: "_HeadPass", budget: int, pad_id: int) -> None:
+    """Read a batch of groups (prefixes once, then every continuation) and queue its scored positions."""
     device = backbone.lm.get_input_embeddings().weight.device
-    prefix_hidden, prefix_mask, cache = None, None, None
+    prefix_mask, cache = None, None
     if plans[0].prefix_length > 0:
         ids, prefix_mask = pad_right([p.prefix for p in plans], pad_id)
         ids, prefix_mask = ids.to(device), prefix_mask.to(device)
         cache = DynamicCache()
         positions = torch.arange(ids.shape[1], device=device).expand_as(ids)
-        prefix_hidden = backbone.hidden_states(backbone.embed(ids), prefix_mask, position_ids=positions,
-                                               past_key_values=cache)
-        _score_from_prefix(backbone, plans, prefix_hidden, totals)
+        hidden = backbone.hidden_states(backbone.embed(ids), prefix_mask, position_ids=positions,
+                                        past_key_values=cache)
+        _queue_prefix_targets(plans, hidden, head)
     rows = [(g, i) for g, plan in enumerate(plans) for i in range(len(plan.candidates)) if plan.rest(i)]
+    rows.sort(key=lambda row: -len(plans[row[0]].rest(row[1])))  # less padding in continuation batches
     width = prefix_mask.shape[1] if prefix_mask is not None else 0
-    for sub in _row_batches(plans, rows, width, budget):
+    for sub in _batches(rows, [len(plans[g].rest(i)) for g, i in rows], budget, extra=width):
         hidden = _continue(backbone, plans, sub, prefix_mask, cache, pad_id, device)
-        _score_from_rest(backbone, plans, sub, hidden, totals)
-
-
-def _row_batches(plans: list[_Plan], rows: list[tuple[int, int]], width: int, budget: int):
-    """Consecutive candidate rows while rows x (cached width + longest continuation) fits the budget."""
-    batch, longest = [], 0
-    for g, i in rows:
-        new_longest = max(longest, len(plans[g].rest(i)))
-        if batch and (len(batch) + 1) * (width + new_longest) > budget:
-            yield batch
-            batch, new_longest = [], len(plans[g].rest(i))
-        batch.append((g, i))
-        longest = new_longest
-    if batch:
-        yield batch
+        _queue_rest_targets(plans, sub, hidden, head)
 
 
 def _continue(backbone, plans, rows, prefix_mask, cache, pad_id, device) -> torch.Tensor:
@@ -185,9 +192,9 @@ def _continue(backbone, plans, rows, prefix_mask, cache, pad_id, device) -> torc
     return backbone.hidden_states(backbone.embed(ids), mask, position_ids=positions, past_key_values=row_cache)
 
 
-def _score_from_prefix(backbone, plans, hidden, totals) -> None:
+def _queue_prefix_targets(plans, hidden, head: "_HeadPass") -> None:
     """Targets predicted from prefix positions: each (group, position) is one log-sum-exp, shared by all
-    candidates; shared tokens are also one target, counted in every candidate that scores them."""
+    candidates; a shared token is one target, counted in every candidate that scores it."""
     rows, pair_row, pair_target, owners = {}, [], [], []
     for g, plan in enumerate(plans):
         pairs = {}
@@ -199,30 +206,53 @@ def _score_from_prefix(backbone, plans, hidden, totals) -> None:
                     pairs[key] = len(pair_row)
                     pair_row.append(row)
                     pair_target.append(cand.tokens[t])
-                owners.append((pairs[key], g, i))
-    if not owners:
-        return
-    index = torch.tensor(list(rows), device=hidden.device)
-    values = token_logprobs(backbone, hidden[index[:, 0], index[:, 1]], pair_row, pair_target)
-    for pair, g, i in owners:
-        totals[plans[g].index][i] += values[pair]
+                owners.append((pairs[key], plan.index, i))
+    if owners:
+        index = torch.tensor(list(rows), device=hidden.device)
+        head.add(hidden[index[:, 0], index[:, 1]], pair_row, pair_target, owners)
 
 
-def _score_from_rest(backbone, plans, rows, hidden, totals) -> None:
+def _queue_rest_targets(plans, rows, hidden, head: "_HeadPass") -> None:
     """Targets predicted from continuation positions: continuation input j predicts token prefix_length+j+1."""
     picks, targets, owners = [], [], []
     for r, (g, i) in enumerate(rows):
         plan, cand = plans[g], plans[g].candidates[i]
         for t in range(max(cand.start, plan.prefix_length + 1), len(cand.tokens)):
+            owners.append((len(picks), plan.index, i))
             picks.append((r, t - 1 - plan.prefix_length))
             targets.append(cand.tokens[t])
-            owners.append((plan.index, i))
-    if not picks:
-        return
-    index = torch.tensor(picks, device=hidden.device)
-    values = token_logprobs(backbone, hidden[index[:, 0], index[:, 1]], list(range(len(picks))), targets)
-    for value, (group, i) in zip(values, owners):
-        totals[group][i] += value
+    if picks:
+        index = torch.tensor(picks, device=hidden.device)
+        head.add(hidden[index[:, 0], index[:, 1]], list(range(len(picks))), targets, owners)
+
+
+class _HeadPass:
+    """Scored positions waiting for the vocabulary pass, which runs once `rows` hidden states have queued
+    up (and at the end): one sweep over the LM head's weight (256k x d) then serves many forwards."""
+
+    def __init__(self, backbone, totals: list[list[float]], rows: int):
+        self.backbone, self.totals, self.max_rows = backbone, totals, rows
+        self._clear()
+
+    def _clear(self) -> None:
+        self.hidden, self.rows, self.targets, self.owners, self.n_rows = [], [], [], [], 0
+
+    def add(self, hidden: torch.Tensor, rows: list[int], targets: list[int], owners: list[tuple[int, int, int]]):
+        """`hidden` (n, d); pair k is (hidden[rows[k]], targets[k]); owners (pair k, group, candidate) get its value."""
+        self.owners += [(len(self.targets) + k, g, i) for k, g, i in owners]
+        self.rows += [self.n_rows + r for r in rows]
+        self.targets += targets
+        self.hidden.append(hidden)
+        self.n_rows += len(hidden)
+        if self.n_rows >= self.max_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.targets:
+            values = token_logprobs(self.backbone, torch.cat(self.hidden), self.rows, self.targets)
+            for k, g, i in self.owners:
+                self.totals[g][i] += values[k]  # Python floats: the sum is in double precision
+        self._clear()
 
 
 def token_logprobs(backbone, hidden: torch.Tensor, rows: list[int], targets: list[int]) -> list[float]:
@@ -255,13 +285,18 @@ def token_logprobs(backbone, hidden: torch.Tensor, rows: list[int], targets: lis
     return out.tolist()
 
 
+_PLAIN_HEAD: "weakref.WeakKeyDictionary[torch.nn.Module, bool]" = weakref.WeakKeyDictionary()
+
+
 @torch.no_grad()
 def check_plain_head(backbone) -> None:
     """Refuse models whose logits are not `head(last hidden state)` (the chunked log-sum-exp relies on it).
 
-    Compares the model's own forward with the projection of `backbone.hidden_states` on a 6-token probe
-    (a few milliseconds, so it is simply done on every call)."""
+    Compares the model's own forward with the projection of `backbone.hidden_states` on a 6-token probe,
+    once per model object (one forward of a large model is seconds on a CPU)."""
     lm = backbone.lm
+    if _PLAIN_HEAD.get(lm):
+        return
     device = lm.get_input_embeddings().weight.device
     vocab = lm.get_input_embeddings().num_embeddings
     ids = torch.arange(4, 10, device=device).clamp(max=vocab - 1).unsqueeze(0)
@@ -272,3 +307,4 @@ def check_plain_head(backbone) -> None:
     if reference.shape != ours.shape or not torch.allclose(ours, reference, atol=1e-4, rtol=1e-3):
         raise ConfigError(f"{type(lm).__name__}: its logits are not a plain projection of the last hidden state "
                           "(soft-capping or scaling?); the chunked zero-shot scorer cannot reproduce them")
+    _PLAIN_HEAD[lm] = True

@@ -85,6 +85,10 @@ def evaluate_zero_shot(backbone, tokenizer, cfg: RunConfig, examples, progress: 
         kept.append(ex)
         texts.append([delimiter + text for text in filled])
         own_words &= own
+    if not kept:
+        raise ConfigError(f"{desc}: no {spec.name} examples to score ({len(examples)} given, "
+                          f"{len(examples)} dropped for an empty sentence by pawsx_preprocess='lm_eval')"
+                          if examples else f"{desc}: no {spec.name} examples to score")
     prefix_ids, groups, truncated = encode_groups(tokenizer, texts, prefix_token, cfg.data.max_length, truncation)
     budget = token_budget or cfg.train.eval_batch_size * cfg.data.max_length
     scores = loglikelihoods(backbone, groups, token_budget=budget, pad_id=tokenizer.pad_token_id or 0,
