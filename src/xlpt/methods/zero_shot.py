@@ -1,5 +1,7 @@
 """Zero-shot in-context baseline: nothing is trained; each label's filled-in sentence is scored by the LM's
-log-likelihood (lm-evaluation-harness's format, see evaluation.zero_shot)."""
+log-likelihood (lm-evaluation-harness's format, see evaluation.zero_shot). `prefix_token=bos
+pawsx_preprocess=lm_eval truncation=left target_delimiter=lm_eval` reproduces lm-eval 0.4 exactly
+(tests/evaluation/test_lm_eval_parity.py)."""
 
 from __future__ import annotations
 
@@ -16,10 +18,15 @@ class ZeroShotConfig(MethodConfig):
     tokenizer's BOS (`<s>` for XGLM; what lm-evaluation-harness >= 0.4 prefixes) | eos. A tokenizer that
     adds no start token (GPT-2, BLOOM) gets its BOS (else EOS) with `model`, so the first word is scored."""
     pawsx_preprocess: Literal["strip", "lm_eval"] = "strip"
-    """PAWS-X text: strip (surrounding white space only) | lm_eval (lm-evaluation-harness's
-    process_docs_paraphrases: detokenize, drop a final .,; of sentence 1, lower-case sentence 2's first letter)."""
+    """Pair text: strip (surrounding white space only) | lm_eval (lm-evaluation-harness's
+    process_docs_paraphrases for the languages the task YAML lists, PAWS-X de/en/es/fr: detokenize, drop a
+    final .,; of sentence 1, lower-case sentence 2's first letter; pairs with an empty sentence are counted
+    and dropped)."""
     truncation: Literal["right", "left"] = "right"
     """Over-long inputs (data.max_length): right = cut the end (counted) | left = cut the start (lm-eval's)."""
+    target_delimiter: Literal["none", "lm_eval"] = "none"
+    """none = the filled-in text as it is | lm_eval = put the task's lm-eval target_delimiter before it
+    (" " for XNLI): invisible to XGLM's SentencePiece, a different first token for byte-level BPE (GPT-2)."""
 
 
 def prepare(task_model, cfg, tokenizer) -> None:

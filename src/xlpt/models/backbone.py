@@ -23,7 +23,10 @@ class Backbone(nn.Module):
         super().__init__()
         self.lm = lm
         self.decoder = lm.base_model  # XGLMModel / BloomModel / LlamaModel: returns hidden states, no LM head
-        self._accepts_position_ids = "position_ids" in inspect.signature(self.decoder.forward).parameters
+        parameters = inspect.signature(self.decoder.forward).parameters
+        self._accepts_position_ids = "position_ids" in parameters
+        # transformers 5.x renames `past_key_values` to `cache` (the old name warns until 5.40, then fails).
+        self._cache_kwarg = "cache" if "cache" in parameters else "past_key_values"
         self.embed_multiplier = self._measure_embed_multiplier()
 
     @property
@@ -37,10 +40,13 @@ class Backbone(nn.Module):
 
     def hidden_states(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor,
                       position_ids: torch.Tensor | None = None, past_key_values=None) -> torch.Tensor:
-        """Last-layer hidden states (after the final layer norm), shape (B, T, d)."""
-        kwargs = dict(inputs_embeds=inputs_embeds, attention_mask=attention_mask, use_cache=False)
+        """Last-layer hidden states (after the final layer norm), shape (B, T, d).
+
+        A given `past_key_values` cache is read and extended in place with this call's keys/values."""
+        kwargs = dict(inputs_embeds=inputs_embeds, attention_mask=attention_mask,
+                      use_cache=past_key_values is not None)
         if past_key_values is not None:
-            kwargs["past_key_values"] = past_key_values
+            kwargs[self._cache_kwarg] = past_key_values
         if position_ids is not None and self._accepts_position_ids:
             kwargs["position_ids"] = position_ids
         return self.decoder(**kwargs).last_hidden_state

@@ -70,6 +70,16 @@ class TaskData(Section):
     """Other spellings of labels found in files (lower-cased spelling -> label), e.g. contradictory."""
 
 
+class LmEvalZeroShot(Section):
+    """What lm-evaluation-harness does differently for this task (used with the zero-shot method's
+    `target_delimiter=lm_eval` / `pawsx_preprocess=lm_eval`, see evaluation/zero_shot.py)."""
+
+    target_delimiter: str = ""
+    """The task YAML's `target_delimiter`, put before the continuation."""
+    paraphrase_preprocess: tuple[str, ...] = ()
+    """Languages whose lm-eval task YAML sets `process_docs: utils.process_docs_paraphrases`."""
+
+
 class ZeroShotPrompts(Section):
     """In-context prompts of the zero-shot baseline: one filled-in text per label, scored by likelihood."""
 
@@ -78,12 +88,24 @@ class ZeroShotPrompts(Section):
     """language -> [question word, then one word per label in label order]; other languages use `fallback`."""
     fallback: str = "en"
     source: str = ""
+    lm_eval: LmEvalZeroShot = Field(default_factory=LmEvalZeroShot)
 
-    def candidates(self, lang: str, fields: dict[str, str]) -> tuple[list[str], bool]:
-        """One text per label (in label order), and whether `lang` had its own words (else the fallback's)."""
-        own = lang in self.words
-        question, *words = self.words[lang if own else self.fallback]
-        return [self.format.format(question=question, word=word, **fields) for word in words], own
+    def candidates(self, lang: str, fields: dict[str, str], words: dict | None = None) -> tuple[list[str], bool]:
+        """One text per label (in label order), and whether `lang` had its own words (else the fallback's).
+        `words` replaces this section's table (checked by `check_words`)."""
+        words = self.words if words is None else words
+        own = lang in words
+        question, *label_words = words[lang if own else self.fallback]
+        return [self.format.format(question=question, word=word, **fields) for word in label_words], own
+
+    def check_words(self, words: dict, num_labels: int) -> None:
+        """A words table must have the fallback language and, per language, a question and one word per label."""
+        if self.fallback not in words:
+            raise ConfigError(f"zero-shot words table has no {self.fallback!r} entry (the fallback language)")
+        for lang, entry in words.items():
+            if len(entry) != num_labels + 1:
+                raise ConfigError(f"zero-shot words for {lang!r} must be (question, {num_labels} label words), "
+                                  f"got {list(entry)!r}")
 
 
 class TaskSpec(Section):
@@ -129,6 +151,11 @@ class TaskSpec(Section):
             raise ValueError(f"labels repeat: {list(self.labels)}")
         self._check_templates(info)
         self._check_data(info)
+        if self.zero_shot is not None:
+            try:
+                self.zero_shot.check_words(self.zero_shot.words, len(self.labels))
+            except ConfigError as error:
+                raise ValueError(str(error)) from None
         if self.metric == "f1" and not all(t == "O" or t[:2] in ("B-", "I-") for t in self.labels):
             raise ValueError("metric f1 (entity F1) needs IOB2 tags: O, B-X, I-X")
         return self

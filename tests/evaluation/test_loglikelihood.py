@@ -1,0 +1,134 @@
+"""The chunked, prefix-sharing scorer equals a plain Hugging Face forward, whatever the batching.
+
+Reference: `lm(input_ids).logits.float().log_softmax(-1)` gathered at the scored positions, one sequence
+at a time, no padding, no cache: the textbook definition the fast path must reproduce.
+"""
+
+import pytest
+import torch
+
+from xlpt.errors import ConfigError
+from xlpt.evaluation import loglikelihood as ll
+from xlpt.evaluation.loglikelihood import Scored, loglikelihoods, plan_group
+from xlpt.models.backbone import Backbone
+
+
+@pytest.fixture(scope="module")
+def assert_matches_reference(reference_loglik):
+    def check(lm, groups, scores, tol=2e-4):
+        assert [len(g) for g in scores] == [len(g) for g in groups]
+        for group, got in zip(groups, scores):
+            for cand, value in zip(group, got):
+                assert value == pytest.approx(reference_loglik(lm, cand.tokens, cand.start), abs=tol), cand
+    return check
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_lm):
+    return tiny_lm
+
+
+def prompt_groups(tokenizer):
+    """Three-candidate groups as zero-shot builds them (shared premise, differing word), plus edge cases."""
+    def enc(text):
+        return tokenizer(text).input_ids
+
+    premises = ["The cat sleeps on the mat", "A man walks his dog in the park every single morning before work", "Hi"]
+    groups = [[Scored(enc(f"{p}, right? {w}, the animal rests."), 1) for w in ("Yes", "Also", "No")] for p in premises]
+    same = enc("Two identical candidates score the same.")
+    groups.append([Scored(same, 1), Scored(same, 1)])                       # identical candidates
+    groups.append([Scored([5, 9, 14, 3], 1), Scored([7, 9, 14, 3, 8, 8], 1)])  # differ at token 0: no shared prefix
+    groups.append([Scored([2, 40, 41], 1), Scored([2, 40, 41, 42, 43], 1)])   # one candidate is a prefix of the other
+    groups.append([Scored(enc("Only the end is scored here."), 4), Scored(enc("Only the end counts too."), 6)])
+    groups.append([Scored([2, 11], 2), Scored([2], 1)])                       # nothing scored: 0.0
+    return groups
+
+
+def test_equals_plain_forward_for_mixed_groups_in_one_padded_batch(tiny, assert_matches_reference):
+    lm, tokenizer, backbone = tiny
+    groups = prompt_groups(tokenizer)  # one right-padded batch: short prefixes leave masked holes in the cache
+    scores = loglikelihoods(backbone, groups, token_budget=100_000, pad_id=tokenizer.pad_token_id)
+    assert_matches_reference(lm, groups, scores)
+    assert scores[3][0] == scores[3][1]
+    assert scores[-1] == [0.0, 0.0]
+    # Shared prefixes are real: the XNLI-style groups share the premise, and the first-token group shares nothing.
+    assert plan_group(0, groups[1]).prefix_length > 10 and plan_group(0, groups[4]).prefix_length == 0
+
+
+@pytest.mark.parametrize("budget", [1, 7, 40])
+def test_any_token_budget_gives_the_same_values_even_below_one_sequence(tiny, budget):
+    lm, tokenizer, backbone = tiny
+    groups = prompt_groups(tokenizer)
+    reference_scores = loglikelihoods(backbone, groups, token_budget=100_000, pad_id=tokenizer.pad_token_id)
+    scores = loglikelihoods(backbone, groups, token_budget=budget, pad_id=tokenizer.pad_token_id)
+    for got, want in zip(scores, reference_scores):
+        assert got == pytest.approx(want, abs=1e-4)
+
+
+def test_vocabulary_chunks_do_not_change_the_log_sum_exp(tiny, monkeypatch, assert_matches_reference):
+    lm, tokenizer, backbone = tiny
+    groups = prompt_groups(tokenizer)[:3]
+    # Force chunks of 64 vocabulary rows (the tiny vocabulary has ~580): the chunked log-sum-exp must still be exact.
+    monkeypatch.setattr(ll, "MIN_VOCAB_CHUNK", 64)
+    monkeypatch.setattr(ll, "LOGIT_ELEMENTS", 64)
+    assert_matches_reference(lm, groups, loglikelihoods(backbone, groups, token_budget=50, pad_id=1))
+
+
+def test_padding_value_is_irrelevant(tiny):
+    lm, tokenizer, backbone = tiny
+    groups = prompt_groups(tokenizer)[:4]
+    a = loglikelihoods(backbone, groups, pad_id=1)
+    b = loglikelihoods(backbone, groups, pad_id=57)
+    for x, y in zip(a, b):
+        assert x == pytest.approx(y, abs=1e-5)
+
+
+def test_scored_rejects_a_start_without_context():
+    with pytest.raises(ValueError, match="token 0 has no context"):
+        Scored([2, 5, 6], 0)
+    with pytest.raises(ValueError, match="at least one token"):
+        Scored([], 1)
+    with pytest.raises(ValueError):
+        Scored([2, 5], 3)
+
+
+def test_budget_must_be_positive(tiny):
+    _, _, backbone = tiny
+    with pytest.raises(ConfigError, match="token_budget"):
+        loglikelihoods(backbone, [[Scored([2, 5], 1)]], token_budget=0)
+
+
+def test_gpt2_byte_level_bpe_without_start_token(gpt2_bpe, assert_matches_reference):
+    lm, tokenizer = gpt2_bpe
+    eos = tokenizer.eos_token_id
+    texts = [f"The cat sleeps on the mat, right? {w}, the animal rests." for w in ("Yes", "No")]
+    raw = [tokenizer(t).input_ids for t in texts]
+    assert raw[0][0] != eos  # the tokenizer adds nothing: the first token would go unscored without a prefix
+    groups = [[Scored([eos] + ids, 1) for ids in raw],  # lm-eval's way: EOS as the start
+              [Scored(ids, 1) for ids in raw],          # no prefix: the first token is context only
+              [Scored(tokenizer(" leading space").input_ids, 1), Scored(tokenizer("leading space").input_ids, 1)]]
+    backbone = Backbone(lm)
+    scores = loglikelihoods(backbone, groups, token_budget=64, pad_id=eos)
+    assert_matches_reference(lm, groups, scores)
+    assert groups[2][0].tokens != groups[2][1].tokens  # byte-level BPE sees the leading space; SentencePiece would not
+
+
+def test_refuses_a_model_whose_logits_are_not_a_plain_projection():
+    from transformers import Gemma2Config, Gemma2ForCausalLM
+
+    torch.manual_seed(0)
+    config = Gemma2Config(vocab_size=300, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                          num_attention_heads=2, num_key_value_heads=1, head_dim=16, final_logit_softcapping=0.5)
+    backbone = Backbone(Gemma2ForCausalLM(config).eval())
+    with pytest.raises(ConfigError, match="not a plain projection"):
+        loglikelihoods(backbone, [[Scored([2, 5, 6], 1)]])
+
+
+def test_batches_trade_padding_against_forwards_within_the_budget():
+    lengths = [100] * 4 + [10] * 20
+    batches = ll._batches(list(range(24)), lengths, budget=10_000)
+    assert [len(b) for b in batches] == [4, 20]  # one more forward (256) saves 20 x 90 padded tokens
+    assert [len(b) for b in ll._batches(list(range(4)), [30, 29, 28, 27], budget=10_000)] == [4]
+    batches = ll._batches(list(range(24)), lengths, budget=250, extra=5)
+    assert all(len(b) * (5 + lengths[b[0]]) <= 250 for b in batches) and sum(map(len, batches)) == 24
+    assert [len(b) for b in ll._batches([0, 1], [500, 400], budget=100)] == [1, 1]  # over budget: one at a time
