@@ -31,6 +31,13 @@ class ModelConfig(Section):
     """Weights dtype. Trainable parameters (prompts, prefixes, adapters, heads) are kept in float32."""
     device: str = "auto"
     """auto (cuda if available, else cpu) | cpu | cuda | cuda:N | mps."""
+    # -- speed (issue #11): kernels only; none of these changes a result beyond float rounding --
+    attention: Literal["sdpa", "eager"] = "sdpa"
+    """Attention kernel: sdpa (torch's fused scaled_dot_product_attention; keeps no S x S weights for
+    backward; XGLM through xlpt's patch, others through transformers) | eager (transformers' own)."""
+    compile: Literal["off", "default", "reduce-overhead", "max-autotune"] = "off"
+    """torch.compile each decoder layer with this mode (reduce-overhead adds CUDA graphs on a GPU); the
+    first batches of each new shape pay the compilation. off = run eagerly."""
 
     @field_validator("device")
     @classmethod

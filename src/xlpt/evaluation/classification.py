@@ -18,7 +18,8 @@ def predict_classes(model, items, pad_id: int, batch_size: int, progress: bool =
     device = next(model.parameters()).device
     predictions = [None] * len(items)
     batches = list(sorted_batches([len(item.input_ids) for item in items], batch_size))
-    with tqdm(total=len(items), desc=desc, unit="ex", disable=not progress, leave=False) as bar:
+    with (tqdm(total=len(items), desc=desc, unit="ex", disable=not progress, leave=False) as bar,
+          model.shared_prefix([item.input_ids for item in items])):  # `</s>` + prompt etc.: computed once
         for indices in batches:
             batch = collate_classification(items, indices, pad_id)
             logits = model(batch["input_ids"].to(device), batch["attention_mask"].to(device),

@@ -27,20 +27,24 @@ def predict_windows(model, windows: list[Window], sentence_lengths: list[int], p
     device = next(model.parameters()).device
     predicted: list[list[int | None]] = [[None] * n for n in sentence_lengths]
     batches = list(sorted_batches([len(w.input_ids) for w in windows], batch_size))
-    for indices in tqdm(batches, desc=desc, unit="batch", disable=not progress, leave=False):
-        batch = collate_windows(windows, indices, pad_id)
-        logits = model(*(batch[k].to(device) for k in ("input_ids", "attention_mask", "word_start", "word_end")))
-        best = logits.argmax(dim=-1).tolist()
-        for row, index in enumerate(indices):
-            window = windows[index]
-            for slot, word in enumerate(window.words):
-                if predicted[window.sentence][word] is not None:
-                    raise RuntimeError(f"sentence {window.sentence} word {word} predicted twice")
-                predicted[window.sentence][word] = best[row][slot]
+    with model.shared_prefix([w.input_ids for w in windows]):  # `</s>` (+ prompt): computed once
+        for indices in tqdm(batches, desc=desc, unit="batch", disable=not progress, leave=False):
+            batch = collate_windows(windows, indices, pad_id)
+            logits = model(*(batch[k].to(device) for k in ("input_ids", "attention_mask", "word_start", "word_end")))
+            _record(predicted, [windows[i] for i in indices], logits.argmax(dim=-1).tolist())
     for number, tags in enumerate(predicted):
         if None in tags:
             raise RuntimeError(f"sentence {number}: word {tags.index(None)} received no prediction")
     return predicted
+
+
+def _record(predicted: list[list[int | None]], windows: list[Window], best: list[list[int]]) -> None:
+    """Store each window's predicted tag per word; a word predicted twice is a windowing bug."""
+    for window, tags in zip(windows, best):
+        for slot, word in enumerate(window.words):
+            if predicted[window.sentence][word] is not None:
+                raise RuntimeError(f"sentence {window.sentence} word {word} predicted twice")
+            predicted[window.sentence][word] = tags[slot]
 
 
 def score_tags(spec: TaskSpec, gold: list[list[str]], pred: list[list[str]]) -> dict:

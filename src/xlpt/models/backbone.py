@@ -6,6 +6,10 @@ multiplies token embeddings by `embed_scale = sqrt(d_model)`: inside the embeddi
 transformers 4.41, but *outside* it (and skipped for `inputs_embeds`) before. `Backbone` measures at
 start-up which is the case and applies the factor itself when needed, so soft prompts always live in
 the same (scaled) space as the text they precede.
+
+Kernels. `use_attention` picks the attention kernel (models/attention.py: SDPA by default, eager on
+request); `compile_layers` wraps each decoder layer in `torch.compile` (model.compile). Neither changes
+what is computed beyond float rounding.
 """
 
 from __future__ import annotations
@@ -23,8 +27,51 @@ class Backbone(nn.Module):
         super().__init__()
         self.lm = lm
         self.decoder = lm.base_model  # XGLMModel / BloomModel / LlamaModel: returns hidden states, no LM head
-        self._accepts_position_ids = "position_ids" in inspect.signature(self.decoder.forward).parameters
+        parameters = inspect.signature(self.decoder.forward).parameters
+        self._accepts_position_ids = "position_ids" in parameters
+        # transformers >= 5.24 renamed past_key_values to cache (the old name warns until 5.40)
+        self._cache_argument = "cache" if "cache" in parameters else "past_key_values"
         self.embed_multiplier = self._measure_embed_multiplier()
+        self._deterministic_in_training: bool | None = None
+
+    def use_attention(self, kind: str) -> str:
+        """Switch the attention kernel (sdpa | eager); returns the one in effect (see models.attention)."""
+        from xlpt.models.attention import use_attention
+
+        return use_attention(self.lm, kind)
+
+    def compile_layers(self, mode: str = "default") -> int:
+        """`torch.compile` each decoder layer in place (regional compilation: one small graph reused by
+        every layer, shapes dynamic so new lengths do not recompile); returns the number of layers.
+        mode: torch's compile modes (`reduce-overhead` adds CUDA graphs on a GPU)."""
+        layers = max((m for m in self.decoder.children() if isinstance(m, nn.ModuleList)), key=len, default=None)
+        if not layers:
+            raise ConfigError("model.compile: cannot find this model's list of decoder layers")
+        for layer in layers:
+            layer.compile(mode=None if mode == "default" else mode, dynamic=True)
+        return len(layers)
+
+    def deterministic(self) -> bool:
+        """True when a forward pass in the current mode draws no random numbers: eval mode, or training
+        mode with every dropout rate (and LayerDrop) at 0. Measured once on a probe (two passes under
+        different seeds, global random state untouched), so it holds for any architecture."""
+        if not self.decoder.training:
+            return True
+        if self._deterministic_in_training is None:
+            self._deterministic_in_training = self._measure_determinism()
+        return self._deterministic_in_training
+
+    @torch.no_grad()
+    def _measure_determinism(self) -> bool:
+        device = self.lm.get_input_embeddings().weight.device
+        ids = torch.arange(4, 4 + 6, device=device).clamp(max=self.lm.get_input_embeddings().num_embeddings - 1)
+        embeds = self.embed(ids.unsqueeze(0))
+        outputs = []
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            for seed in (1, 2):
+                torch.manual_seed(seed)
+                outputs.append(self.hidden_states(embeds, torch.ones_like(ids).unsqueeze(0)))
+        return torch.equal(outputs[0], outputs[1])
 
     @property
     def hidden_size(self) -> int:
@@ -40,7 +87,7 @@ class Backbone(nn.Module):
         """Last-layer hidden states (after the final layer norm), shape (B, T, d)."""
         kwargs = dict(inputs_embeds=inputs_embeds, attention_mask=attention_mask, use_cache=False)
         if past_key_values is not None:
-            kwargs["past_key_values"] = past_key_values
+            kwargs[self._cache_argument] = past_key_values
         if position_ids is not None and self._accepts_position_ids:
             kwargs["position_ids"] = position_ids
         return self.decoder(**kwargs).last_hidden_state

@@ -10,6 +10,9 @@ def build_task_model(cfg, task, lm, tokenizer):
     """The task model with the method applied (parameters frozen/added as the method says)."""
     model = get_family(task.family).build_model(task, cfg, Backbone(lm), tokenizer)
     cfg.method_record.prepare(model, cfg, tokenizer)
+    model.backbone.use_attention(cfg.model.attention)  # swaps classes only: LoRA layers inside stay
+    if cfg.model.compile != "off":
+        model.backbone.compile_layers(cfg.model.compile)
     return model.to(lm.device)
 
 
