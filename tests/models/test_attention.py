@@ -116,3 +116,29 @@ def test_unknown_kernel_is_one_config_error_naming_the_key():
 
     with pytest.raises(ConfigError, match="model.attention"):
         load_config(None, ["model.attention=flash"])
+
+
+def test_compiled_decoder_computes_the_same_states(tiny_model_dir):
+    """model.compile wraps the decoder in torch.compile. Traced here with dynamo's `eager` backend (graph
+    capture and guards without code generation, to stay fast); lengths change without recompiling."""
+    import torch._dynamo
+    from torch._dynamo.utils import counters
+
+    cfg = load_config(None, [f"model.name={tiny_model_dir}", "method.name=full_finetune"])
+    model, tokenizer = load_task_model(cfg, device="cpu")
+    model.eval()
+    ids, mask = _batch(tokenizer)
+    longer, longer_mask = pad_right([tokenizer(t + " and more words").input_ids for t in TEXTS], tokenizer.pad_token_id)
+    with torch.no_grad():
+        reference = [model.plain_hidden(ids, mask), model.plain_hidden(longer, longer_mask)]
+        torch._dynamo.reset()
+        counters.clear()
+        model.backbone.compile_decoder(backend="eager")
+        compiled = [model.plain_hidden(ids, mask)]
+        graphs = counters["stats"]["unique_graphs"]
+        compiled.append(model.plain_hidden(longer, longer_mask))
+    assert graphs >= 1 and counters["stats"]["unique_graphs"] == graphs  # the new length reused the graph
+    torch._dynamo.reset()
+    for ours, ref in zip(compiled, reference):
+        assert torch.allclose(ours, ref, atol=1e-6)
+    assert model.backbone.decoder._compiled_call_impl is not None

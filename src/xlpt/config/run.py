@@ -36,8 +36,9 @@ class ModelConfig(Section):
     """Attention kernel: sdpa (torch's fused scaled_dot_product_attention; keeps no S x S weights for
     backward; XGLM through xlpt's patch, others through transformers) | eager (transformers' own)."""
     compile: Literal["off", "default", "reduce-overhead", "max-autotune"] = "off"
-    """torch.compile each decoder layer with this mode (reduce-overhead adds CUDA graphs on a GPU); the
-    first batches of each new shape pay the compilation. off = run eagerly."""
+    """torch.compile the decoder with this mode (reduce-overhead adds CUDA graphs on a GPU); shapes are
+    dynamic, but the first batch of each kind (training, evaluation, with a shared prefix) pays a
+    compilation. off = run eagerly."""
 
     @field_validator("device")
     @classmethod
@@ -141,6 +142,11 @@ class TrainConfig(Section):
     steps; empty = by time only (checkpoint_minutes). Always written at the end and on SIGTERM/SIGINT."""
     checkpoint_minutes: Float = Field(10.0, gt=0)
     """Write the resumable snapshot at least every this many minutes of training."""
+    # -- speed (issue #11) --
+    eval_batch_tokens: PositiveInt | None = None
+    """Evaluation batches (longest first) also stop at this many padded positions (rows x longest row,
+    soft prompt included), so short inputs share bigger batches and long ones smaller; empty = rows only
+    (eval_batch_size). Predictions do not depend on it beyond float rounding. Useful on a GPU."""
 
 
 MethodSection = Annotated[Union[tuple(record.config for record in METHODS.values())], Field(discriminator="name")]

@@ -8,7 +8,7 @@ start-up which is the case and applies the factor itself when needed, so soft pr
 the same (scaled) space as the text they precede.
 
 Kernels. `use_attention` picks the attention kernel (models/attention.py: SDPA by default, eager on
-request); `compile_layers` wraps each decoder layer in `torch.compile` (model.compile). Neither changes
+request); `compile_decoder` wraps the decoder in `torch.compile` (model.compile). Neither changes
 what is computed beyond float rounding.
 """
 
@@ -40,16 +40,14 @@ class Backbone(nn.Module):
 
         return use_attention(self.lm, kind)
 
-    def compile_layers(self, mode: str = "default") -> int:
-        """`torch.compile` each decoder layer in place (regional compilation: one small graph reused by
-        every layer, shapes dynamic so new lengths do not recompile); returns the number of layers.
-        mode: torch's compile modes (`reduce-overhead` adds CUDA graphs on a GPU)."""
-        layers = max((m for m in self.decoder.children() if isinstance(m, nn.ModuleList)), key=len, default=None)
-        if not layers:
-            raise ConfigError("model.compile: cannot find this model's list of decoder layers")
-        for layer in layers:
-            layer.compile(mode=None if mode == "default" else mode, dynamic=True)
-        return len(layers)
+    def compile_decoder(self, mode: str = "default", backend: str = "inductor") -> None:
+        """`torch.compile` the decoder in place (model.compile), shapes dynamic so new lengths and batch
+        sizes reuse the compiled code. The whole decoder is one unit: its layer loop unrolls into one graph,
+        whereas compiling layer by layer would recompile per layer whenever a key/value cache (prefix
+        tuning, shared prefix) is passed. A few variants still compile once each on first use: with and
+        without a cache, with and without gradients, batch size one. mode: torch's compile modes
+        (`reduce-overhead` adds CUDA graphs on a GPU)."""
+        self.decoder.compile(mode=None if mode == "default" else mode, backend=backend, dynamic=True)
 
     def deterministic(self) -> bool:
         """True when a forward pass in the current mode draws no random numbers: eval mode, or training

@@ -12,7 +12,7 @@ def build_task_model(cfg, task, lm, tokenizer):
     cfg.method_record.prepare(model, cfg, tokenizer)
     model.backbone.use_attention(cfg.model.attention)  # swaps classes only: LoRA layers inside stay
     if cfg.model.compile != "off":
-        model.backbone.compile_layers(cfg.model.compile)
+        model.backbone.compile_decoder(cfg.model.compile)
     return model.to(lm.device)
 
 
