@@ -29,17 +29,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-import torch
-
-os.environ.setdefault("TQDM_DISABLE", "1")  # the peers' progress bars would bury the results
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import workload  # noqa: E402  (bench/ is not a package)
+import workload  # noqa: E402  (bench/ is not a package; sets OpenMP up before torch)
+
+import torch  # noqa: E402
 
 # What lm-eval evaluates for each task, and the local file that serves it (layout of shared/data/MANIFEST.md).
 LM_EVAL = {
@@ -138,9 +136,9 @@ def main() -> None:
         peer = lm_eval_contender(lm, tok, args.task, args.lang, args.examples, args.batch_size, Path(folder))
         for _ in range(args.rounds):
             use_attention(lm, args.attention)  # the shared model object: xlpt's kernel for xlpt ...
-            timings.timed("xlpt", lambda: accuracy.__setitem__("xlpt", ours()))
+            accuracy["xlpt"] = timings.timed("xlpt", ours)
             use_attention(lm, "eager")  # ... and transformers' own for lm-eval
-            timings.timed("lm-eval", lambda: accuracy.__setitem__("lm-eval", peer()))
+            accuracy["lm-eval"] = timings.timed("lm-eval", peer)
     shape = f"{args.shape}{f' ({args.layers} layers)' if args.layers else ''}"
     print(f"{args.task} {args.lang}, {args.examples} examples, batch {args.batch_size}, {shape}: "
           f"{timings.line('xlpt', 'lm-eval')}")
@@ -148,9 +146,8 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(json.dumps({
             "task": args.task, "lang": args.lang, "examples": args.examples, "batch_size": args.batch_size,
-            "shape": args.shape, "layers": args.layers, "xlpt_s": timings.median("xlpt"),
-            "lm_eval_s": timings.median("lm-eval"), "ratio": timings.ratio("lm-eval", "xlpt"),
-            "samples": timings.samples, "accuracy": accuracy}, indent=2))
+            "shape": args.shape, "layers": args.layers, **timings.summary("xlpt", "lm-eval"), "accuracy": accuracy},
+            indent=2))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
+import resource
 import subprocess
 import sys
 import tempfile
@@ -29,15 +29,16 @@ SOURCE = Path(__file__).resolve().parents[1] / "src"
 TRAIN = ["train.max_steps=1", "data.max_train_examples=16", "data.max_dev_examples=16", "train.eval_every=1"]
 
 
-def xlpt(src: Path, threads: int, *args: str) -> float:
-    """Run `python -m xlpt ARGS` with `src` first on the path; returns wall seconds (fails loudly)."""
+def xlpt(src: Path, threads: int, *args: str) -> tuple[float, float]:
+    """Run `python -m xlpt ARGS` with `src` first on the path; returns (wall, CPU) seconds of the child
+    process (fails loudly)."""
     env = {**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": str(threads), "HF_HUB_OFFLINE": "1"}
-    start = time.perf_counter()
+    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "xlpt", *args], env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
+    wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"xlpt {' '.join(args)} failed ({src}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return seconds
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 def main() -> None:
@@ -46,13 +47,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--method", default="prompt_tuning")
+    parser.add_argument("--languages", help="evaluate only these (comma-separated), e.g. for a quick ratio")
     parser.add_argument("--json", help="also write the timings to this file")
     args = parser.parse_args()
     print(workload.describe_machine(args.threads))
     contenders = {"xlpt (this checkout)": SOURCE}
     if args.baseline_src:
         contenders[f"baseline ({args.baseline_src})"] = args.baseline_src.resolve()
-    times: dict[str, list[float]] = {name: [] for name in contenders}
+    timings = workload.Timings()
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(tmp) / "tiny"
         xlpt(SOURCE, args.threads, "model", "tiny", "--out", str(model))
@@ -61,20 +63,24 @@ def main() -> None:
             runs[name] = Path(tmp) / f"run-{number}"
             xlpt(src, args.threads, "train", "--task", "xnli", "--method", args.method, "--model", str(model),
                  "--data-dir", str(workload.DATA_DIR), "--out", str(runs[name]), "--quiet", *TRAIN)
+        subset = ["--languages", args.languages] if args.languages else []
         for _ in range(args.rounds):
             for name, src in contenders.items():
-                times[name].append(xlpt(src, args.threads, "evaluate", "--run", str(runs[name]), "--quiet"))
-                print(f"{name}: {times[name][-1]:.1f}s", flush=True)
-        languages = json.loads((runs["xlpt (this checkout)"] / "results.json").read_text())["languages"]
+                wall, cpu = xlpt(src, args.threads, "evaluate", "--run", str(runs[name]), "--quiet", *subset)
+                timings.add(name, wall, cpu)
+                print(f"{name}: wall {wall:.1f}s, CPU {cpu:.1f}s", flush=True)
+        results = sorted(runs["xlpt (this checkout)"].glob("results*.json"))[0]  # results-...json for a subset
+        languages = json.loads(results.read_text())["languages"]
     total = sum(lang["n"] for lang in languages.values())
-    print(f"full XNLI evaluation of the tiny model ({len(languages)} languages, {total} examples, {args.method}):")
-    for name, values in times.items():
-        print(f"  {name}: median {statistics.median(values):.1f}s [{min(values):.1f}-{max(values):.1f}, n={len(values)}]")
-    if args.baseline_src:
-        ours, base = (statistics.median(v) for v in times.values())
-        print(f"  ratio {base / ours:.2f}x")
+    print(f"XNLI evaluation of the tiny model ({len(languages)} languages, {total} examples, {args.method}):")
+    names = list(contenders)
+    if len(names) == 2:
+        print("  " + timings.line(*names))
+    else:
+        print(f"  CPU {timings.median(names[0]):.1f}s [{timings.spread(names[0])}], wall "
+              f"{timings.median(names[0], 'wall'):.1f}s [{timings.spread(names[0], 'wall')}]")
     if args.json:
-        Path(args.json).write_text(json.dumps({"times": times, "examples": total}, indent=2))
+        Path(args.json).write_text(json.dumps({"samples": timings.samples, "examples": total}, indent=2))
 
 
 if __name__ == "__main__":

@@ -27,17 +27,15 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import torch
-
-os.environ.setdefault("TQDM_DISABLE", "1")  # the peers' progress bars would bury the results
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import workload  # noqa: E402  (bench/ is not a package)
+import workload  # noqa: E402  (bench/ is not a package; sets OpenMP up before torch)
+
+import torch  # noqa: E402
 
 LORA_TARGETS = "q_proj,k_proj,v_proj,out_proj,fc1,fc2"
 
@@ -120,17 +118,17 @@ class StepClock:
 
         class Callback(TrainerCallback):
             def on_step_begin(self, *a, **k):
-                clock.start = time.perf_counter()
+                clock.start = (time.perf_counter(), time.process_time())
 
             def on_step_end(self, *a, **k):
-                clock.seconds.append(time.perf_counter() - clock.start)
+                clock.steps.append((time.perf_counter() - clock.start[0], time.process_time() - clock.start[1]))
 
-        self.callback, self.seconds, self.start, self.timings, self.name = Callback(), [], 0.0, timings, name
+        self.callback, self.steps, self.start, self.timings, self.name = Callback(), [], (0.0, 0.0), timings, name
 
     def flush(self) -> None:
-        for seconds in self.seconds[1:]:  # the first step of each train() call is warm-up
-            self.timings.add(self.name, seconds)
-        self.seconds = []
+        for wall, cpu in self.steps[1:]:  # the first step of each train() call is warm-up
+            self.timings.add(self.name, wall, cpu)
+        self.steps = []
 
 
 def trainer_contender(args, tok, items, timings, name, out_dir):
@@ -188,8 +186,7 @@ def measure(args) -> dict:
     return {"method": args.method, "shape": args.shape, "layers": args.layers, "batch_size": args.batch_size,
             "prompt_length": args.prompt_length if method_overrides(args) else None, "length": args.length,
             "text_tokens_per_batch": tokens, "attention": args.attention,
-            "xlpt_s": timings.median("xlpt"), "peer_s": timings.median(peer_name), "peer": peer_name,
-            "ratio": timings.ratio(peer_name, "xlpt"), "line": timings.line("xlpt", peer_name)}
+            "peer": peer_name, **timings.summary("xlpt", peer_name), "line": timings.line("xlpt", peer_name)}
 
 
 def main() -> None:

@@ -6,6 +6,12 @@ Shapes (random weights; `--layers N` overrides the layer count):
     564m   d_model 1024, 24 layers, 16 heads, ffn 4096: facebook/xglm-564M
 Dropout is 0 in every shape, for every contender (XGLM-564M's own config has 0.1; with dropout on,
 xlpt computes a soft prompt per row, as PEFT does, and its prompt-tuning advantage shrinks accordingly).
+
+Time. Each unit of work is timed twice: wall-clock seconds and the process's CPU seconds (all threads).
+On a machine shared with other jobs, wall time mostly measures waiting for a core; CPU time measures the
+work, so ratios are computed from CPU-time medians and wall times are shown beside them. OpenMP threads
+are told to sleep rather than spin while they wait (OMP_WAIT_POLICY=PASSIVE, set here before torch
+starts), so a waiting thread does not count as work. Import this module before torch.
 """
 
 from __future__ import annotations
@@ -16,7 +22,10 @@ import statistics
 import time
 from pathlib import Path
 
-import torch
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("TQDM_DISABLE", "1")  # the peers' progress bars would bury the results
+
+import torch  # noqa: E402  (after the OpenMP setting)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -80,29 +89,41 @@ def describe_machine(threads: int) -> str:
 
 
 class Timings:
-    """Seconds per unit of work for each contender, collected over alternating rounds."""
+    """Wall and CPU seconds per unit of work for each contender, collected over alternating rounds."""
 
     def __init__(self):
-        self.samples: dict[str, list[float]] = {}
+        self.samples: dict[str, dict[str, list[float]]] = {}
 
-    def add(self, name: str, seconds: float) -> None:
-        self.samples.setdefault(name, []).append(seconds)
+    def add(self, name: str, wall: float, cpu: float) -> None:
+        entry = self.samples.setdefault(name, {"wall": [], "cpu": []})
+        entry["wall"].append(wall)
+        entry["cpu"].append(cpu)
 
-    def timed(self, name: str, fn, *args) -> None:
-        start = time.perf_counter()
-        fn(*args)
-        self.add(name, time.perf_counter() - start)
+    def timed(self, name: str, fn, *args):
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = fn(*args)
+        self.add(name, time.perf_counter() - wall, time.process_time() - cpu)
+        return result
 
-    def median(self, name: str) -> float:
-        return statistics.median(self.samples[name])
+    def median(self, name: str, kind: str = "cpu") -> float:
+        return statistics.median(self.samples[name][kind])
 
-    def spread(self, name: str) -> str:
-        values = self.samples[name]
-        return f"{min(values):.3g}-{max(values):.3g} (n={len(values)})"
+    def spread(self, name: str, kind: str = "cpu") -> str:
+        values = self.samples[name][kind]
+        return f"{min(values):.3g}-{max(values):.3g}"
 
-    def ratio(self, slower: str, faster: str) -> float:
-        return self.median(slower) / self.median(faster)
+    def ratio(self, slower: str, faster: str, kind: str = "cpu") -> float:
+        return self.median(slower, kind) / self.median(faster, kind)
 
-    def line(self, ours: str, peer: str, unit: str = "s") -> str:
-        return (f"{ours}: {self.median(ours):.3f}{unit} [{self.spread(ours)}]   {peer}: {self.median(peer):.3f}{unit} "
-                f"[{self.spread(peer)}]   ratio {self.ratio(peer, ours):.2f}x")
+    def line(self, ours: str, peer: str) -> str:
+        n = len(self.samples[ours]["cpu"])
+        return (f"CPU s: {ours} {self.median(ours):.3f} [{self.spread(ours)}], {peer} {self.median(peer):.3f} "
+                f"[{self.spread(peer)}], ratio {self.ratio(peer, ours):.2f}x | wall s: {ours} "
+                f"{self.median(ours, 'wall'):.3f} [{self.spread(ours, 'wall')}], {peer} {self.median(peer, 'wall'):.3f} "
+                f"[{self.spread(peer, 'wall')}], ratio {self.ratio(peer, ours, 'wall'):.2f}x (n={n} each)")
+
+    def summary(self, ours: str, peer: str) -> dict:
+        return {"cpu_s": {ours: self.median(ours), peer: self.median(peer)},
+                "wall_s": {ours: self.median(ours, "wall"), peer: self.median(peer, "wall")},
+                "ratio_cpu": self.ratio(peer, ours), "ratio_wall": self.ratio(peer, ours, "wall"),
+                "samples": self.samples}

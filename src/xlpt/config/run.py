@@ -35,10 +35,10 @@ class ModelConfig(Section):
     attention: Literal["sdpa", "eager"] = "sdpa"
     """Attention kernel: sdpa (torch's fused scaled_dot_product_attention; keeps no S x S weights for
     backward; XGLM through xlpt's patch, others through transformers) | eager (transformers' own)."""
-    compile: Literal["off", "default", "reduce-overhead", "max-autotune"] = "off"
-    """torch.compile the decoder with this mode (reduce-overhead adds CUDA graphs on a GPU); shapes are
-    dynamic, but the first batch of each kind (training, evaluation, with a shared prefix) pays a
-    compilation. off = run eagerly."""
+    compile: Literal[False, True, "reduce-overhead", "max-autotune"] = False
+    """torch.compile the decoder: false (run eagerly) | true (torch's default mode) | reduce-overhead
+    (adds CUDA graphs on a GPU) | max-autotune. Shapes are dynamic, but the first batch of each kind
+    (training, evaluation, with a shared prefix) pays a compilation."""
 
     @field_validator("device")
     @classmethod

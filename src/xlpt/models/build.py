@@ -11,8 +11,8 @@ def build_task_model(cfg, task, lm, tokenizer):
     model = get_family(task.family).build_model(task, cfg, Backbone(lm), tokenizer)
     cfg.method_record.prepare(model, cfg, tokenizer)
     model.backbone.use_attention(cfg.model.attention)  # swaps classes only: LoRA layers inside stay
-    if cfg.model.compile != "off":
-        model.backbone.compile_decoder(cfg.model.compile)
+    if cfg.model.compile:
+        model.backbone.compile_decoder("default" if cfg.model.compile is True else cfg.model.compile)
     return model.to(lm.device)
 
 
