@@ -27,8 +27,8 @@ from torch.nn import functional as F
 from xlpt.models.backbone import Backbone
 from xlpt.models.heads import VerbalizerHead
 from xlpt.models.task_model import SequenceClassifier
-from xlpt.methods.prompt_tuning import SoftPrompt
-from xlpt.training.batching import pad_right
+from xlpt.methods.prompt_tuning.soft_prompt import SoftPrompt
+from xlpt.tasks.collate import pad_right
 
 SHARED_TOKENIZER = Path(__file__).resolve().parents[1].parent / "shared" / "tokenizers" / "xlmr-250k"
 
@@ -97,7 +97,7 @@ def main() -> None:
     label_ids = [100, 200, 300]
     batches = make_batches(args.batch_size, args.length, vocab, args.steps + 1)
     backbone = Backbone(lm)
-    ours = SequenceClassifier(backbone, VerbalizerHead(backbone, label_ids))
+    ours = SequenceClassifier(backbone, VerbalizerHead(backbone, label_ids), start_tokens=1)
     results = {"layers": args.layers, "d_model": args.d_model, "vocab": vocab, "batch_size": args.batch_size,
                "length": args.length, "threads": args.threads, "torch": torch.__version__,
                "machine": platform.processor() or platform.machine()}

@@ -6,7 +6,7 @@ On one GPU, with randomly initialised XGLM-shaped models and the real 250k-entry
          English training examples: steady-state tokens/s and MFU of xlpt's own training step (the loop's
          micro-step: distributed.engine, bf16 autocast, TF32, fused AdamW, clipping; length-bucketed batches),
          peak memory (torch.cuda.max_memory_allocated) next to the planner's estimate of the same step, and,
-         with --compile, the same with train.compile=true.
+         with --compile, the same with model.compile=true.
   eval   wall time of a full XNLI test evaluation (15 languages, 75,150 examples) and of a full SIB-200 test
          evaluation (every language) with the 564M shape, through xlpt's evaluation (evaluate.plan_jobs and
          score_language, as `xlpt evaluate` runs them: encoding, batching, scoring, metrics, prediction files),
@@ -140,7 +140,7 @@ class Bench:
 
         batch = TRAIN_BATCH[(shape, method)]
         cfg = self.config(shape, "xnli", method, f"train.batch_size={batch}", "method.prompt_length=20"
-                          if method == "prompt_tuning" else "train.grad_accum=1", f"train.compile={compile_layers}")
+                          if method == "prompt_tuning" else "train.grad_accum=1", f"model.compile={str(compile_layers).lower()}")
         task = get_task("xnli")
         devices.configure(self.device, cfg.train.tf32)
         examples = TaskData(task, cfg.data.data_dir).load("en", "train").examples[: self.args.train_examples]
@@ -237,7 +237,7 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=540, help="seconds; measurements that would not fit are skipped")
     parser.add_argument("--train-steps", type=int, default=30, help="timed optimizer steps per training measurement")
     parser.add_argument("--train-examples", type=int, default=20000)
-    parser.add_argument("--compile", action="store_true", help="also measure training with train.compile=true")
+    parser.add_argument("--compile", action="store_true", help="also measure training with model.compile=true")
     parser.add_argument("--dry-run", action="store_true", help="CPU, tiny shapes, 20 examples per language")
     args = parser.parse_args()
     if args.dry_run:

@@ -31,6 +31,14 @@ class ModelConfig(Section):
     """Weights dtype. Trainable parameters (prompts, prefixes, adapters, heads) are kept in float32."""
     device: str = "auto"
     """auto (cuda if available, else cpu) | cpu | cuda | cuda:N | mps."""
+    # -- speed (issue #11): kernels only; none of these changes a result beyond float rounding --
+    attention: Literal["sdpa", "eager"] = "sdpa"
+    """Attention kernel: sdpa (torch's fused scaled_dot_product_attention; keeps no S x S weights for
+    backward; XGLM through xlpt's patch, others through transformers) | eager (transformers' own)."""
+    compile: Literal[False, True, "reduce-overhead", "max-autotune"] = False
+    """torch.compile the decoder: false (run eagerly) | true (torch's default mode) | reduce-overhead
+    (adds CUDA graphs on a GPU) | max-autotune. Shapes are dynamic, but the first batch of each kind
+    (training, evaluation, with a shared prefix) pays a compilation."""
 
     @field_validator("device")
     @classmethod
@@ -149,11 +157,13 @@ class TrainConfig(Section):
     gradient_checkpointing: bool = False
     """Recompute each decoder layer's activations in the backward pass instead of keeping them: far less
     activation memory for ~30% more compute. Same gradients. Not with prefix_tuning (its prefix is a cache)."""
-    compile: bool = False
-    """torch.compile each decoder layer (in place: parameter names and checkpoints are unchanged). The first
-    steps are slow while it compiles; worth it on GPUs for long runs."""
     tf32: bool = True
     """On NVIDIA GPUs, let float32 matmuls use TF32 tensor cores (torch.backends.*.allow_tf32). Ignored on CPU."""
+    # -- speed (issue #11) --
+    eval_batch_tokens: PositiveInt | None = None
+    """Evaluation batches (longest first) also stop at this many padded positions (rows x longest row,
+    soft prompt included), so short inputs share bigger batches and long ones smaller; empty = rows only
+    (eval_batch_size). Predictions do not depend on it beyond float rounding. Useful on a GPU."""
 
 
 MethodSection = Annotated[Union[tuple(record.config for record in METHODS.values())], Field(discriminator="name")]

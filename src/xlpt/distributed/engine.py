@@ -21,7 +21,8 @@ averages, same scaling. With bf16 autocast the sharded model computes in bf16 fr
 (MixedPrecisionPolicy, gradients reduced in float32). One process: the loop's own code path, unchanged.
 
 Also here, because they change the model before it is wrapped: activation checkpointing (each decoder
-layer recomputed in the backward pass; torch.utils.checkpoint, non-reentrant) and torch.compile per layer.
+layer recomputed in the backward pass; torch.utils.checkpoint, non-reentrant). model.compile then compiles
+per layer (models/build.py), the unit that is sharded and recomputed.
 """
 
 from __future__ import annotations
@@ -35,18 +36,6 @@ from torch import nn
 from xlpt import checkpoints
 from xlpt.distributed.context import Context
 from xlpt.errors import ConfigError
-
-
-def decoder_layers(model: nn.Module) -> list[nn.Module]:
-    """The transformer blocks of the task model's LM (transformers marks them GradientCheckpointingLayer)."""
-    from transformers.modeling_layers import GradientCheckpointingLayer
-
-    lm = model.backbone.lm
-    layers = [m for m in lm.modules() if isinstance(m, GradientCheckpointingLayer)]
-    if not layers:
-        raise ConfigError(f"cannot find the decoder layers of {type(lm).__name__} (no GradientCheckpointingLayer); "
-                          "train.sharding, train.gradient_checkpointing and train.compile need them")
-    return layers
 
 
 def checkpoint_activations(layers: list[nn.Module]) -> None:
@@ -82,18 +71,16 @@ class Engine:
         if self.sharded and not context.distributed:
             raise ConfigError("train.sharding=full shards the model over the processes torchrun starts (2 or more): "
                               "torchrun --nproc-per-node N -m xlpt train ... (README: Scaling up)")
-        if cfg.gradient_checkpointing or cfg.compile or self.sharded:
-            layers = decoder_layers(model)
+        if cfg.gradient_checkpointing or self.sharded:
+            layers = model.backbone.layers()
             if cfg.gradient_checkpointing:
                 if getattr(model, "prefix", None) is not None:
                     raise ConfigError("train.gradient_checkpointing does not work with prefix_tuning: the prefix "
                                       "reaches every layer as a cache that a recomputed layer would extend twice")
                 checkpoint_activations(layers)
-            if cfg.compile:
-                for layer in layers:
-                    layer.compile()  # in place: parameter names (and so checkpoints) stay the same
         self.train_model = model
         if self.sharded:
+            model.reuse_shared_prefix = False  # computed outside the sharded forward (models/task_model.py)
             _shard(model, layers, context, compute_dtype)
         elif context.distributed:
             self.train_model = _replicate(model, context)

@@ -12,13 +12,16 @@ from xlpt.tasks.collate import collate_classification, sorted_batches
 
 @torch.no_grad()
 def predict_classes(model, items, pad_id: int, batch_size: int, progress: bool = True,
-                    desc: str = "predict") -> list[int]:
-    """Class index per encoded item, in input order (batches are length-sorted for speed)."""
+                    desc: str = "predict", max_tokens: int | None = None) -> list[int]:
+    """Class index per encoded item, in input order (batches are length-sorted for speed; `max_tokens`:
+    see tasks.collate.sorted_batches)."""
     model.eval()
     device = next(model.parameters()).device
     predictions = [None] * len(items)
-    batches = list(sorted_batches([len(item.input_ids) for item in items], batch_size))
-    with tqdm(total=len(items), desc=desc, unit="ex", disable=not progress, leave=False) as bar:
+    batches = list(sorted_batches([len(item.input_ids) for item in items], batch_size, max_tokens,
+                                  extra=model.prompt_length))
+    with (tqdm(total=len(items), desc=desc, unit="ex", disable=not progress, leave=False) as bar,
+          model.shared_prefix([item.input_ids for item in items])):  # `</s>` + prompt etc.: computed once
         for indices in batches:
             batch = collate_classification(items, indices, pad_id)
             logits = model(batch["input_ids"].to(device), batch["attention_mask"].to(device),
@@ -33,7 +36,8 @@ def evaluate_classification(task, model, tokenizer, cfg, examples, progress: boo
     """Returns (metrics, records). records: one {"id", "gold", "pred"} per example, in file order."""
     template = task.resolve_template(cfg.data.template)
     items, report = encode_examples(examples, template, tokenizer, task.labels, cfg.data.max_length)
-    preds = predict_classes(model, items, tokenizer.pad_token_id, cfg.train.eval_batch_size, progress, desc)
+    preds = predict_classes(model, items, tokenizer.pad_token_id, cfg.train.eval_batch_size, progress, desc,
+                            cfg.train.eval_batch_tokens)
     records = [{"id": ex.id, "gold": ex.label, "pred": task.labels[p]} for ex, p in zip(examples, preds)]
     return {**classification_metrics(task, records), "truncated": report.truncated}, records
 

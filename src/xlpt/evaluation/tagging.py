@@ -21,26 +21,32 @@ from xlpt.tasks.word_alignment import Window, encode_tagged
 
 @torch.no_grad()
 def predict_windows(model, windows: list[Window], sentence_lengths: list[int], pad_id: int, batch_size: int,
-                    progress: bool = True, desc: str = "predict") -> list[list[int]]:
-    """Tag indices per sentence (in input order), from windows predicted in length-sorted batches."""
+                    progress: bool = True, desc: str = "predict", max_tokens: int | None = None) -> list[list[int]]:
+    """Tag indices per sentence (in input order), from windows predicted in length-sorted batches
+    (`max_tokens`: see tasks.collate.sorted_batches)."""
     model.eval()
     device = next(model.parameters()).device
     predicted: list[list[int | None]] = [[None] * n for n in sentence_lengths]
-    batches = list(sorted_batches([len(w.input_ids) for w in windows], batch_size))
-    for indices in tqdm(batches, desc=desc, unit="batch", disable=not progress, leave=False):
-        batch = collate_windows(windows, indices, pad_id)
-        logits = model(*(batch[k].to(device) for k in ("input_ids", "attention_mask", "word_start", "word_end")))
-        best = logits.argmax(dim=-1).tolist()
-        for row, index in enumerate(indices):
-            window = windows[index]
-            for slot, word in enumerate(window.words):
-                if predicted[window.sentence][word] is not None:
-                    raise RuntimeError(f"sentence {window.sentence} word {word} predicted twice")
-                predicted[window.sentence][word] = best[row][slot]
+    batches = list(sorted_batches([len(w.input_ids) for w in windows], batch_size, max_tokens,
+                                  extra=model.prompt_length))
+    with model.shared_prefix([w.input_ids for w in windows]):  # `</s>` (+ prompt): computed once
+        for indices in tqdm(batches, desc=desc, unit="batch", disable=not progress, leave=False):
+            batch = collate_windows(windows, indices, pad_id)
+            logits = model(*(batch[k].to(device) for k in ("input_ids", "attention_mask", "word_start", "word_end")))
+            _record(predicted, [windows[i] for i in indices], logits.argmax(dim=-1).tolist())
     for number, tags in enumerate(predicted):
         if None in tags:
             raise RuntimeError(f"sentence {number}: word {tags.index(None)} received no prediction")
     return predicted
+
+
+def _record(predicted: list[list[int | None]], windows: list[Window], best: list[list[int]]) -> None:
+    """Store each window's predicted tag per word; a word predicted twice is a windowing bug."""
+    for window, tags in zip(windows, best):
+        for slot, word in enumerate(window.words):
+            if predicted[window.sentence][word] is not None:
+                raise RuntimeError(f"sentence {window.sentence} word {word} predicted twice")
+            predicted[window.sentence][word] = tags[slot]
 
 
 def score_tags(spec: TaskSpec, gold: list[list[str]], pred: list[list[str]]) -> dict:
@@ -60,7 +66,7 @@ def predict_sentences(spec: TaskSpec, model, tokenizer, cfg, sentences: list[Tag
     """Predicted tags for every word of every sentence, and counts of how the sentences were windowed."""
     windows, report = encode_tagged(sentences, tokenizer, spec.labels, cfg.data.max_length)
     predicted = predict_windows(model, windows, [len(s.words) for s in sentences], tokenizer.pad_token_id,
-                                cfg.train.eval_batch_size, progress, desc)
+                                cfg.train.eval_batch_size, progress, desc, cfg.train.eval_batch_tokens)
     counts = {"windows": report.windows, "split_sentences": report.split_sentences,
               "placeholder_words": report.placeholder_words, "clipped_words": report.clipped_words}
     return [[spec.labels[i] for i in tags] for tags in predicted], counts

@@ -6,6 +6,10 @@ multiplies token embeddings by `embed_scale = sqrt(d_model)`: inside the embeddi
 transformers 4.41, but *outside* it (and skipped for `inputs_embeds`) before. `Backbone` measures at
 start-up which is the case and applies the factor itself when needed, so soft prompts always live in
 the same (scaled) space as the text they precede.
+
+Kernels. `use_attention` picks the attention kernel (models/attention.py: SDPA by default, eager on
+request); `compile_decoder` wraps the decoder in `torch.compile` (model.compile). Neither changes
+what is computed beyond float rounding.
 """
 
 from __future__ import annotations
@@ -25,9 +29,65 @@ class Backbone(nn.Module):
         self.decoder = lm.base_model  # XGLMModel / BloomModel / LlamaModel: returns hidden states, no LM head
         parameters = inspect.signature(self.decoder.forward).parameters
         self._accepts_position_ids = "position_ids" in parameters
-        # transformers 5.x renames `past_key_values` to `cache` (the old name warns until 5.40, then fails).
-        self._cache_kwarg = "cache" if "cache" in parameters else "past_key_values"
+        # transformers >= 5.24 renamed past_key_values to cache (the old name warns until 5.40)
+        self._cache_argument = "cache" if "cache" in parameters else "past_key_values"
         self.embed_multiplier = self._measure_embed_multiplier()
+        self._deterministic_in_training: bool | None = None
+
+    def use_attention(self, kind: str) -> str:
+        """Switch the attention kernel (sdpa | eager); returns the one in effect (see models.attention)."""
+        from xlpt.models.attention import use_attention
+
+        return use_attention(self.lm, kind)
+
+    def layers(self) -> list[nn.Module]:
+        """The transformer blocks (transformers marks them GradientCheckpointingLayer): what sharding,
+        activation checkpointing and per-layer compilation act on."""
+        from transformers.modeling_layers import GradientCheckpointingLayer
+
+        layers = [m for m in self.lm.modules() if isinstance(m, GradientCheckpointingLayer)]
+        if not layers:
+            raise ConfigError(f"cannot find the decoder layers of {type(self.lm).__name__} (no "
+                              "GradientCheckpointingLayer); train.sharding, train.gradient_checkpointing and "
+                              "model.compile with them need them")
+        return layers
+
+    def compile_layers(self, mode: str = "default", backend: str = "inductor") -> None:
+        """`torch.compile` each decoder layer in place: the unit FSDP2 shards and activation checkpointing
+        recomputes, so compiled code and those wrappers compose (parameter names are unchanged)."""
+        for layer in self.layers():
+            layer.compile(mode=None if mode == "default" else mode, backend=backend, dynamic=True)
+
+    def compile_decoder(self, mode: str = "default", backend: str = "inductor") -> None:
+        """`torch.compile` the decoder in place (model.compile), shapes dynamic so new lengths and batch
+        sizes reuse the compiled code. The whole decoder is one unit: its layer loop unrolls into one graph,
+        whereas compiling layer by layer would recompile per layer whenever a key/value cache (prefix
+        tuning, shared prefix) is passed. A few variants still compile once each on first use: with and
+        without a cache, with and without gradients, batch size one. mode: torch's compile modes
+        (`reduce-overhead` adds CUDA graphs on a GPU)."""
+        self.decoder.compile(mode=None if mode == "default" else mode, backend=backend, dynamic=True)
+
+    def deterministic(self) -> bool:
+        """True when a forward pass in the current mode draws no random numbers: eval mode, or training
+        mode with every dropout rate (and LayerDrop) at 0. Measured once on a probe (two passes under
+        different seeds, global random state untouched), so it holds for any architecture."""
+        if not self.decoder.training:
+            return True
+        if self._deterministic_in_training is None:
+            self._deterministic_in_training = self._measure_determinism()
+        return self._deterministic_in_training
+
+    @torch.no_grad()
+    def _measure_determinism(self) -> bool:
+        device = self.lm.get_input_embeddings().weight.device
+        ids = torch.arange(4, 4 + 6, device=device).clamp(max=self.lm.get_input_embeddings().num_embeddings - 1)
+        embeds = self.embed(ids.unsqueeze(0))
+        outputs = []
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            for seed in (1, 2):
+                torch.manual_seed(seed)
+                outputs.append(self.hidden_states(embeds, torch.ones_like(ids).unsqueeze(0)))
+        return torch.equal(outputs[0], outputs[1])
 
     @property
     def hidden_size(self) -> int:
@@ -46,7 +106,7 @@ class Backbone(nn.Module):
         kwargs = dict(inputs_embeds=inputs_embeds, attention_mask=attention_mask,
                       use_cache=past_key_values is not None)
         if past_key_values is not None:
-            kwargs[self._cache_kwarg] = past_key_values
+            kwargs[self._cache_argument] = past_key_values
         if position_ids is not None and self._accepts_position_ids:
             kwargs["position_ids"] = position_ids
         return self.decoder(**kwargs).last_hidden_state

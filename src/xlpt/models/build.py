@@ -10,6 +10,13 @@ def build_task_model(cfg, task, lm, tokenizer):
     """The task model with the method applied (parameters frozen/added as the method says)."""
     model = get_family(task.family).build_model(task, cfg, Backbone(lm), tokenizer)
     cfg.method_record.prepare(model, cfg, tokenizer)
+    model.backbone.use_attention(cfg.model.attention)  # swaps classes only: LoRA layers inside stay
+    if cfg.model.compile:
+        mode = "default" if cfg.model.compile is True else cfg.model.compile
+        if cfg.train.sharding == "full" or cfg.train.gradient_checkpointing:
+            model.backbone.compile_layers(mode)  # the units the engine shards / recomputes
+        else:
+            model.backbone.compile_decoder(mode)
     return model.to(lm.device)
 
 

@@ -14,14 +14,23 @@ equals its index, so positions are exactly those of an unpadded sequence.
 Prefix tuning (methods.prefix_tuning) adds no input positions: its per-layer keys/values reach every
 attention layer as a cache of P virtual tokens that precede the sequence above, which then takes
 positions P..P+L-1 (L = prompt + text length) and an attention mask extended to cover the prefix.
+
+Positions every input shares (the start tokens, the soft prompt, a constant template head) can be
+computed once instead of once per row: per evaluation (`shared_prefix`) and, for a soft prompt, per
+training step when the model runs without dropout. See models/shared_prefix.py; the result is the
+plain path's up to float rounding.
 """
 
 from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Sequence
 
 import torch
 from torch import nn
 
 from xlpt.models.backbone import Backbone
+from xlpt.models.shared_prefix import SharedPrefix, common_prefix_length, compute_shared_prefix, hidden_after_prefix
 
 
 class TaskModel(nn.Module):
@@ -34,6 +43,13 @@ class TaskModel(nn.Module):
         self.start_tokens = start_tokens
         """How many tokens the tokenizer puts before every text (XGLM, Llama: 1; GPT-2, BLOOM: 0)."""
         self.prompt_position = prompt_position
+        self.share_prompt_in_training = True
+        """Compute `</s> P1..Pn` once per training step (batch of one) when the model runs without dropout."""
+        self.reuse_shared_prefix = True
+        """Reuse shared positions at all (evaluation and training). Off when FSDP2 shards the weights: the
+        shared states are computed by calling the embedding and decoder outside the sharded root's forward,
+        where the weights are not gathered."""
+        self._shared: SharedPrefix | None = None
 
     @property
     def prompt_length(self) -> int:
@@ -64,6 +80,13 @@ class TaskModel(nn.Module):
 
     def hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Hidden states (B, L, d) of the assembled sequence; a prefix, if any, yields no states of its own."""
+        shared = self._shared_for(input_ids, attention_mask)
+        if shared is not None:
+            return hidden_after_prefix(self, shared, input_ids, attention_mask)
+        return self.plain_hidden(input_ids, attention_mask)
+
+    def plain_hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """`hidden` computed for every position of every row (the reference for the shared-prefix paths)."""
         embeds, mask, positions = self.assemble(input_ids, attention_mask)
         if self.prefix is None:
             return self.backbone.hidden_states(embeds, mask, positions)
@@ -72,6 +95,53 @@ class TaskModel(nn.Module):
         mask = torch.cat([mask.new_ones(batch, length), mask], dim=1)
         return self.backbone.hidden_states(embeds, mask, positions + length,
                                            past_key_values=self.prefix.cache(batch, embeds.dtype))
+
+    @contextmanager
+    def shared_prefix(self, sequences: Sequence[Sequence[int]]):
+        """Within the block, batches of inputs that start with the tokens all `sequences` share (token
+        ids before any prompt) reuse the states of those positions, computed once here. Used by the
+        evaluation loops, which run under no_grad with parameters fixed; the shared states are ignored
+        whenever a gradient is wanted, the model is in training mode or a parameter has changed."""
+        length = common_prefix_length(sequences)
+        if self.prompt is not None and length < self.insert_at:
+            length = 0  # the prompt would fall inside the shared tokens' span but after it: nothing to share
+        if not self.reuse_shared_prefix:
+            length = 0
+        if length == 0:
+            yield None
+            return
+        with torch.no_grad():
+            was_training = self.training
+            self.eval()
+            try:
+                self._shared = compute_shared_prefix(self, list(sequences[0][:length]), track_versions=True)
+            finally:
+                self.train(was_training)
+        try:
+            yield self._shared
+        finally:
+            self._shared = None
+
+    def _shared_for(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> SharedPrefix | None:
+        """The shared prefix to use for this batch, if any (see shared_prefix and the training case)."""
+        if torch.is_grad_enabled() or self.training:
+            return self._training_prefix(input_ids, attention_mask)
+        if self._shared is not None and self._shared.applies(input_ids, attention_mask):
+            return self._shared
+        return None
+
+    def _training_prefix(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> SharedPrefix | None:
+        """With a soft prompt after the start tokens (or first), `start tokens + prompt` is the same for every
+        row: compute it once for the step (with gradient), unless dropout would give each row its own noise."""
+        if (self.prompt is None or not (self.share_prompt_in_training and self.reuse_shared_prefix)
+                or input_ids.shape[0] < 2
+                or input_ids.shape[1] <= self.insert_at or not self.backbone.deterministic()):
+            return None
+        k = self.insert_at
+        head = input_ids[:1, :k]
+        if k and not ((input_ids[:, :k] == head).all() and attention_mask[:, :k].bool().all()):
+            return None
+        return compute_shared_prefix(self, head[0].tolist(), track_versions=False)
 
 
 class SequenceClassifier(TaskModel):

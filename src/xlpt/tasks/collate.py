@@ -24,11 +24,25 @@ def pad_right(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Te
     return ids, mask
 
 
-def sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
-    """Evaluation batches by descending length (the first batch shows peak memory at once)."""
+def sorted_batches(lengths: Sequence[int], batch_size: int, max_tokens: int | None = None,
+                   extra: int = 0) -> Iterator[list[int]]:
+    """Evaluation batches by descending length (the first batch shows peak memory at once).
+
+    A batch holds at most `batch_size` rows and, with `max_tokens`, at most that many padded positions
+    (rows x its longest row, plus `extra` positions per row such as a soft prompt): short inputs then go
+    in more rows per batch, long ones in fewer, so memory stays bounded by the budget. A row longer than
+    the budget gets a batch of its own."""
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    for start in range(0, len(order), batch_size):
-        yield order[start : start + batch_size]
+    batch: list[int] = []
+    for index in order:
+        full = len(batch) == batch_size or (
+            max_tokens is not None and batch and (len(batch) + 1) * (lengths[batch[0]] + extra) > max_tokens)
+        if full:
+            yield batch
+            batch = []
+        batch.append(index)
+    if batch:
+        yield batch
 
 
 def collate_classification(encoded, indices: list[int], pad_id: int) -> dict[str, torch.Tensor]:

@@ -1,0 +1,98 @@
+"""Which attention kernel the language model runs: `model.attention` = sdpa (default) | eager.
+
+transformers' XGLM is eager-only (5.24: `XGLMAttention.forward` does `bmm`, adds the mask, softmax,
+`bmm`; the model declares no `_supports_sdpa`, and `attn_implementation="sdpa"` is refused). Eager
+attention materialises the B x H x S x S weights, and autograd keeps them for the backward pass: at
+S = 198 a prompt-tuning step of the 564M model peaks at 8.7 GB instead of 4.8 GB at S = 65.
+
+`SdpaXGLMAttention` is the same layer with the score/softmax/weighted-sum part done by
+`torch.nn.functional.scaled_dot_product_attention` (fused kernels: flash/memory-efficient on CUDA, a
+flash kernel on CPU; neither keeps S x S weights for backward). Same projections, same parameters, same
+mask (the additive causal + padding mask transformers builds for eager; with a key/value cache it
+already covers the cached positions), the same scale (1/sqrt(head_dim): eager multiplies q by it first,
+SDPA multiplies the scores; equal up to float rounding, which tests/models/test_attention.py bounds).
+Switching swaps the class of each attention module in place (`__class__`), so parameters, hooks and
+PEFT's LoRA layers inside it stay where they are, and switching back restores eager exactly.
+
+Other architectures (Llama, GPT-2, ...) choose their kernel through transformers itself
+(`set_attn_implementation`); a model without an SDPA path (BLOOM) keeps eager, and `use_attention` says so.
+
+Dropout. In training with `train.dropout=model`, SDPA draws its attention-dropout mask from the same
+generator but not in the same way as eager's `nn.functional.dropout`: the same seed gives a different
+(equally distributed) mask, so a training run with attention dropout is not bit-identical across kernels.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+ATTENTION_KINDS = ("sdpa", "eager")
+
+
+def _xglm_attention_class():
+    try:
+        from transformers.models.xglm.modeling_xglm import XGLMAttention
+    except ImportError:  # pragma: no cover - transformers without XGLM
+        return None
+    return XGLMAttention
+
+
+_XGLMAttention = _xglm_attention_class()
+
+
+if _XGLMAttention is not None:
+
+    class SdpaXGLMAttention(_XGLMAttention):
+        """XGLM self-attention through `scaled_dot_product_attention` (cross-attention stays eager)."""
+
+        def forward(self, hidden_states, key_value_states=None, cache=None, attention_mask=None, **kwargs):
+            if key_value_states is not None:  # XGLM as a cross-attending decoder: never used by causal LMs here
+                return super().forward(hidden_states, key_value_states=key_value_states, cache=cache,
+                                       attention_mask=attention_mask, **kwargs)
+            batch, length, _ = hidden_states.shape
+
+            def heads(states: torch.Tensor) -> torch.Tensor:  # (B, T, d) -> (B, H, T, head_dim)
+                return states.view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
+
+            query = heads(self.q_proj(hidden_states))
+            key, value = heads(self.k_proj(hidden_states)), heads(self.v_proj(hidden_states))
+            if cache is not None:  # cached past keys/values (a prefix, a shared prompt) come first
+                key, value = cache.update(key, value, self.layer_idx)
+            output = F.scaled_dot_product_attention(
+                query, key, value, attn_mask=attention_mask, scale=self.scaling,
+                dropout_p=self.dropout if self.training else 0.0)
+            output = output.transpose(1, 2).reshape(batch, length, self.embed_dim)
+            return self.out_proj(output), None
+else:  # pragma: no cover
+    SdpaXGLMAttention = None
+
+
+def use_attention(lm: torch.nn.Module, kind: str) -> str:
+    """Switch `lm` to attention `kind` (sdpa | eager) in place; returns the kernel now in effect, which
+    is `eager` for a model that has no SDPA path."""
+    if kind not in ATTENTION_KINDS:
+        raise ValueError(f"attention {kind!r} is not one of {', '.join(ATTENTION_KINDS)}")
+    layers = [m for m in lm.modules() if _XGLMAttention is not None and isinstance(m, _XGLMAttention)]
+    if layers:
+        for module in layers:
+            module.__class__ = SdpaXGLMAttention if kind == "sdpa" else _XGLMAttention
+        return kind
+    current = getattr(lm.config, "_attn_implementation", None) or "eager"
+    supported = kind == "eager" or getattr(lm, "_supports_sdpa", False)
+    if current == kind or not supported or not hasattr(lm, "set_attn_implementation"):
+        return current
+    try:
+        lm.set_attn_implementation(kind)
+    except (ValueError, ImportError):  # transformers refuses a kernel the architecture lacks (BLOOM: sdpa)
+        return current
+    return getattr(lm.config, "_attn_implementation", kind)
+
+
+def attention_in_use(lm: torch.nn.Module) -> str:
+    """The kernel `lm`'s attention runs now (for logs and results)."""
+    if any(SdpaXGLMAttention is not None and isinstance(m, SdpaXGLMAttention) for m in lm.modules()):
+        return "sdpa"
+    if any(_XGLMAttention is not None and isinstance(m, _XGLMAttention) for m in lm.modules()):
+        return "eager"
+    return getattr(lm.config, "_attn_implementation", None) or "eager"
