@@ -109,3 +109,22 @@ class ToyPairs:
 @pytest.fixture(scope="session")
 def toy_pairs() -> ToyPairs:
     return ToyPairs()
+
+
+@pytest.fixture
+def user_task(tmp_path, monkeypatch):
+    """user_task(yaml_text, folder=...) writes a task YAML and registers it for this test only (the task
+    registry is restored afterwards, so tests may define the same task name differently). Returns the
+    TaskSpec; the YAML is written to `folder` (default tmp_path/"tasks"), so `--include-path` can read it."""
+    from xlpt.tasks import registry
+
+    registry._builtin()
+    monkeypatch.setattr(registry, "_TASKS", dict(registry._TASKS))
+
+    def make(text: str, folder: Path | None = None, name: str = "task.yaml"):
+        folder = folder or tmp_path / "tasks"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text, encoding="utf-8")
+        return registry.register(registry.load_task_file(folder / name))
+
+    return make

@@ -47,3 +47,21 @@ def test_help_explains_every_option(capsys):
     for option in ("--model", "--task", "--data-dir", "--split", "--languages", "--max-examples", "--json"):
         assert option in out
     assert "fertility" in out and "whitespace_segmented" in out
+
+
+def test_sib200_is_the_default_corpus(tiny_model_dir, data_dir, capsys, monkeypatch):
+    monkeypatch.setenv("XLPT_DATA_DIR", str(data_dir))
+    code = main(["tokenization", "--model", str(tiny_model_dir), "--languages", "eng_Latn,zho_Hans,tha_Thai",
+                 "--max-examples", "20", "--json"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["task"] == "sib200" and list(result["languages"]) == ["eng_Latn", "zho_Hans", "tha_Thai"]
+    assert {lang: s["n_examples"] for lang, s in result["languages"].items()} == dict.fromkeys(result["languages"], 20)
+    assert result["languages"]["zho_Hans"]["fertility"] is None and result["languages"]["tha_Thai"]["fertility"] is None
+    assert result["languages"]["eng_Latn"]["fertility"] >= 1 and result["languages"]["eng_Latn"]["in_pretraining"]
+
+
+def test_no_data_folder_is_a_one_line_error(capsys, monkeypatch):
+    monkeypatch.delenv("XLPT_DATA_DIR", raising=False)
+    assert main(["tokenization", "--model", "unused"]) == 2
+    assert "pass --data-dir or set $XLPT_DATA_DIR" in capsys.readouterr().err

@@ -45,3 +45,21 @@ def test_udpos_vietnamese_note_replaces_the_whitespace_unit_note():
     assert "hảiquân" in note and "spaces delimit syllables" not in note
     assert "spaces delimit syllables" in word_definition_note("xnli", "pair", "vi", True,
                                                                "Vietnamese: spaces delimit syllables", 3.5)
+
+
+@pytest.mark.parametrize("lang", ["zho_Hans", "zho_Hant", "yue_Hant", "jpn_Jpan", "tha_Thai", "khm_Khmr", "mya_Mymr",
+                                  "shn_Mymr", "lao_Laoo", "bod_Tibt", "dzo_Tibt"])
+def test_flores_codes_are_judged_by_their_script(lang):
+    segmented, reason = is_whitespace_segmented(lang, chars_per_whitespace_word=4.0)
+    assert segmented is False and "script" in reason
+
+
+@pytest.mark.parametrize("lang, note", [("eng_Latn", ""), ("arb_Arab", ""), ("kor_Hang", "eojeol"),
+                                        ("vie_Latn", "syllables"), ("amh_Ethi", ""), ("zsm_Latn", "")])
+def test_spaced_flores_scripts_keep_the_unit_notes(lang, note):
+    segmented, reason = is_whitespace_segmented(lang, chars_per_whitespace_word=5.0)
+    assert segmented is True and (note in reason if note else reason == "")
+
+
+def test_the_measurement_still_applies_to_flores_codes_of_spaced_scripts():
+    assert is_whitespace_segmented("xyz_Latn", 30.0)[0] is False

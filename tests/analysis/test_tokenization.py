@@ -120,3 +120,26 @@ def test_languages_without_the_split_are_skipped_with_a_reason(tiny_tokenizer, d
     result = tokenization_stats(tiny_tokenizer, "xnli", data_dir, split="train", languages="en,sw", max_examples=5)
     assert list(result["languages"]) == ["en"] and result["languages"]["en"]["split"] == "train"
     assert "no train split (fallbacks: none)" in result["skipped"]["sw"]
+
+
+def test_sib200_compares_languages_on_the_same_sentences(xlmr_tokenizer, data_dir):
+    result = tokenization_stats(xlmr_tokenizer, "sib200", data_dir, languages="eng_Latn,swh_Latn,zho_Hans,arb_Latn")
+    langs = result["languages"]
+    assert {lang: s["n_examples"] for lang, s in langs.items()} == dict.fromkeys(langs, 99)  # all of parallel dev
+    assert 1.0 < langs["eng_Latn"]["fertility"] < langs["swh_Latn"]["fertility"]
+    assert langs["zho_Hans"]["whitespace_segmented"] is False and langs["zho_Hans"]["fertility"] is None
+    assert langs["swh_Latn"]["pretraining_language"] == "sw" and langs["arb_Latn"]["in_pretraining"] is False
+    assert langs["eng_Latn"]["files"][0].endswith("sib200/eng_Latn/sib200-github/dev.tsv")
+
+
+def test_a_language_with_unusable_files_is_skipped_with_the_reason(hand_tokenizer, tmp_path):
+    for lang in ("en", "de"):
+        path = tmp_path / "xnli" / lang / "xtreme-mesh" / f"dev-{lang}.tsv"
+        path.parent.mkdir(parents=True)
+        path.write_text("Katze\tthe\tneutral\n")
+    (tmp_path / "xnli/de/xtreme-mesh/dev-de.tsv.bak").write_text("Katze\tthe\tneutral\n")
+    result = tokenization_stats(hand_tokenizer, "xnli", tmp_path)
+    assert list(result["languages"]) == ["en"]
+    assert result["skipped"]["de"].startswith("unusable data: xnli/de/xtreme-mesh/dev-de.tsv.bak: ")
+    with pytest.raises(ConfigError, match="not found in the data"):
+        tokenization_stats(hand_tokenizer, "xnli", tmp_path, languages="fr")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 datasets = pytest.importorskip("datasets")
@@ -121,3 +123,96 @@ def test_hub_failure_is_a_clear_config_error(monkeypatch):
     with pytest.raises(ConfigError, match="could not load hf:google/xtreme/udpos.English\\[train\\].*no network"):
         load_split("udpos", "en", "train", "hf")
     assert hub.HUB_SPLITS["dev"] == "validation"
+
+
+# --- SIB-200 and tasks described only by their YAML hub section -----------------------------------
+
+
+def sib200_dataset(rows):
+    """Davlan/sib200's schema (per FLORES-200 config; splits train/validation/test): index_id int64, text
+    string, category string (the topic name, not a ClassLabel)."""
+    features = Features({"index_id": Value("int64"), "text": Value("string"), "category": Value("string")})
+    ids, texts, categories = zip(*rows)
+    return Dataset.from_dict({"index_id": list(ids), "text": list(texts), "category": list(categories)},
+                             features=features)
+
+
+def test_davlan_sib200_rows():
+    from xlpt.data.examples import TextExample
+
+    data = sib200_dataset([(431, "Turkey is encircled by seas.", "geography"), (403, "Radar", "science/technology")])
+    examples = rows_to_examples("sib200", "eng_Latn", "test", data)
+    assert examples == [TextExample("Turkey is encircled by seas.", "geography", "eng_Latn", "431"),
+                        TextExample("Radar", "science/technology", "eng_Latn", "403")]
+    with pytest.raises(DataFormatError, match="unknown label 'weather'"):
+        rows_to_examples("sib200", "eng_Latn", "test", sib200_dataset([(1, "x", "weather")]))
+
+
+def test_sib200_location_is_the_flores_code_and_validation_split(monkeypatch):
+    assert str(hub_location("sib200", "zho_Hant", "dev")) == "hf:Davlan/sib200/zho_Hant[validation]"
+    calls = []
+
+    def fake_load_dataset(repo, config, split):
+        calls.append((repo, config, split))
+        return sib200_dataset([(1, "a", "travel"), (2, "b", "sports"), (3, "c", "travel")])
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    loaded = load_split("sib200", "swh_Latn", "test", "hf", limit=2)
+    assert calls == [("Davlan/sib200", "swh_Latn", "test")]
+    assert [(e.id, e.label, e.lang) for e in loaded.examples] == [("1", "travel", "swh_Latn"), ("2", "sports", "swh_Latn")]
+    assert loaded.labeled and loaded.counts["duplicates"] == 0
+
+
+def test_a_task_without_a_language_list_needs_explicit_languages_on_the_hub(config):
+    from xlpt.data.plan import plan_languages
+    from xlpt.data.sources import TaskData
+
+    data = TaskData(get_task("sib200"), "hf")
+    cfg = config(data__task="sib200", data__data_dir="hf")
+    assert plan_languages(cfg, data, "test", ["eng_Latn", "deu_Latn"]) == ({"eng_Latn": "test", "deu_Latn": "test"}, {})
+    with pytest.raises(ConfigError, match="lists no languages.*data.eval_languages"):
+        plan_languages(cfg, data, "test", None)
+    assert data.record()["hub"] == "hf" and data.log_lines()[0].startswith("data: sib200 from the Hugging Face hub")
+
+
+USER_HUB_TASK = """
+name: mytopic
+family: text_classification
+labels: [science, travel]
+metric: accuracy
+data: {{path: "{{lang}}/{{split}}.tsv", format: tsv}}
+template: "{{text}} Topic:"
+label_words: {{science: " science", travel: " travel"}}
+hub: {hub}
+"""
+
+
+def test_a_user_task_loads_from_the_hub_by_its_yaml_section(user_task):
+    user_task(USER_HUB_TASK.format(hub='{repo: someone/topics, config: "topics-{lang}", splits: {dev: dev}, '
+                                       'columns: {text: sentence, label: topic}}'))
+    assert str(hub_location("mytopic", "fr", "dev")) == "hf:someone/topics/topics-fr[dev]"
+    features = Features({"sentence": Value("string"), "topic": ClassLabel(names=["travel", "science"])})
+    data = Dataset.from_dict({"sentence": ["s1", "s2"], "topic": [0, 1]}, features=features)
+    examples = rows_to_examples("mytopic", "fr", "dev", data)
+    assert [(e.text, e.label, e.id) for e in examples] == [("s1", "travel", "hf:mytopic/fr[dev]:1"),
+                                                           ("s2", "science", "hf:mytopic/fr[dev]:2")]
+    with pytest.raises(DataFormatError, match="missing column"):
+        rows_to_examples("mytopic", "fr", "dev", [{"text": "s", "topic": 0}])
+
+
+@pytest.mark.parametrize("hub, words", [
+    ("{repo: a/b, colums: {text: t}}", "unknown hub key(s) colums"),
+    ("{loader: squad}", "hub.loader='squad' is not one of udpos, panx"),
+    ("{config: x}", "hub.repo must name the dataset"),
+    ("{repo: a/b, columns: [text]}", "hub.columns must map names to names"),
+])
+def test_bad_hub_sections_are_one_line_errors(user_task, hub, words):
+    user_task(USER_HUB_TASK.format(hub=hub))
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        hub_location("mytopic", "fr", "dev")
+
+
+def test_a_task_without_a_hub_section_says_so(user_task):
+    user_task(USER_HUB_TASK.format(hub="null"))
+    with pytest.raises(ConfigError, match="has no hub: section, so data_dir=hf cannot load it"):
+        load_split("mytopic", "fr", "dev", "hf")

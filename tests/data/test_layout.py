@@ -22,7 +22,7 @@ def test_shared_layout_primary_picks(kit):
     assert (sources["dev"].origin, sources["dev"].fmt) == ("xtreme-mesh", "tsv3")
     assert (sources["test"].origin, sources["test"].fmt, sources["test"].labeled) == ("hf-hkunlp", "jsonl", True)
     skipped = " ".join(sources["test"].skipped)
-    assert "test-de.tsv: not used (unlabeled" in skipped and "test.txt: not used (lower in source order" in skipped
+    assert "test-de.tsv: not used (unlabeled" in skipped and "test.txt: not used (lower in the source order" in skipped
     assert "re-split" in " ".join(sources["dev"].skipped)
 
 

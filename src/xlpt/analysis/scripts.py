@@ -7,11 +7,16 @@ Fertility (subwords per word) needs a word unit. Two sources of words exist in t
   which is meaningless for scripts written without spaces between words. There fertility is reported as
   null, with `whitespace_segmented: false` and a note, instead of a misleading number.
 
-Which languages lack whitespace word segmentation is decided by the documented table below (writing-system
-facts), backed by a measured check for languages the table does not list.
+Which languages lack whitespace word segmentation is decided by the documented tables below (writing-system
+facts), backed by a measured check for languages the tables do not list. Languages are named two ways:
+ISO 639-1 codes (`zh`, `th`; the XTREME tasks) and FLORES-200 codes (`zho_Hans`, `tha_Thai`; SIB-200),
+where the ISO 15924 script after the `_` decides: Han, Japanese, Thai, Lao, Khmer, Myanmar and Tibetan
+script text has no spaces between words, whatever the language (`yue_Hant`, `shn_Mymr`, `dzo_Tibt`).
 """
 
 from __future__ import annotations
+
+from xlpt.analysis.pretraining import is_flores_code
 
 # Languages whose standard orthography does not put spaces between words. Spaces, where they occur, mark
 # phrases or sentences (th, lo, km, my) or are absent altogether (zh, ja).
@@ -26,12 +31,28 @@ NO_WHITESPACE_LANGS: dict[str, str] = {
     "dz": "Dzongkha: the tsheg mark separates syllables; no spaces between words",
 }
 
+# ISO 15924 scripts written without spaces between words (the script part of a FLORES-200 code).
+NO_WHITESPACE_SCRIPTS: dict[str, str] = {
+    "Hans": "Han script (Simplified) written without spaces between words",
+    "Hant": "Han script (Traditional) written without spaces between words",
+    "Hani": "Han script written without spaces between words",
+    "Jpan": "Japanese script (kanji/kana) written without spaces between words",
+    "Thai": "Thai script: spaces separate phrases and sentences, not words",
+    "Laoo": "Lao script: spaces separate phrases and sentences, not words",
+    "Khmr": "Khmer script: spaces separate phrases, not words",
+    "Mymr": "Myanmar script: spaces separate phrases, not words",
+    "Tibt": "Tibetan script: the tsheg mark separates syllables; no spaces between words",
+}
+
 # Whitespace-segmented languages whose space-delimited unit is not quite a word: fertility is meaningful
 # but measures a different unit, which a reader comparing languages should know.
 UNIT_NOTES: dict[str, str] = {
     "ko": "Korean: spaces delimit eojeol (a word plus its particles), larger units than words",
     "vi": "Vietnamese: spaces delimit syllables, so many words span several whitespace units",
 }
+
+# The same notes by ISO 639-3 code, for FLORES-200 ids (`kor_Hang`, `vie_Latn`).
+UNIT_NOTES_ISO3: dict[str, str] = {"kor": UNIT_NOTES["ko"], "vie": UNIT_NOTES["vi"]}
 
 # Known facts about how the datasets define words, keyed by (task, lang). For tagging tasks a dataset note
 # replaces the generic whitespace-unit note (the dataset, not the spaces, defines its words).
@@ -66,13 +87,26 @@ def mean_chars_per_word(word_lists: list[list[str]] | list[tuple[str, ...]]) -> 
 
 
 def is_whitespace_segmented(lang: str, chars_per_whitespace_word: float | None = None) -> tuple[bool, str]:
-    """Whether `lang` separates words by spaces, and why we think so (the table, or the measurement)."""
-    if lang in NO_WHITESPACE_LANGS:
+    """Whether `lang` separates words by spaces, and why we think so (the tables, or the measurement).
+
+    `lang` is an ISO 639-1 code or a FLORES-200 code; for the latter the script decides."""
+    language, script = split_flores(lang)
+    if script in NO_WHITESPACE_SCRIPTS:
+        return False, NO_WHITESPACE_SCRIPTS[script]
+    if script is None and lang in NO_WHITESPACE_LANGS:
         return False, NO_WHITESPACE_LANGS[lang]
     if chars_per_whitespace_word is not None and chars_per_whitespace_word > MAX_WHITESPACE_WORD_CHARS:
         return False, (f"measured {chars_per_whitespace_word:.1f} characters per whitespace token "
                        f"(> {MAX_WHITESPACE_WORD_CHARS:g}): text does not look whitespace-segmented")
-    return True, UNIT_NOTES.get(lang, "")
+    return True, UNIT_NOTES.get(lang, "") if script is None else UNIT_NOTES_ISO3.get(language, "")
+
+
+def split_flores(lang: str) -> tuple[str, str | None]:
+    """(language, script) of a FLORES-200 code (`zho_Hant` -> zho, Hant); (lang, None) for other codes."""
+    if is_flores_code(lang):
+        language, _, script = lang.partition("_")
+        return language, script
+    return lang, None
 
 
 def word_definition_note(task: str, kind: str, lang: str, whitespace_segmented: bool, script_reason: str,

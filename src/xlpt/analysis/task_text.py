@@ -1,7 +1,8 @@
 """Glue between the data layer and the tokenization analysis: which split to read, and its words.
 
 This is the only analysis module that reads datasets (through `xlpt.data.loading`); the statistics
-themselves work on plain lists of words.
+themselves work on plain lists of words. SIB-200 is the default corpus for cross-language comparisons:
+its rows are the same sentences in every language, so fertility compares tokenizers on equal content.
 """
 
 from __future__ import annotations
@@ -17,6 +18,16 @@ from xlpt.tasks import TaskSpec
 # Where the requested split is missing for a language, read this one instead (and record it): e.g.
 # XTREME ships no UDPOS dev set for kk/th/tl/yo, and most PAN-X languages have no test file here.
 SPLIT_FALLBACKS: dict[str, tuple[str, ...]] = {"dev": ("test",), "test": ("dev",), "train": ()}
+DEFAULT_TASK = "sib200"
+"""The corpus `xlpt tokenization` reads when no task is named: parallel text in 199 languages."""
+
+
+class UnusableLanguage(dict):
+    """An empty split mapping for a language whose files break the data contract, with the reason."""
+
+    def __init__(self, reason: str):
+        super().__init__()
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -60,13 +71,21 @@ def example_word_lists(examples) -> list[list[str]]:
 
 
 def discover_languages(task: TaskSpec, data_dir: str | os.PathLike) -> dict[str, dict]:
-    """{lang: {split: source}} for the task's files present in `data_dir`."""
-    from xlpt.data.loading import discover
+    """{lang: {split: source}} for the task's files present in `data_dir`; a language whose files break
+    the data contract maps to an (empty) `UnusableLanguage` saying why, so it is reported, not dropped."""
+    from xlpt.data.layout import resolve
 
-    found = discover(task.name, data_dir)
+    resolved = resolve(task.name, data_dir)
+    found: dict[str, dict] = dict(resolved.sources)
+    found.update({lang: UnusableLanguage(why) for lang, why in resolved.contract.blocked().items()})
     if not found:
         raise ConfigError(f"no {task.name} data found under {data_dir}")
-    return found
+    return dict(sorted(found.items()))
+
+
+def unusable_reason(splits: Mapping[str, object]) -> str | None:
+    """Why a language found by `discover_languages` cannot be read, or None."""
+    return f"unusable data: {splits.reason}" if isinstance(splits, UnusableLanguage) else None
 
 
 def select_languages(found: Mapping[str, object], languages: str | list[str] | None) -> list[str]:

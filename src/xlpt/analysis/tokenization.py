@@ -16,7 +16,8 @@ import sys
 from xlpt.analysis.pretraining import pretraining_share, source_citation
 from xlpt.analysis.scripts import is_whitespace_segmented, mean_chars_per_word, word_definition_note
 from xlpt.analysis.subwords import count_subwords, summarize
-from xlpt.analysis.task_text import SPLIT_FALLBACKS, discover_languages, load_language_text, select_languages
+from xlpt.analysis.task_text import (SPLIT_FALLBACKS, discover_languages, load_language_text, select_languages,
+                                     unusable_reason)
 from xlpt.tasks import TaskSpec, get_task
 
 WORD_UNITS = {
@@ -94,7 +95,8 @@ def tokenization_stats(tokenizer, task: str | TaskSpec, data_dir: str | os.PathL
         text = load_language_text(task, lang, found[lang], split, max_examples)
         if text is None:
             fallbacks = ", ".join(SPLIT_FALLBACKS.get(split, ())) or "none"
-            skipped[lang] = f"no {split} split (fallbacks: {fallbacks}); present: {', '.join(sorted(found[lang]))}"
+            skipped[lang] = unusable_reason(found[lang]) or (
+                f"no {split} split (fallbacks: {fallbacks}); present: {', '.join(sorted(found[lang]))}")
             continue
         stats = language_stats(tokenizer, task, lang, text.word_lists)
         stats.update(split=text.split, n_examples=text.n_examples, files=list(text.files))

@@ -17,7 +17,9 @@ def register(subparsers) -> None:
         "data",
         help="inspect and validate data folders",
         description="Inspect (stats) and validate (check) the task data under a folder in the shared layout "
-        "<task>/<lang>/<source>/<file> or XTREME's download/<task>/<split>-<lang>.tsv.",
+        "<task>/<lang>/<source>/<file>, XTREME's download/<task>/<split>-<lang>.tsv, or a task's own data.path "
+        "pattern. Both account for every file under the task folder: used (for which language and split), "
+        "ignored (with the reason), or a problem that makes its language unusable.",
     )
     commands = parser.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
     commands.required = True
@@ -26,12 +28,15 @@ def register(subparsers) -> None:
         "stats",
         help="per language and split: examples, words, labels, quirk counts, files",
         description="Load every split found for a task and print, per language and split: examples "
-        "(sentences for tagging), words (whitespace words of both sentences for pairs; tokens for tagging), "
-        "label distribution, reconstructed/duplicate/repaired counts, whether it is labeled, and its files.",
+        "(sentences for tagging), words (whitespace words of the text(s) for classification; tokens for "
+        "tagging), label distribution, reconstructed/duplicate/repaired counts, whether it is labeled, and its "
+        "files; then the rules applied, the files ignored and any problem. Exit status 1 if a file breaks the "
+        "data contract or cannot be read (the other languages are still listed).",
     )
     _add_common(stats)
     stats.add_argument("--json", action="store_true",
-                       help='print exactly one JSON object {"task": T, "languages": {LANG: {SPLIT: {...}}}} '
+                       help='print exactly one JSON object {"task": T, "languages": {LANG: {SPLIT: {...}}}, '
+                       '"unusable": {...}, "errors": {...}, "data": {used, ignored, rules, problems}, "ok": bool} '
                        "instead of the table")
     stats.add_argument("--lang", metavar="L1,L2",
                        help="only these comma-separated languages (default: every language found)")
@@ -43,8 +48,8 @@ def register(subparsers) -> None:
         "check",
         help="validate every file of a task; print each problem as file:line: reason",
         description="Read every recognised file of a task (also the ones not picked for loading) and report "
-        "every problem as file:line: reason. Exit status 1 if any problem was found, 0 with a one-line "
-        "OK summary otherwise.",
+        "every problem as file:line: reason, then the rules applied and the files ignored. Exit status 1 if "
+        "any problem was found, 0 with a one-line OK summary otherwise.",
     )
     _add_common(check)
     check.set_defaults(func=run_check)
@@ -77,7 +82,7 @@ def run_stats(args) -> int:
     langs = [lang.strip() for lang in args.lang.split(",") if lang.strip()] if args.lang else None
     stats = task_stats(args.task, _data_dir(args), langs=langs, repair_iob=args.repair_iob, progress=_progress(args))
     print(json.dumps(stats, ensure_ascii=False) if args.json else format_table(stats))
-    return 0
+    return 0 if stats["ok"] else 1
 
 
 def run_check(args) -> int:
@@ -86,6 +91,9 @@ def run_check(args) -> int:
     report = check_task(args.task, _data_dir(args), progress=_progress(args))
     for problem in report.problems:
         print(problem)
+    for line in report.contract.summary_lines()[1:]:
+        if line.startswith(("rule: ", "ignored: ", "unusable: ")):
+            print(line)
     if report.ok:
         print(report.summary())
         return 0

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from xlpt.cli.options import add_include_path, apply_include_path
+import os
 
+from xlpt.cli.options import add_include_path, apply_include_path
 from xlpt.errors import ConfigError
+
+DATA_DIR_ENV = "XLPT_DATA_DIR"
 
 _DESCRIPTION = """\
 Tokenize a task's text per language and report: fertility (subwords per word), the share of words
@@ -15,9 +18,13 @@ split into 2+ subwords, the share of unknown tokens, characters per token, the n
 vocabulary pieces used (and their share of the vocabulary), joined with XGLM's pretraining share of
 the language (natural and upsampled, from the XGLM model card) and whether XGLM saw it at all.
 
-Words: tagging tasks (udpos, panx) use the dataset's own word tokens; pair tasks (xnli, pawsx) split
-sentences on whitespace. For scripts without spaces between words (zh, ja, th, my, ...) a whitespace
-"word" is meaningless, so pair tasks report fertility as null with whitespace_segmented=false.
+The default corpus is SIB-200 (--task sib200): the same 1,004 FLORES-200 sentences in every language,
+so languages are compared on equal content. Languages are then FLORES-200 codes (eng_Latn, zho_Hans).
+
+Words: tagging tasks (udpos, panx) use the dataset's own word tokens; text and pair tasks (sib200, xnli,
+pawsx) split sentences on whitespace. For scripts without spaces between words (zh, ja, th, my, ...;
+for FLORES-200 codes the script decides: Hans, Hant, Jpan, Thai, Laoo, Khmr, Mymr, Tibt) a whitespace
+"word" is meaningless, so those report fertility as null with whitespace_segmented=false.
 Each word is tokenized as it appears after a space; a bare "▁" before a word's pieces is not counted.
 """
 
@@ -36,10 +43,11 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--model", required=True,
                         help="model or tokenizer: a Hugging Face name or a local folder with tokenizer files")
-    parser.add_argument("--task", required=True, help="task whose text is tokenized: xnli, pawsx, udpos, panx, "
-                        "sib200 or yours")
+    parser.add_argument("--task", default="sib200", help="task whose text is tokenized (default: sib200, parallel "
+                        "sentences in 199 languages); xnli, pawsx, udpos, panx or yours")
     add_include_path(parser)
-    parser.add_argument("--data-dir", required=True, help="data folder (layout <task>/<lang>/<source>/<file>)")
+    parser.add_argument("--data-dir", default=os.environ.get(DATA_DIR_ENV),
+                        help=f"data folder (the shared data, or a task's data.path root); default: ${DATA_DIR_ENV}")
     parser.add_argument("--split", default="dev", choices=("dev", "test", "train"),
                         help="split to read (default: dev); a language without it falls back to test (dev for "
                              "test) and the split used is reported per language")
@@ -58,6 +66,8 @@ def run(args) -> int:
 
     apply_include_path(args)
     task = get_task(args.task)  # unknown task -> ConfigError listing the valid ones, before loading anything
+    if not args.data_dir:
+        raise ConfigError(f"no data folder given: pass --data-dir or set ${DATA_DIR_ENV}")
     result = tokenization_stats(args.model, task, args.data_dir, split=args.split, languages=args.languages,
                                 max_examples=args.max_examples, progress=True)
     if not result["languages"]:

@@ -1,12 +1,21 @@
 """Loading from the Hugging Face hub, with the row conversion kept separate so it can be tested offline.
 
-Datasets and their schemas (ClassLabel names are read from the dataset's features, not assumed):
-- XNLI   `facebook/xnli`, config `<lang>`: premise, hypothesis, label ClassLabel[entailment, neutral, contradiction]
-- PAWS-X `google-research-datasets/paws-x`, config `<lang>`: id, sentence1, sentence2, label ClassLabel["0", "1"]
-  (-1 marks a missing label in the hub copy: kept as label None and counted as `missing_labels`)
+Where each task is on the hub is the task's own `hub:` section (tasks/builtin/*.yaml, or a user task's):
+
+    hub: {repo: Davlan/sib200, config: "{lang}", columns: {text: text, label: category, id: index_id}}
+
+`config` is formatted with the language ({lang}); `columns` maps the family's fields (text / text_a,
+text_b / label / id; tagging: words, tags) to the dataset's columns, each defaulting to the field's own
+name (tagging: `tokens` and `tags`); `splits` may rename splits (default dev -> validation). Two XTREME
+datasets need code to name their configs, so their sections say `loader: udpos` / `loader: panx`:
 - UDPOS  `google/xtreme`, config `udpos.<English name>`: tokens, pos_tags Sequence(ClassLabel[17 UPOS])
 - PAN-X  `google/xtreme`, config `PAN-X.<lang>` (XTREME's 40 languages), else `unimelb-nlp/wikiann`,
   config `<lang>`: tokens, ner_tags Sequence(ClassLabel[O, B-PER, I-PER, B-ORG, I-ORG, B-LOC, I-LOC]), langs
+The others, by their sections: XNLI `facebook/xnli` (premise, hypothesis, label ClassLabel[entailment,
+neutral, contradiction]); PAWS-X `google-research-datasets/paws-x` (id, sentence1, sentence2, label
+ClassLabel["0", "1"]; -1 marks a missing label: kept as None and counted as `missing_labels`); SIB-200
+`Davlan/sib200`, config = the FLORES-200 code (index_id int64, text string, category string).
+ClassLabel names are read from the dataset's features, never assumed.
 """
 
 from __future__ import annotations
@@ -14,14 +23,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from xlpt.data.examples import PairExample, TaggedSentence
+from xlpt.data.examples import PairExample, TaggedSentence, TextExample
 from xlpt.data.labels import normalise_label
 from xlpt.errors import ConfigError, DataFormatError
 from xlpt.tasks import TaskSpec, get_task
 
 HUB_SPLITS = {"train": "train", "dev": "validation", "test": "test"}
-XNLI_REPO = "facebook/xnli"
-PAWSX_REPO = "google-research-datasets/paws-x"
 XTREME_REPO = "google/xtreme"
 WIKIANN_REPO = "unimelb-nlp/wikiann"
 
@@ -37,41 +44,69 @@ XTREME_PANX_LANGS = frozenset(
     "af ar bg bn de el en es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr ms my nl pt ru sw ta te th "
     "tl tr ur vi yo zh".split()
 )
-# (text_a column, text_b column) per pair task; tag column per tagging task.
-PAIR_COLUMNS = {"xnli": ("premise", "hypothesis"), "pawsx": ("sentence1", "sentence2")}
-TAG_COLUMNS = {"udpos": "pos_tags", "panx": "ner_tags"}
+_HUB_KEYS = frozenset({"repo", "config", "columns", "splits", "loader"})
 
 
 @dataclass(frozen=True)
 class HubLocation:
     repo: str
-    config: str
+    config: str | None
     split: str
 
     def __str__(self) -> str:
-        return f"hf:{self.repo}/{self.config}[{self.split}]"
+        return f"hf:{self.repo}/{self.config}[{self.split}]" if self.config else f"hf:{self.repo}[{self.split}]"
+
+
+def _udpos(lang: str, split: str, repo: str | None) -> HubLocation:
+    if lang not in XTREME_UDPOS_NAMES:
+        raise ConfigError(
+            f"{XTREME_REPO} has no udpos config for {lang!r}; available: {', '.join(sorted(XTREME_UDPOS_NAMES))}"
+        )
+    return HubLocation(repo or XTREME_REPO, f"udpos.{XTREME_UDPOS_NAMES[lang]}", split)
+
+
+def _panx(lang: str, split: str, repo: str | None) -> HubLocation:
+    repo = repo or (XTREME_REPO if lang in XTREME_PANX_LANGS else WIKIANN_REPO)
+    return HubLocation(repo, f"PAN-X.{lang}" if repo == XTREME_REPO else lang, split)
+
+
+# loader name -> (where a language's split is, the (words, tags) columns)
+LOADERS = {"udpos": (_udpos, ("tokens", "pos_tags")), "panx": (_panx, ("tokens", "ner_tags"))}
+
+
+def hub_section(spec: TaskSpec) -> dict:
+    """The task's `hub:` section, checked; ConfigError names the key that is wrong."""
+    hub = spec.hub
+    where = f"task {spec.name} ({spec.source or 'built in'})"
+    if not hub:
+        raise ConfigError(f"{where} has no hub: section, so data_dir=hf cannot load it; use a local --data-dir")
+    unknown = sorted(set(hub) - _HUB_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown hub key(s) {', '.join(unknown)}; valid: {', '.join(sorted(_HUB_KEYS))}")
+    if "loader" in hub and hub["loader"] not in LOADERS:
+        raise ConfigError(f"{where}: hub.loader={hub['loader']!r} is not one of {', '.join(LOADERS)}")
+    if "loader" not in hub and not isinstance(hub.get("repo"), str):
+        raise ConfigError(f"{where}: hub.repo must name the dataset, e.g. Davlan/sib200")
+    for key in ("columns", "splits"):
+        if not isinstance(hub.get(key, {}), dict) or not all(isinstance(v, str) for v in hub.get(key, {}).values()):
+            raise ConfigError(f"{where}: hub.{key} must map names to names")
+    return hub
 
 
 def hub_location(task: str, lang: str, split: str, repo: str | None = None) -> HubLocation:
     """Which hub dataset, config and split hold (task, lang, split). Raises ConfigError for unknown ones."""
     spec = get_task(task)
+    hub = hub_section(spec)
+    splits = {**HUB_SPLITS, **hub.get("splits", {})}
     if split not in HUB_SPLITS:
         raise ConfigError(f"unknown split {split!r}; valid splits: {', '.join(HUB_SPLITS)}")
-    if lang not in spec.languages:
+    if spec.languages and lang not in spec.languages:
         raise ConfigError(f"unknown language {lang!r} for {spec.name}; valid: {', '.join(spec.languages)}")
-    hub_split = HUB_SPLITS[split]
-    if spec.name == "xnli":
-        return HubLocation(repo or XNLI_REPO, lang, hub_split)
-    if spec.name == "pawsx":
-        return HubLocation(repo or PAWSX_REPO, lang, hub_split)
-    if spec.name == "udpos":
-        if lang not in XTREME_UDPOS_NAMES:
-            raise ConfigError(
-                f"{XTREME_REPO} has no udpos config for {lang!r}; available: {', '.join(sorted(XTREME_UDPOS_NAMES))}"
-            )
-        return HubLocation(repo or XTREME_REPO, f"udpos.{XTREME_UDPOS_NAMES[lang]}", hub_split)
-    repo = repo or (XTREME_REPO if lang in XTREME_PANX_LANGS else WIKIANN_REPO)
-    return HubLocation(repo, f"PAN-X.{lang}" if repo == XTREME_REPO else lang, hub_split)
+    if "loader" in hub:
+        return LOADERS[hub["loader"]][0](lang, splits[split], repo)
+    config = hub.get("config", "{lang}")
+    return HubLocation(repo or hub["repo"], None if config is None else str(config).replace("{lang}", lang),
+                       splits[split])
 
 
 def load_hub_split(task: str, lang: str, split: str, *, repo: str | None = None, limit: int | None = None):
@@ -107,26 +142,37 @@ def rows_to_examples(task: str, lang: str, split: str, dataset: Iterable[dict], 
     unknown label, or a token/tag count mismatch.
     """
     spec = get_task(task)
+    hub = hub_section(spec)
     where = where or f"hf:{spec.name}/{lang}[{split}]"
-    if spec.family != "tagging":
-        names = _class_names(dataset, "label")
-        return [_pair_row(spec, lang, row, names, where, n) for n, row in enumerate(dataset, start=1)]
-    column = TAG_COLUMNS[spec.name]
-    names = _class_names(dataset, column)
-    return [_tagged_row(spec, lang, row, column, names, where, n) for n, row in enumerate(dataset, start=1)]
+    columns = hub.get("columns", {})
+    if spec.family_info.pretokenized:
+        words, tags = LOADERS[hub["loader"]][1] if "loader" in hub else (columns.get("words", "tokens"),
+                                                                         columns.get("tags", "tags"))
+        names = _class_names(dataset, tags)
+        return [_tagged_row(spec, lang, row, words, tags, names, where, n) for n, row in enumerate(dataset, start=1)]
+    fields = {field: columns.get(field, field) for field in (*spec.family_info.fields, "label", "id")}
+    names = _class_names(dataset, fields["label"])
+    return [_text_row(spec, lang, row, fields, names, where, n) for n, row in enumerate(dataset, start=1)]
 
 
-def _pair_row(spec: TaskSpec, lang: str, row: dict, names, where: str, n: int) -> PairExample:
-    first, second = PAIR_COLUMNS[spec.name]
-    _require(row, (first, second, "label"), where, n)
-    label = _label_name(spec, row["label"], names, where, n)
-    example_id = str(row["id"]) if row.get("id") is not None else f"{where}:{n}"
-    return PairExample(row[first], row[second], label, lang, example_id)
+def _text_row(spec: TaskSpec, lang: str, row: dict, fields: dict[str, str], names, where: str, n: int):
+    texts = spec.family_info.fields
+    _require(row, [fields[f] for f in (*texts, "label")], where, n)
+    label = _label_name(spec, row[fields["label"]], names, where, n)
+    raw_id = row.get(fields["id"])
+    example_id = str(raw_id) if raw_id is not None else f"{where}:{n}"
+    values = [row[fields[f]] for f in texts]
+    if not all(isinstance(value, str) for value in values):
+        raise DataFormatError(where, n, f"text column(s) {', '.join(fields[f] for f in texts)} must be strings")
+    if len(values) == 1:
+        return TextExample(values[0], label, lang, example_id)
+    return PairExample(values[0], values[1], label, lang, example_id)
 
 
-def _tagged_row(spec: TaskSpec, lang: str, row: dict, column: str, names, where: str, n: int) -> TaggedSentence:
-    _require(row, ("tokens", column), where, n)
-    words, raw_tags = list(row["tokens"]), list(row[column])
+def _tagged_row(spec: TaskSpec, lang: str, row: dict, words_column: str, column: str, names, where: str,
+                n: int) -> TaggedSentence:
+    _require(row, (words_column, column), where, n)
+    words, raw_tags = list(row[words_column]), list(row[column])
     if len(words) != len(raw_tags):
         raise DataFormatError(where, n, f"{len(words)} tokens but {len(raw_tags)} tags")
     if not words:
@@ -174,4 +220,4 @@ def _require(row: dict, columns, where: str, n: int) -> None:
 
 
 def _is_unlabeled(example) -> bool:
-    return (example.label if isinstance(example, PairExample) else example.tags) is None
+    return (example.tags if isinstance(example, TaggedSentence) else example.label) is None

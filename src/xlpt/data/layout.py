@@ -1,12 +1,19 @@
-"""Finding data files on disk: which (language, split) each file holds, in which format, and which to use.
+"""Finding data files on disk: which (language, split) each file holds, in which format, and which files
+are not data or break the contract (data/contract.py). Which file then serves each split is
+data/choice.py's decision.
 
-Two layouts are understood, and may be mixed:
+Three layouts are understood:
 - the shared layout `<task>/<lang>/<source-tag>/<file>` (sub-folders kept, e.g. `mmner/af_test/truth.csv`);
-- XTREME's own `download/<task>/<split>-<lang>.tsv`; `data_dir` may be the `download/` folder or its parent.
+- XTREME's own `download/<task>/<split>-<lang>.tsv`; `data_dir` may be the `download/` folder or its parent
+  (raw archives and folders XTREME leaves there are reported as ignored);
+- a task's own `data.path` pattern, e.g. `sib200/{lang}/sib200-github/{split}.tsv` (data/pattern.py).
 
-Languages come from the files present, never from the benchmark's list. Where several files could
-serve one split, `choose_source` applies the manifest's primary picks: labeled before unlabeled, then
-source order xtreme > hf > ud > mmner > supergleber > xglue; XGLUE's XNLI train/dev are never used.
+Languages come from the files present, never from the benchmark's list; a folder or file naming a
+language the task does not know is a problem, not silently passed over.
+
+    found = scan("xnli", data_dir)        # Scan: files, ignored, problems
+    resolved = resolve("xnli", data_dir)  # + the choice: sources (lang -> split -> SplitSource), contract
+    discover("xnli", data_dir)            # just the sources
 """
 
 from __future__ import annotations
@@ -14,18 +21,21 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections import defaultdict
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from xlpt.data.choice import ORIGIN_ORDER, Resolved, SplitSource, choose_sources
+from xlpt.data.contract import Ignored, problem
+from xlpt.data.files import SPLITS, DataFile, Scan, copy_original, count_files, is_blank, not_data, walk
 from xlpt.data.formats.pairs import jsonl_is_labeled, pair_file_is_labeled
 from xlpt.data.formats.tagged import tag_file_is_labeled
+from xlpt.data.pattern import scan_pattern
 from xlpt.errors import ConfigError, DataFormatError
 from xlpt.tasks import TaskSpec, get_task
 
-SPLITS = ("train", "dev", "test")
+__all__ = ["DataFile", "ORIGIN_ORDER", "Resolved", "SPLITS", "Scan", "SplitSource", "classify", "discover",
+           "resolve", "scan"]
+
 SPLIT_NAMES = {"train": "train", "dev": "dev", "validation": "dev", "test": "test"}
-ORIGIN_ORDER = ("xtreme", "hf", "ud", "mmner", "supergleber", "xglue")
 XTREME_ORIGIN = "xtreme"
 PAWS_HEADER = ("id", "sentence1", "sentence2", "label")
 _LANG_DIR = re.compile(r"[a-z]{2,3}")
@@ -34,68 +44,18 @@ _HF_SHARD = re.compile(r"(train|validation|dev|test)-\d+-of-\d+\.tsv")
 _PLAIN_NAME = re.compile(r"(train|validation|dev|test)\.(jsonl|txt|tsv)")
 _CONLLU = re.compile(r"([a-z]{2,3})_\w+-ud-(train|dev|test)\.conllu")
 _MMNER_DIR = re.compile(r"([a-z]{2,3})_(train|dev|test)")
-
-
-@dataclass(frozen=True)
-class DataFile:
-    """One recognised data file: what it holds and how to read it."""
-
-    path: Path
-    lang: str
-    split: str
-    fmt: str
-    labeled: bool
-    origin: str
-    """Source tag (`xtreme-mesh`, `hf-hkunlp`, `ud-v2.5`, ...); `xtreme` for a download/ folder."""
-    excluded: str | None = None
-    """Why this file must never serve its split (e.g. XGLUE's re-split of XNLI dev)."""
-
-
-@dataclass(frozen=True)
-class SplitSource:
-    """What `load_split` would read for one (task, language, split)."""
-
-    task: str
-    lang: str
-    split: str
-    fmt: str
-    files: tuple[Path, ...]
-    labeled: bool
-    """Whether the files carry labels (before any reconstruction)."""
-    origin: str
-    label_source: SplitSource | None = None
-    """XNLI only: a parallel labeled split of another language to take labels from, row by row."""
-    skipped: tuple[str, ...] = ()
-    """Other candidate files for this split and why they were not used."""
-
-    @property
-    def format(self) -> str:
-        """Alias of `fmt` (the manifest's format key)."""
-        return self.fmt
-
-    def describe(self) -> str:
-        names = ", ".join(path.name for path in self.files)
-        state = "labeled" if self.labeled else "unlabeled"
-        extra = f", labels from {self.label_source.lang}" if self.label_source else ""
-        return f"{self.origin} [{self.fmt}, {state}{extra}]: {names}"
-
-
-@dataclass
-class Scan:
-    """Everything found for one task under a data folder."""
-
-    task: str
-    root: Path
-    files: list[DataFile] = field(default_factory=list)
-    problems: list[DataFormatError] = field(default_factory=list)
+_DATA_SUFFIXES = frozenset({".tsv", ".txt", ".jsonl", ".json", ".conllu", ".csv"})
 
 
 def scan(task: str, data_dir: Path | str) -> Scan:
-    """Find and classify every data file of `task` under `data_dir` (both layouts)."""
+    """Find and classify every file of `task` under `data_dir` (every layout). Raises ConfigError when
+    there is no task folder or no data file at all."""
     spec = get_task(task)
     root = Path(data_dir)
     if not root.is_dir():
         raise ConfigError(f"data folder {root} does not exist")
+    if spec.data.layout == "path":
+        return scan_pattern(spec, root)
     task_dirs = [d for d in (root / spec.name, root / "download" / spec.name) if d.is_dir()]
     if not task_dirs:
         raise ConfigError(
@@ -112,83 +72,65 @@ def scan(task: str, data_dir: Path | str) -> Scan:
     return result
 
 
-def discover(task: str, data_dir: Path | str) -> dict[str, dict[str, SplitSource]]:
-    """lang -> split -> SplitSource for every split that can be loaded from `data_dir`."""
+def resolve(task: str, data_dir: Path | str) -> Resolved:
+    """The sources of every usable (language, split) and the folder's whole data contract."""
     return choose_sources(scan(task, data_dir))
 
 
-def choose_sources(found: Scan) -> dict[str, dict[str, SplitSource]]:
-    """Pick one source per (lang, split) by the primary-pick rules; then link XNLI label reconstruction."""
-    grouped: dict[tuple[str, str], list[DataFile]] = defaultdict(list)
-    for data_file in found.files:
-        grouped[data_file.lang, data_file.split].append(data_file)
-    chosen: dict[str, dict[str, SplitSource]] = {}
-    for (lang, split), candidates in sorted(grouped.items()):
-        source = choose_source(found.task, lang, split, candidates)
-        if source is not None:
-            chosen.setdefault(lang, {})[split] = source
-    if get_task(found.task).data.label_parallel:
-        _link_label_sources(chosen)
-    return chosen
+def discover(task: str, data_dir: Path | str) -> dict[str, dict[str, SplitSource]]:
+    """lang -> split -> SplitSource for every split that can be loaded from `data_dir` (languages with a
+    contract problem are left out: `resolve(...).contract` says why)."""
+    return resolve(task, data_dir).sources
 
 
-def choose_source(task: str, lang: str, split: str, candidates: list[DataFile]) -> SplitSource | None:
-    """The best usable source among the candidate files of one split, or None if none may be used."""
-    skipped = [f"{f.path}: {f.excluded}" for f in candidates if f.excluded]
-    groups: dict[tuple[str, str], list[DataFile]] = defaultdict(list)
-    for data_file in candidates:
-        if not data_file.excluded:
-            groups[data_file.origin, data_file.fmt].append(data_file)
-    if not groups:
-        return None
-    ranked = sorted(groups.values(), key=lambda files: _rank(files[0].origin, all(f.labeled for f in files)))
-    best, rest = ranked[0], ranked[1:]
-    best_labeled = all(f.labeled for f in best)
-    for files in rest:
-        why = "unlabeled" if best_labeled and not all(f.labeled for f in files) else "lower in source order"
-        skipped += [f"{f.path}: not used ({why}; {best[0].origin} preferred)" for f in files]
-    files = tuple(sorted((f.path for f in best), key=lambda p: p.name))  # deterministic concatenation order
-    return SplitSource(task, lang, split, best[0].fmt, files, best_labeled, best[0].origin, skipped=tuple(skipped))
-
-
-def _rank(origin: str, labeled: bool) -> tuple:
-    order = next((i for i, prefix in enumerate(ORIGIN_ORDER) if origin.startswith(prefix)), len(ORIGIN_ORDER))
-    return (not labeled, order, origin)
-
-
-def _link_label_sources(chosen: dict[str, dict[str, SplitSource]]) -> None:
-    """XNLI dev/test are 15-way parallel with identical labels: unlabeled ones borrow from en (else any)."""
-    for split in ("dev", "test"):
-        donors = sorted(lang for lang, splits in chosen.items() if split in splits and splits[split].labeled)
-        if not donors:
-            continue
-        donor = chosen["en" if "en" in donors else donors[0]][split]
-        for lang, splits in chosen.items():
-            if split in splits and not splits[split].labeled:
-                splits[split] = replace(splits[split], label_source=donor)
+# ----------------------------------------------------------------------------- the task folder
 
 
 def _scan_task_dir(spec: TaskSpec, task_dir: Path, result: Scan) -> None:
+    # XTREME's download/<task>/ also holds raw archives and folders: not data, reported as ignored.
+    # A folder in the shared layout holds only language folders, so anything else there is a problem.
+    download = task_dir.parent.name == "download" or any(
+        _XTREME_NAME.fullmatch(p.name) for p in task_dir.iterdir() if p.is_file())
     for entry in sorted(task_dir.iterdir()):
-        if entry.is_file():
-            _scan_xtreme_file(spec, entry, result)
+        if entry.name.startswith("."):
+            result.ignored.append(Ignored(entry, "hidden (not read)"))
+        elif entry.is_file():
+            _scan_top_file(spec, entry, result, download)
         elif entry.is_dir() and _LANG_DIR.fullmatch(entry.name):
             if _known_language(spec, entry.name, entry, result):
                 _scan_lang_dir(spec, entry, result)
-        # Other folders (XTREME's raw panx_dataset/, ud-treebanks-v2.5/, ...) are not processed data.
+        elif entry.is_dir() and download:
+            result.ignored.append(Ignored(entry, f"folder of XTREME's raw download ({count_files(entry)} files), "
+                                                 "not processed data"))
+        elif entry.is_dir():
+            result.problems.append(problem(
+                entry, f"not a language folder: {spec.name} data goes in <lang>/<source>/<file> with a language "
+                f"code of the task ({', '.join(spec.languages)}); rename it or move it out of the task folder",
+                *_languages_named(spec, entry.name)))
 
 
-def _scan_xtreme_file(spec: TaskSpec, path: Path, result: Scan) -> None:
+def _scan_top_file(spec: TaskSpec, path: Path, result: Scan, download: bool) -> None:
     match = _XTREME_NAME.fullmatch(path.name)
-    if match is None:
-        return  # download/<task>/ also holds raw archives and logs; only <split>-<lang>.tsv is data
-    if _known_language(spec, match.group(2), path, result):
-        _add(spec, path, match.group(2), XTREME_ORIGIN, result)
+    if match is not None:
+        if _known_language(spec, match.group(2), path, result):
+            _add(spec, path, match.group(2), XTREME_ORIGIN, result)
+        return
+    if why := not_data(path.name):
+        result.ignored.append(Ignored(path, why))
+    elif download and path.suffix.lower() not in _DATA_SUFFIXES and copy_original(path.name) is None:
+        result.ignored.append(Ignored(path, "a file of XTREME's raw download (only <split>-<lang>.tsv is data)"))
+    else:
+        original = copy_original(path.name)
+        hint = f" (a copy of {original}?)" if original else ""
+        result.problems.append(problem(
+            path, f"unrecognised {spec.name} file name {path.name!r}{hint}: data files here are "
+            "<split>-<lang>.tsv; remove it or move it out of the task folder", *_languages_named(spec, path.name)))
 
 
 def _scan_lang_dir(spec: TaskSpec, lang_dir: Path, result: Scan) -> None:
-    for entry in sorted(lang_dir.rglob("*")):
-        if not entry.is_file() or entry.name.startswith(".") or entry.suffix.lower() == ".md":
+    for entry in walk(lang_dir, result):
+        if why := not_data(entry.name):
+            result.ignored.append(Ignored(entry, why))
             continue
         relative = entry.relative_to(lang_dir).parts
         origin = relative[0] if len(relative) > 1 else "local"
@@ -198,19 +140,29 @@ def _scan_lang_dir(spec: TaskSpec, lang_dir: Path, result: Scan) -> None:
 def _known_language(spec: TaskSpec, lang: str, path: Path, result: Scan) -> bool:
     if lang in spec.languages:
         return True
-    result.problems.append(
-        DataFormatError(path, None, f"unknown language {lang!r} for {spec.name} (valid: {', '.join(spec.languages)})")
-    )
+    result.problems.append(problem(
+        path, f"unknown language {lang!r} for {spec.name} (valid: {', '.join(spec.languages)})", lang))
     return False
+
+
+def _languages_named(spec: TaskSpec, name: str) -> list[str]:
+    """Task languages a stray file or folder name mentions (`dev-de (1).tsv`, `bg_old`): they are blamed."""
+    words = re.split(r"[^a-z]+", name.lower())
+    return [word for word in words if word in spec.languages]
 
 
 def _add(spec: TaskSpec, path: Path, lang: str, origin: str, result: Scan) -> None:
     try:
         data_file = classify(spec, path, lang, origin)
     except DataFormatError as err:
-        result.problems.append(err)
+        named = _name_language(path)
+        also = [named] if named in spec.languages else []
+        result.problems.append(problem(path, err.problem, lang, *also, line=err.line))
         return
     result.files.append(data_file)
+
+
+# ----------------------------------------------------------------------------- one file
 
 
 def classify(spec: TaskSpec, path: Path, lang: str, origin: str) -> DataFile:
@@ -218,11 +170,23 @@ def classify(spec: TaskSpec, path: Path, lang: str, origin: str) -> DataFile:
     split, fmt, name_lang = _from_name(spec, path)
     if name_lang is not None and name_lang != lang:
         raise DataFormatError(path, None, f"file name says language {name_lang!r} but it is filed under {lang!r}")
+    if is_blank(path):
+        raise DataFormatError(path, None, "empty file (no examples)")
     fmt, labeled = _sniff(spec, path, fmt)
     excluded = None
     if spec.name == "xnli" and origin.startswith("xglue") and split in ("train", "dev"):
         excluded = "not used (XGLUE's German train/dev is a re-split of the XNLI dev set, not independent data)"
     return DataFile(path, lang, split, fmt, labeled, origin, excluded)
+
+
+def _name_language(path: Path) -> str | None:
+    """The language a recognised file name states (`dev-de.tsv`, `de_gsd-ud-test.conllu`), if any."""
+    for pattern in (_XTREME_NAME, _CONLLU):
+        if match := pattern.fullmatch(path.name):
+            return match.group(2) if pattern is _XTREME_NAME else match.group(1)
+    if path.name == "truth.csv" and (match := _MMNER_DIR.fullmatch(path.parent.name)):
+        return match.group(1)
+    return None
 
 
 def _from_name(spec: TaskSpec, path: Path) -> tuple[str, str, str | None]:
@@ -240,6 +204,10 @@ def _from_name(spec: TaskSpec, path: Path) -> tuple[str, str, str | None]:
         return match.group(2), "conllu", match.group(1)
     if name == "truth.csv" and tagging and (match := _MMNER_DIR.fullmatch(path.parent.name)):
         return match.group(2), "csv_token", match.group(1)
+    original = copy_original(name)
+    if original is not None:
+        raise DataFormatError(path, None, f"unrecognised {spec.name} file name {name!r}: a copy of {original!r}? "
+                              "Two files must not claim one split; remove it or move it out of the task folder")
     raise DataFormatError(path, None, f"unrecognised {spec.name} file name {name!r}; not loaded")
 
 

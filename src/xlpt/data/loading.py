@@ -12,9 +12,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xlpt.data.examples import PairExample, TaggedSentence
+from xlpt.data.choice import SplitSource
+from xlpt.data.examples import PairExample, TaggedSentence, TextExample
+from xlpt.data.files import SPLITS
 from xlpt.data.formats import read_file
-from xlpt.data.layout import SPLITS, SplitSource, choose_sources, discover, scan
+from xlpt.data.layout import discover, resolve
 from xlpt.data import quality
 from xlpt.data.reconstruction import reconstruct_labels
 from xlpt.errors import ConfigError
@@ -30,7 +32,7 @@ class LoadedSplit:
     task: str
     lang: str
     split: str
-    examples: list[PairExample] | list[TaggedSentence]
+    examples: list[PairExample] | list[TextExample] | list[TaggedSentence]
     files: list[Path]
     labeled: bool
     counts: dict[str, int] = field(default_factory=dict)
@@ -108,8 +110,8 @@ def _finish(spec: TaskSpec, loaded: LoadedSplit, *, repair_iob: bool = False) ->
     """Count quirks and apply the optional IOB repair (shared by the local and hub paths)."""
     counts = Counter(loaded.counts)
     counts.setdefault("reconstructed", 0)
-    if spec.family != "tagging":
-        counts.update(quality.pair_quirks(loaded.examples))
+    if not spec.family_info.pretokenized:
+        counts.update(quality.classification_quirks(loaded.examples))
     else:
         iob = any(label.startswith("B-") for label in spec.labels)
         counts.update(quality.tagging_quirks(loaded.examples, iob))
@@ -127,14 +129,18 @@ def _read_files(source: SplitSource, counts: Counter, limit: int | None) -> list
 
 
 def _find_source(spec: TaskSpec, lang: str, split: str, data_dir: Path) -> SplitSource:
-    found = scan(spec.name, data_dir)
-    sources = choose_sources(found)
+    resolved = resolve(spec.name, data_dir)
+    refusal = resolved.contract.refusal(lang)
+    if refusal is not None:
+        raise refusal
+    sources = resolved.sources
     if lang not in sources:
         valid = ", ".join(sorted(sources)) or "none"
         raise ConfigError(f"no {spec.name} data for language {lang!r} in {data_dir}; languages present: {valid}")
     if split not in sources[lang]:
         present = ", ".join(s for s in SPLITS if s in sources[lang])
-        unused = [f"{f.path} ({f.excluded})" for f in found.files if f.lang == lang and f.split == split and f.excluded]
+        found = resolved.found.files
+        unused = [f"{f.path} ({f.excluded})" for f in found if f.lang == lang and f.split == split and f.excluded]
         why = f"; not usable: {'; '.join(unused)}" if unused else ""
         raise ConfigError(f"no {split} split for {spec.name}/{lang} in {data_dir}; splits present: {present}{why}")
     return sources[lang][split]

@@ -131,14 +131,14 @@ def evaluation_rows(n: int, lang: str, split: str, training: TrainingPlan | None
 def plan_languages(cfg, data, split: str, wanted: list[str] | None) -> tuple[dict[str, str], dict[str, str]]:
     """({language: split to evaluate on}, {language: why it cannot be evaluated}).
 
-    `split` where labeled, else labeled dev. A requested language that is not there at all is an error."""
-    present = data.languages()
-    unknown = [lang for lang in wanted or [] if lang not in present]
-    if unknown:
-        raise ConfigError(f"no {cfg.data.task} data for {', '.join(unknown)} in {cfg.data.data_dir}; "
-                          f"languages present: {', '.join(present)}")
+    `split` where labeled, else labeled dev. A requested language that is not there at all is an error;
+    a language whose files break the data contract (data.unusable) cannot be evaluated, with the reason."""
     plan, missing = {}, {}
-    for lang in wanted or present:
+    for lang in data.resolve_languages(wanted):
+        unusable = data.unusable(lang)
+        if unusable is not None:
+            missing[lang] = f"its data is unusable: {unusable}"
+            continue
         labeled = data.labeled_splits(lang)
         if split in labeled:
             plan[lang] = split

@@ -1,6 +1,6 @@
 """Known quirks of the real data, counted (never silently fixed) once a split is loaded.
 
-- duplicates: a pair / word sequence that already occurred earlier in the split (PAN-X has many).
+- duplicates: a pair / text / word sequence that already occurred earlier in the split (PAN-X has many).
 - identical_pairs: PAWS-X translations where sentence1 == sentence2.
 - i_after_o: an I-X tag after O or at sentence start (PAN-X ja/zh `#` space tokens).
 - i_type_mismatch: I-X directly after B-Y/I-Y of another type.
@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
-from xlpt.data.examples import PairExample, TaggedSentence
+from xlpt.data.examples import PairExample, TaggedSentence, TextExample
 
 # Localised MediaWiki redirect keywords that open redirect lines in PAN-X, spelled (and cased) as found
 # there; matched exactly so that ordinary sentence-initial words ("redirección ...") are not counted.
@@ -29,6 +29,18 @@ REDIRECT_WORDS = frozenset(
         "దారిమార్పు", "넘겨주기", "suuna", "đổi",
     )
 )
+
+
+def classification_quirks(examples: Sequence[PairExample] | Sequence[TextExample]) -> Counter:
+    """pair_quirks for pairs; for single texts (SIB-200, user tasks) the count of duplicate texts."""
+    if examples and isinstance(examples[0], TextExample):
+        seen: set[str] = set()
+        duplicates = 0
+        for example in examples:
+            duplicates += example.text in seen
+            seen.add(example.text)
+        return Counter(duplicates=duplicates)
+    return pair_quirks(examples)
 
 
 def pair_quirks(examples: Sequence[PairExample]) -> Counter:

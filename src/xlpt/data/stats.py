@@ -1,4 +1,8 @@
-"""Per-language, per-split statistics of a data folder (`xlpt data stats`)."""
+"""Per-language, per-split statistics of a data folder (`xlpt data stats`), with its data contract.
+
+A language whose files break the contract is listed as unusable with the reason; a split whose file
+cannot be read is listed with its error; neither hides the other languages' numbers.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +12,25 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from xlpt.data.examples import PairExample
-from xlpt.data.layout import SPLITS, discover
+from xlpt.data.contract import summary_lines
+from xlpt.data.examples import PairExample, TextExample
+from xlpt.data.files import SPLITS
+from xlpt.data.layout import resolve
 from xlpt.data.loading import LoadedSplit, load_split
-from xlpt.errors import ConfigError
+from xlpt.errors import ConfigError, DataFormatError
 from xlpt.tasks import get_task
 
 
 def split_stats(loaded: LoadedSplit, root: Path | None = None) -> dict:
     """Examples, words, label distribution and quirk counts of one loaded split (JSON-ready).
 
-    `words` is whitespace words of both sentences for pairs, and words (tokens) for tagging.
-    `labels` is the distribution of labels (pairs) or tags over words (tagging); empty when unlabeled.
+    `words` is whitespace words of both sentences for pairs (of the text for single texts), and words
+    (tokens) for tagging. `labels` is the distribution of labels (classification) or tags over words
+    (tagging); empty when unlabeled.
     """
     labels: Counter = Counter()
-    if loaded.examples and isinstance(loaded.examples[0], PairExample):
-        words = sum(len(ex.text_a.split()) + len(ex.text_b.split()) for ex in loaded.examples)
+    if loaded.examples and isinstance(loaded.examples[0], (PairExample, TextExample)):
+        words = sum(len(text.split()) for ex in loaded.examples for text in ex.fields().values())
         labels.update(ex.label for ex in loaded.examples if ex.label is not None)
     else:
         words = sum(len(sentence.words) for sentence in loaded.examples)
@@ -50,22 +57,35 @@ def task_stats(
     repair_iob: bool = False,
     progress: bool | None = None,
 ) -> dict:
-    """`{"task": T, "languages": {lang: {split: split_stats}}}` for every split found under `data_dir`.
+    """`{"task": T, "languages": {lang: {split: split_stats}}, "unusable": {lang: why},
+    "errors": {lang: {split: error}}, "data": contract, "ok": bool}` for what is found under `data_dir`.
 
-    `progress=None` shows a tqdm bar on stderr only when it is a terminal.
+    `ok` is False when any file breaks the contract or cannot be read. `progress=None` shows a tqdm bar
+    on stderr only when it is a terminal.
     """
     spec = get_task(task)
-    sources = discover(spec.name, data_dir)
+    resolved = resolve(spec.name, data_dir)
+    sources, contract = resolved.sources, resolved.contract
+    blocked = contract.blocked()
+    present = sorted(set(sources) | set(blocked))
     if langs:
-        unknown = sorted(set(langs) - set(sources))
+        unknown = sorted(set(langs) - set(present))
         if unknown:
-            raise ConfigError(f"no {spec.name} data for {', '.join(unknown)}; languages present: {', '.join(sorted(sources))}")
-        sources = {lang: sources[lang] for lang in langs}
-    work = [(lang, split) for lang in sorted(sources) for split in SPLITS if split in sources[lang]]
-    result: dict = {"task": spec.name, "languages": {}}
+            raise ConfigError(f"no {spec.name} data for {', '.join(unknown)}; languages present: {', '.join(present)}")
+    selected = langs or present
+    work = [(lang, split) for lang in selected if lang in sources for split in SPLITS if split in sources[lang]]
+    result: dict = {"task": spec.name, "languages": {}, "unusable": {lang: blocked[lang] for lang in selected
+                                                                    if lang in blocked}, "errors": {}}
     for lang, split in tqdm(work, desc=f"{spec.name} stats", unit="split", disable=_disabled(progress)):
-        loaded = load_split(spec.name, lang, split, sources[lang][split], repair_iob=repair_iob)
+        try:
+            loaded = load_split(spec.name, lang, split, sources[lang][split], repair_iob=repair_iob)
+        except DataFormatError as err:
+            where = contract.relative(err.path) + (f":{err.line}" if err.line is not None else "")
+            result["errors"].setdefault(lang, {})[split] = f"{where}: {err.problem}"
+            continue
         result["languages"].setdefault(lang, {})[split] = split_stats(loaded, Path(data_dir))
+    result["data"] = contract.to_json()
+    result["ok"] = contract.ok and not result["errors"]
     return result
 
 
@@ -87,17 +107,19 @@ def format_table(stats: dict) -> str:
         for row in rows
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join([f"task: {stats['task']}"] + lines)
+    lines += [f"error: {lang} {split}: {error}" for lang, splits in stats["errors"].items()
+              for split, error in splits.items()]
+    return "\n".join([f"task: {stats['task']}"] + lines + [""] + summary_lines(stats["data"], stats["task"]))
 
 
-def _label_summary(labels: dict[str, int], top: int = 3) -> str:
+def _label_summary(labels: dict[str, int], top: int = 8) -> str:
     """All labels for small label sets; the `top` most frequent (with the number of distinct ones) for tag sets."""
     if not labels:
         return "-"
     ranked = sorted(labels.items(), key=lambda item: (-item[1], item[0]))
     shown = ranked if len(ranked) <= top else ranked[:top]
     text = " ".join(f"{name}={count}" for name, count in shown)
-    return text if len(ranked) <= top else f"{text} ... ({len(ranked)} tags)"
+    return text if len(ranked) <= top else f"{text} ... ({len(ranked)} labels)"
 
 
 def _relative(path: Path, root: Path | None) -> str:

@@ -107,14 +107,22 @@ class TaskSpec(Section):
     source: str = Field("", exclude=True)
     """The YAML file the task was read from (not part of its definition)."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _single_template(cls, tree):
+        """`template` + `label_words` is shorthand for `templates: {default: {template, label_words}}`.
+        (Done before validation: assigning fields afterwards re-runs the checks on a half-converted task.)"""
+        if isinstance(tree, dict) and (tree.get("template") is not None or tree.get("label_words") is not None):
+            tree = dict(tree)
+            template, words = tree.pop("template", None), tree.pop("label_words", None)
+            if tree.get("templates") or template is None or words is None:
+                raise ValueError("give either `template` + `label_words` or `templates`, not both")
+            tree["templates"] = {"default": {"template": template, "label_words": words}}
+        return tree
+
     @model_validator(mode="after")
     def _check(self) -> "TaskSpec":
         info = family_info(self.family)
-        if self.template is not None or self.label_words is not None:
-            if self.templates or self.template is None or self.label_words is None:
-                raise ValueError("give either `template` + `label_words` or `templates`, not both")
-            self.templates = {"default": Template(template=self.template, label_words=self.label_words)}
-            self.template = self.label_words = None
         if self.metric not in info.metrics:
             raise ValueError(f"metric {self.metric!r} is not one of {', '.join(info.metrics)} for {self.family}")
         if len(set(self.labels)) != len(self.labels):
