@@ -31,7 +31,7 @@ import math
 import torch
 from torch.nn import functional as F
 
-from xlpt.training.batching import pad_right
+from xlpt.tasks.collate import pad_right
 
 
 @torch.no_grad()
