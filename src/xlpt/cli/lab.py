@@ -199,7 +199,8 @@ def format_study(report: dict) -> str:
         rows = [header]
         for lang in accuracy:
             rows.append([lang, f"{t['majority']['by_language'][lang]['accuracy']:.3f}",
-                         *(cell(accuracy[lang][m][model], compact=True) for m in methods for model in models),
+                         *(cell(accuracy[lang][m][model], compact=True) + ("†" if t["one_label"][lang][m][model] else "")
+                           for m in methods for model in models),
                          *(cell(value, "difference", True, True) for value in t["over_control"].get(lang, {}).values()),
                          *(cell(value["pretrained"], "difference", True, True)
                            for value in t["gap"].get(lang, {}).values() if "pretrained" in value)])
@@ -207,12 +208,17 @@ def format_study(report: dict) -> str:
         lines += [f"study {task} ({t['metric']}, {t['test_examples']} test examples, seeds {report['seeds']}; "
                   "mean ± 95% CI half-width over seeds; trained on " + report["base"] + ")"]
         lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in rows]
+        if any("†" in c for row in rows for c in row):
+            lines.append("† one-label: every seed predicts one label for >= 95% of the examples (accuracy = its share)")
     failed = report["runs"]["failed"]
     if failed:
         lines.append(f"WARNING: {len(failed)} of {report['runs']['planned']} runs have no results: "
                      + "; ".join(f"{r['id']}: {r['error']}" for r in failed))
-    lines.append(f"claims ({len(report['claims'])}, each with a 95% CI over seeds):")
-    lines += [f"  - {claim['text']}" for claim in report["claims"] if claim["kind"] in ("over_control", "gap", "contrast")]
+    shown = [c for c in report["claims"] if c["kind"] in ("over_control", "contrast")
+             or (c["kind"] == "gap" and "pretrained model" in c["text"])]
+    lines.append(f"claims ({len(shown)} of {len(report['claims'])} shown: transfer above the control, the gap on the "
+                 "pretrained model, one-factor contrasts; each with a 95% CI over seeds):")
+    lines += [f"  - {claim['text']}" for claim in shown]
     folder = Path(report["folder"])
     lines.append(f"report: {folder / 'report.md'} (all claims, retrieval per layer, factors) and {folder / 'report.json'}")
     return "\n".join(lines)

@@ -21,13 +21,19 @@ from pathlib import Path
 from xlpt.lab.intervals import binomial_halfwidth, mean_interval, shifted, verdict, welch_interval
 from xlpt.lab.pipeline import _write_json
 
+ONE_LABEL = 0.95
+"""A run predicting one label for at least this share of a language's examples is *one-label* there: its
+accuracy is that label's share, whatever it learned; cells and claims built only from such runs say so."""
+
 FT = "full_finetune"
 """The reference method of the gap (PT - FT: every other method minus full fine-tuning)."""
 
-INTERVALS = ("95% Student t intervals over fine-tuning seeds: a mean over one set of runs; pretrained vs control "
+INTERVALS = ("95% Student t intervals over fine-tuning seeds (not clipped to [0, 1]): a mean over one set of runs; "
+             "pretrained vs control "
              "and method vs method: Welch (independent sets of runs); differences between two languages: paired by "
-             "run (the same runs evaluated on both). They leave out test-set sampling error and pretraining-seed "
-             "variance (one pretraining run).")
+             "run (the same runs evaluated on both). They leave out test-set sampling error and the variance between "
+             "pretraining runs (one pretraining run serves every seed), which at this scale can be large: see the "
+             "lab section of the README.")
 
 
 # ------------------------------------------------------------------------------------------- factors
@@ -89,6 +95,12 @@ def _runs(runs, task, method, model) -> list[dict]:
                    and run["scores"] is not None), key=lambda run: run["seed"])
 
 
+def _one_label(runs, task, method, model, lang) -> bool:
+    """Whether every run of the cell predicts one label for >= ONE_LABEL of the language's examples."""
+    shares = [(run.get("top_label_share") or {}).get(lang) for run in _runs(runs, task, method, model)]
+    return bool(shares) and all(share is not None and share >= ONE_LABEL for share in shares)
+
+
 def _by_seed(runs, task, method, model, a, b) -> list[float]:
     """Per-run differences a - b (the same runs evaluated on two languages)."""
     return [run["scores"][a] - run["scores"][b] for run in _runs(runs, task, method, model)
@@ -122,13 +134,16 @@ def task_report(task: str, study: dict, lab: dict) -> dict:
             contrast["gap"] = {m: {model: welch_interval(_by_seed(runs, task, m, model, a, b),
                                                          _by_seed(runs, task, FT, model, a, b)) for model in models}
                                for m in methods if m != FT}
+    one_label = {lang: {m: {model: _one_label(runs, task, m, model, lang) for model in models} for m in methods}
+                 for lang in languages}
     examples = max((n for run in runs if run["task"] == task and run["scores"] for n in run["examples"].values()),
                    default=0)
     best_steps = {m: {model: _spread([r["best_step"] for r in _runs(runs, task, m, model)
                                       if r.get("best_step") is not None]) for model in models} for m in methods}
     return {"metric": next((r["metric"] for r in runs if r["task"] == task and r["scores"]), "accuracy"),
             "test_examples": examples, "test_sampling_halfwidth": binomial_halfwidth(examples),
-            "majority": majority, "accuracy": accuracy, "over_majority": over_majority, "over_control": over_control,
+            "majority": majority, "accuracy": accuracy, "one_label": one_label, "over_majority": over_majority,
+            "over_control": over_control,
             "gap": gaps, "contrasts": found, "best_step": best_steps}
 
 
@@ -210,16 +225,21 @@ def _seeds(n) -> str:
 
 def claims(report: dict) -> tuple[list[dict], list[str]]:
     """The claim sentences (each backed by an interval over >= 2 seeds per set) and the comparisons left
-    without a claim."""
+    without a claim. A claim built on one-label cells (see ONE_LABEL) names them."""
     made, unclaimed = [], []
 
-    def add(task, lang, kind, subject, interval, value_key, how):
+    def add(task, lang, kind, subject, interval, value_key, how, cells):
         text, missing = _claim(subject, interval, value_key, how, _seeds(interval["n"]))
-        if text:
-            made.append({"task": task, "language": lang, "kind": kind, "text": text,
-                         "verdict": verdict(interval["low"], interval["high"]), "interval": interval})
-        else:
+        if not text:
             unclaimed.append(missing)
+            return
+        one_label = [f"{m}/{model} on {where}" for where, m, model in cells
+                     if report["tasks"][task]["one_label"][where][m][model]]
+        if one_label:
+            text += (f" Caveat: {', '.join(one_label)} predict{'s' if len(one_label) == 1 else ''} one label for at least "
+                     f"{100 * ONE_LABEL:.0f}% of the examples in every seed (accuracy = that label's share).")
+        made.append({"task": task, "language": lang, "kind": kind, "text": text, "one_label": one_label,
+                     "verdict": verdict(interval["low"], interval["high"]), "interval": interval})
 
     base = report["base"]
     for task, t in report["tasks"].items():
@@ -228,27 +248,29 @@ def claims(report: dict) -> tuple[list[dict], list[str]]:
                 continue
             for method, result in t["over_control"].get(lang, {}).items():
                 add(task, lang, "over_control", f"{task}, {lang}, {method}: pretrained minus no-pretraining control",
-                    result, "difference", "Welch t")
+                    result, "difference", "Welch t", [(lang, method, "pretrained"), (lang, method, "control")])
             for method, models in t["over_majority"][lang].items():
                 if "pretrained" in models:
                     add(task, lang, "over_majority", f"{task}, {lang}, {method} on the pretrained model: accuracy minus "
                         f"majority ({t['majority']['by_language'][lang]['accuracy']:.3f})", models["pretrained"], "mean",
-                        "Student t")
+                        "Student t", [(lang, method, "pretrained")])
             for method, models in t["gap"].get(lang, {}).items():
                 for model, result in models.items():
                     add(task, lang, "gap", f"{task}, {lang}, {model} model: {method} minus {FT}", result, "difference",
-                        "Welch t")
+                        "Welch t", [(lang, method, model), (lang, FT, model)])
         for contrast in t["contrasts"]:
             a, b = contrast["languages"]
             pair = f"{a} vs {b} ({contrast['factor']}: {contrast['values'][0]} vs {contrast['values'][1]})"
             for method, models in contrast["accuracy"].items():
                 if "pretrained" in models:
                     add(task, pair, "contrast", f"{task}, {pair}, {method} on the pretrained model: accuracy on {a} "
-                        f"minus {b}", models["pretrained"], "mean", "paired by run")
+                        f"minus {b}", models["pretrained"], "mean", "paired by run",
+                        [(a, method, "pretrained"), (b, method, "pretrained")])
             for method, models in contrast.get("gap", {}).items():
                 if "pretrained" in models:
                     add(task, pair, "contrast_gap", f"{task}, {pair}, pretrained model: ({method} minus {FT}) on {a} "
-                        f"minus the same on {b}", models["pretrained"], "difference", "Welch t over per-run differences")
+                        f"minus the same on {b}", models["pretrained"], "difference", "Welch t over per-run differences",
+                        [(lang, m, "pretrained") for lang in (a, b) for m in (method, FT)])
     return made, unclaimed
 
 
@@ -322,8 +344,12 @@ def _task_lines(report: dict, task: str, t: dict) -> list[str]:
              f"sampling error, not in the intervals: up to ±{t['test_sampling_halfwidth']:.3f} (95%, binomial).", ""]
     header = ["language", "majority"] + [f"{m} / {model}" for m in methods for model in models]
     rows = [[lang + (" (train)" if lang == base else ""), f"{t['majority']['by_language'][lang]['accuracy']:.3f}"]
-            + [cell(t["accuracy"][lang][m][model]) for m in methods for model in models] for lang in t["accuracy"]]
+            + [cell(t["accuracy"][lang][m][model]) + (" †" if t["one_label"][lang][m][model] else "")
+               for m in methods for model in models] for lang in t["accuracy"]]
     lines += ["### Accuracy, mean [95% CI] over seeds", ""] + _table(header, rows) + [""]
+    if any(flag for by_method in t["one_label"].values() for by_model in by_method.values() for flag in by_model.values()):
+        lines += [f"† one-label: every seed predicts one label for at least {100 * ONE_LABEL:.0f}% of the examples, so "
+                  "the accuracy is that label's share, not evidence of what transferred.", ""]
     lines += _factor_lines(report, t) + _contrast_lines(t)
     steps = ", ".join(f"{m}/{model} {s['mean']:.0f} ({s['min']}-{s['max']})" for m in methods for model in models
                       if (s := t["best_step"][m][model])["n"])

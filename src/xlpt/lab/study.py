@@ -43,6 +43,15 @@ def study_key(lab: Lab) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def top_label_share(predictions: Path) -> float | None:
+    """Share of the examples given the most frequent predicted label (1.0: the classifier predicts one label
+    for everything, and its accuracy is just that label's share); None without a predictions file."""
+    if not predictions.exists():
+        return None
+    labels = Counter(json.loads(line)["pred"] for line in predictions.read_text(encoding="utf-8").splitlines() if line)
+    return max(labels.values()) / sum(labels.values()) if labels else None
+
+
 class Study:
     """The study of one built lab: its sweep file, its runs and its majority baselines."""
 
@@ -156,7 +165,10 @@ class Study:
             record["error"] = status.get("error") or "no results"
             return record
         metric = results["metric"]
+        key = evaluation_key(cfg.data.eval_split, None, None, cfg.data.eval_split)
         record.update(metric=metric, scores={lang: m[metric] for lang, m in results["languages"].items()},
+                      top_label_share={lang: top_label_share(folder.predictions_dir(key) / f"{lang}.jsonl")
+                                       for lang in results["languages"]},
                       examples={lang: m["n"] for lang, m in results["languages"].items()},
                       best_step=results["training"].get("best_step"), notices=results.get("notices", []),
                       pipeline_check=results.get("pipeline_check"))
