@@ -20,6 +20,8 @@ ALLOWED = {
     "reporting/gaps.py": "the report's headline comparison (prompt tuning minus full fine-tuning)",
     "lab/corpus.py": "writes the lab's task YAML files, which name their family as data",
     "lab/study.py": "the lab study's grid: the methods it compares",
+    "lab/spec.py": "the lab preset's study section: its default methods and their budgets",
+    "lab/report.py": "the lab report's gap: every method minus full fine-tuning",
 }
 
 

@@ -95,12 +95,28 @@ def test_label_words_are_base_words_seen_in_pretraining(written, spec, languages
     corpus_words = set((root / "corpus" / "train" / "base.txt").read_text(encoding="utf-8").split())
     for task in ("lab_topic", "lab_nli"):
         definition = yaml.safe_load((root / "data" / "tasks" / f"{task}.yaml").read_text(encoding="utf-8"))
-        assert set(definition["label_words"]) == set(definition["labels"])
-        for word in definition["label_words"].values():
+        label_words = definition["templates"]["default"]["label_words"]
+        assert set(label_words) == set(definition["labels"])
+        for word in label_words.values():
             assert word.startswith(" ") and word[1:] in corpus_words
     topic = yaml.safe_load((root / "data" / "tasks" / "lab_topic.yaml").read_text(encoding="utf-8"))
     base = languages["base"]
-    assert topic["template"] == "{text} " + base.stems["function.is"] + " " + base.stems["function.a"]
+    assert topic["templates"]["default"]["template"] == "{text} " + base.stems["function.is"] + " " + base.stems["function.a"]
+
+
+def test_the_task_files_register_and_their_data_loads(written, spec):
+    """The written YAMLs go through the ordinary task registry and data layer, in every language."""
+    from xlpt.data.sources import TaskData
+    from xlpt.tasks import include_path
+
+    root, _ = written
+    tasks = {task.name: task for task in include_path(root / "data" / "tasks")}
+    assert set(tasks) == {"lab_topic", "lab_nli", "lab_pos", "lab_ner"}
+    topic = TaskData(tasks["lab_topic"], root / "data")
+    assert set(topic.labeled_splits("base")) == {"train", "dev", "test"}
+    for name in spec.language_names:
+        examples = topic.load(name, "test").examples
+        assert len(examples) == spec.tasks.test and {ex.label for ex in examples} <= set(spec.grammar.topics)
 
 
 def test_topic_template_follows_the_base_word_order(lexicon):

@@ -10,7 +10,7 @@ from xlpt.cli import lab as lab_cli
 from xlpt.errors import ConfigError
 from xlpt.lab.spec import load_spec
 from xlpt.models.loading import load_causal_lm
-from xlpt.models.origin import read_origin
+from xlpt.models.origin import pipeline_notice, read_origin
 
 SPEC = {
     "name": "pipeline_test",
@@ -26,10 +26,12 @@ SPEC = {
 }
 
 
-def lab(argv):
+def lab(argv, study: bool = False):
+    """`xlpt lab ARGV` in this process; without `study`, with --no-study (the build only: the study is
+    tested in test_study.py)."""
     parser = argparse.ArgumentParser(prog="xlpt")
     lab_cli.register(parser.add_subparsers())
-    args = parser.parse_args(["lab", *argv])
+    args = parser.parse_args(["lab", *argv, *([] if study else ["--no-study"])])
     return args.func(args)
 
 
@@ -68,6 +70,11 @@ def test_model_folders_load_through_xlpts_loader_and_are_marked(first_run):
         assert model.config.num_layers == 2 and len(tokenizer) == model.config.vocab_size
         origin = read_origin(folder / name)
         assert origin["made_by"] == "xlpt lab" and origin["probe_text"]
+        # findings about synthetic languages, not pipeline checks: their own notice instead of the banner
+        assert origin["pipeline_check"] is False and origin["notice"].startswith("SYNTHETIC LANGUAGES")
+        notice = pipeline_notice(str(folder / name), origin)
+        assert notice.startswith("SYNTHETIC LANGUAGES") and str(folder / name) in notice
+    assert "random weights" in read_origin(folder / "control")["notice"]
     assert summary["pretraining"]["control_dev_loss"] > summary["pretraining"]["dev_loss_by_language"]["base"]
 
 

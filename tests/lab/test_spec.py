@@ -59,6 +59,20 @@ def test_minimal_spec_gets_documented_defaults():
     ("model.heads", 3, "d_model 128 is not divisible by heads 3"),
     ("grammar.topics", ["animals"], "topics: need at least 2 topics"),
     ("retrieval.sentences", 500, "retrieval.sentences 500 > tasks.test 400"),
+    ("study.methods", {"prompt_tunning": {"learning_rate": 0.3, "steps": 10}},
+     "study.methods: unknown method 'prompt_tunning'; valid: "),
+    ("study.methods", {"zero_shot": {"learning_rate": 0.3, "steps": 10}}, "zero_shot trains nothing"),
+    ("study.methods", {}, "study.methods: give at least one method"),
+    ("study.methods.full_finetune", {"learning_rate": 0, "steps": 10},
+     "study.methods.full_finetune.learning_rate: Input should be greater than 0"),
+    ("study.methods.full_finetune", {"learning_rate": 1e-3, "steps": 10, "settings": {"train.seed": 3}},
+     "settings: train.seed is set by the study itself"),
+    ("study.methods.full_finetune", {"learning_rate": 1e-3, "steps": 10, "settings": {"method.prompt_lenght": 3}},
+     "unknown config key 'method.prompt_lenght'"),
+    ("study.seeds", [1, 1], "study.seeds: duplicates in [1, 1]"),
+    ("study.seeds", [], "study.seeds: give at least one"),
+    ("study.tasks", ["lab_pos"], "study.tasks[0]: Input should be 'lab_topic' or 'lab_nli'"),
+    ("study.models", ["pretrained", "random"], "study.models[1]: Input should be 'pretrained' or 'control'"),
 ])
 def test_bad_values_fail_with_one_line_naming_key_and_value(path, value, expected):
     message = error_of(with_change(path, value))
@@ -112,6 +126,7 @@ def test_build_key_covers_what_is_built_and_nothing_else():
     spec = make_spec()
     assert build_key(spec) == build_key(make_spec())
     assert build_key(spec) == build_key(make_spec(retrieval={"sentences": 20}, name="renamed"))
+    assert build_key(spec) == build_key(make_spec(study={"seeds": [7, 8]}))  # the study reuses the built lab
     changed = [make_spec(seed=1), make_spec(pretraining={"steps": 21, "batch_size": 16}),
                make_spec(tokenizer={"mode": "balanced"}), make_spec(model={"d_model": 32, "layers": 1, "heads": 2})]
     assert len({build_key(s) for s in changed} | {build_key(spec)}) == len(changed) + 1

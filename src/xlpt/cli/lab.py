@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 from xlpt.errors import ConfigError
@@ -25,10 +26,20 @@ Build a lab from a spec (a YAML file, see configs/lab/ and xlpt/lab/spec.py for 
   4. retrieval: parallel-sentence retrieval per layer between the base and every derived language,
      for both models (chance = 1 / sentences).
 
+  5. study (unless --no-study): the spec's `study` section as an ordinary sweep (written to
+     OUT/lab-.../study-<hash>/sweep.yaml): every method (prompt tuning, full fine-tuning, ...) x model
+     (pretrained, control) x seed, trained on the base language with a fixed budget per method and
+     evaluated zero-shot on every language's test split; plus the majority baseline per language.
+  6. report: OUT/lab-.../study-<hash>/report.md and report.json (accuracy with 95% CIs over seeds,
+     transfer above the control and the majority, the PT - FT gap against every controlled factor,
+     contrasts between languages that differ in one factor, retrieval per layer) and the ordinary
+     `xlpt report` over the same runs in study-<hash>/xlpt-report/.
+
 Everything goes to OUT/lab-<hash of the spec>/; rerunning the same spec reuses finished stages and
-resumes an interrupted pretraining. Train on the tasks with the ordinary commands, e.g.
-  xlpt train --model OUT/lab-.../pretrained --data-dir OUT/lab-.../data --include-path OUT/lab-.../data/tasks ...
-The summary (fertility, shares, retrieval) is printed and written to OUT/lab-.../lab.json.
+finished runs, and resumes an interrupted pretraining or run. The study's runs can also be rerun or
+extended with the ordinary commands (the report prints them), e.g.
+  xlpt sweep --config OUT/lab-.../study-.../sweep.yaml --include-path OUT/lab-.../data/tasks
+The summary tables are printed; lab.json and the study's report.json hold every number.
 """
 
 
@@ -44,12 +55,19 @@ def register(sub) -> None:
     source.add_argument("--spec", help="lab spec YAML file")
     source.add_argument("--preset", help=f"a spec from configs/lab/: {', '.join(presets()) or '(none found)'}")
     parser.add_argument("--out", required=True, help="output folder; the lab goes to OUT/lab-<spec hash>/")
-    parser.add_argument("--device", default="auto", help="auto (cuda if available, else cpu) | cpu | cuda | cuda:N")
+    parser.add_argument("--device", default="auto",
+                        help="auto (cuda if available, else cpu) | cpu | cuda | cuda:N. An explicit device is also "
+                             "written into the study's run configs (model.device), so it is part of their run ids")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads for torch (default: torch's choice). Results are deterministic for a "
                              "given machine and thread count")
     parser.add_argument("--stage", choices=("text", "tokenizer", "pretraining", "all"), default="all",
-                        help="stop after this stage (default: all, including retrieval)")
+                        help="stop after this build stage, with no study (default: all: the build, retrieval, then "
+                             "the study unless --no-study)")
+    parser.add_argument("--no-study", action="store_true",
+                        help="build the lab and measure retrieval only (no sweep, no study report)")
+    parser.add_argument("--no-xlpt-report", action="store_true",
+                        help="write the lab report but not the ordinary `xlpt report` over the study's runs")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON instead of tables")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or training log")
     parser.set_defaults(func=run)
@@ -75,7 +93,7 @@ def run(args) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    log = (lambda *_: None) if args.quiet or args.json else print
+    log = (lambda *_, **__: None) if args.quiet or args.json else print
     lab = Lab(spec, args.out, device=args.device, log=log, progress=not (args.quiet or args.json))
     log(f"lab {spec.name!r} -> {lab.root}")
     if args.stage != "all":
@@ -83,8 +101,23 @@ def run(args) -> int:
             getattr(lab, stage)()
         log(f"stopped after stage {args.stage}: {lab.root}")
         return 0
+    started, cpu_started = time.perf_counter(), time.process_time()
     summary = lab.run()
-    print(json.dumps(summary, ensure_ascii=False, indent=1) if args.json else format_summary(summary))
+    result = {"lab": summary}
+    if not args.no_study:
+        from xlpt.lab.study import Study
+
+        study = Study(lab, device=args.device, progress=not (args.quiet or args.json),
+                      say=print if not args.json else log)
+        result["study"] = study.report(study.run(), summary, ordinary=not args.no_xlpt_report)
+    result["seconds"] = {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu_started}
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+        return 0
+    print(format_summary(summary))
+    if "study" in result:
+        print(format_study(result["study"]))
+    print(f"total: {result['seconds']['wall']:.0f} s wall, {result['seconds']['cpu']:.0f} s CPU (this process)")
     return 0
 
 
@@ -147,4 +180,45 @@ def format_summary(summary: dict) -> str:
             lines.append(f"WARNING: {name}: retrieved sentences share the query's topic less often than chance "
                          f"({report['topic_at_best']:.2f} vs {report['topic_chance']:.2f}): pretraining aligned {name}'s "
                          "topics to other base topics; expect below-chance transfer (see lab/grammar.py, ChoiceWeights)")
+    return "\n".join(lines)
+
+
+def format_study(report: dict) -> str:
+    """Per task: accuracy (mean [95% CI]) per language, method and model, the majority, transfer above the
+    control and the gap; then the claims and where the report is."""
+    from xlpt.lab.report import FT, cell
+
+    lines = []
+    for task, t in report["tasks"].items():
+        accuracy = t["accuracy"]
+        methods = list(next(iter(accuracy.values())))
+        models = list(next(iter(next(iter(accuracy.values())).values())))
+        header = ["lang", "majority", *(f"{m}/{model}" for m in methods for model in models),
+                  *(f"{m}: PT-ctrl" for m in (next(iter(t["over_control"].values())) if t["over_control"] else {})),
+                  *(f"{m}-{FT}/pretrained" for m in (next(iter(t["gap"].values())) if t["gap"] else {}))]
+        rows = [header]
+        for lang in accuracy:
+            rows.append([lang, f"{t['majority']['by_language'][lang]['accuracy']:.3f}",
+                         *(cell(accuracy[lang][m][model], compact=True) + ("†" if t["one_label"][lang][m][model] else "")
+                           for m in methods for model in models),
+                         *(cell(value, "difference", True, True) for value in t["over_control"].get(lang, {}).values()),
+                         *(cell(value["pretrained"], "difference", True, True)
+                           for value in t["gap"].get(lang, {}).values() if "pretrained" in value)])
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+        lines += [f"study {task} ({t['metric']}, {t['test_examples']} test examples, seeds {report['seeds']}; "
+                  "mean ± 95% CI half-width over seeds; trained on " + report["base"] + ")"]
+        lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in rows]
+        if any("†" in c for row in rows for c in row):
+            lines.append("† one-label: every seed predicts one label for >= 95% of the examples (accuracy = its share)")
+    failed = report["runs"]["failed"]
+    if failed:
+        lines.append(f"WARNING: {len(failed)} of {report['runs']['planned']} runs have no results: "
+                     + "; ".join(f"{r['id']}: {r['error']}" for r in failed))
+    shown = [c for c in report["claims"] if c["kind"] in ("over_control", "contrast")
+             or (c["kind"] == "gap" and "pretrained model" in c["text"])]
+    lines.append(f"claims ({len(shown)} of {len(report['claims'])} shown: transfer above the control, the gap on the "
+                 "pretrained model, one-factor contrasts; each with a 95% CI over seeds):")
+    lines += [f"  - {claim['text']}" for claim in shown]
+    folder = Path(report["folder"])
+    lines.append(f"report: {folder / 'report.md'} (all claims, retrieval per layer, factors) and {folder / 'report.json'}")
     return "\n".join(lines)

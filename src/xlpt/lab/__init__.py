@@ -14,6 +14,11 @@ A lab is described by one YAML spec (`lab.spec`). From it, in order:
 4. `pretrain` pretrains a small XGLM on the mixture through xlpt's training loop (resumable,
    deterministic, cached by the spec's hash) and writes the no-pretraining control beside it.
 5. `retrieval` measures parallel-sentence retrieval per layer between the base and each language.
+6. `study` runs the spec's study as an ordinary sweep: every method x model (pretrained, control) x
+   seed, trained on the base language and evaluated zero-shot on every language, plus the majority
+   baseline; `report` turns it into the lab report (factors, accuracy, transfer above the control and
+   the majority, the PT - FT gap, one-factor contrasts, retrieval per layer), with the seed intervals
+   of `intervals`.
 
-`pipeline` runs the stages with caching; `xlpt lab` (cli/lab.py) is the command.
+`pipeline` runs the build stages with caching; `xlpt lab` (cli/lab.py) is the command.
 """

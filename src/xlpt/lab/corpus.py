@@ -206,7 +206,7 @@ def _copula_frame(lexicon: Lexicon) -> Clause:
 
 
 def task_definitions(spec: LabSpec, languages: dict[str, Language], lexicon: Lexicon) -> dict[str, dict]:
-    """The task YAMLs (the registry's schema). Label words are base words seen in pretraining."""
+    """The task YAMLs (the registry's schema, `templates:` form). Label words are base words seen in pretraining."""
     base = languages[spec.base.name]
     template = topic_template(base)
     train_lang = spec.base.name
@@ -216,17 +216,19 @@ def task_definitions(spec: LabSpec, languages: dict[str, Language], lexicon: Lex
             "metric": "accuracy",
             "data": {"path": "lab_topic/{lang}/{split}.tsv", "format": "tsv",
                      "columns": {"id": "id", "text": "text", "label": "label"}, "train_lang": train_lang},
-            "template": template,
-            "label_words": {t: " " + base.form(lexicon.category(t)) for t in spec.grammar.topics},
+            "templates": {"default": {
+                "template": template,
+                "label_words": {t: " " + base.form(lexicon.category(t)) for t in spec.grammar.topics}}},
         },
         "lab_nli": {
             "name": "lab_nli", "family": "pair_classification", "labels": list(PAIR_LABELS), "metric": "accuracy",
             "data": {"path": "lab_nli/{lang}/{split}.tsv", "format": "tsv",
                      "columns": {"id": "id", "text_a": "text_a", "text_b": "text_b", "label": "label"},
                      "train_lang": train_lang},
-            "template": "{text_a} " + spec.base.period + " {text_b} " + spec.base.period,
-            "label_words": {"entailment": " " + base.form("function.and"),
-                            "contradiction": " " + base.form("function.not")},
+            "templates": {"default": {
+                "template": "{text_a} " + spec.base.period + " {text_b} " + spec.base.period,
+                "label_words": {"entailment": " " + base.form("function.and"),
+                                "contradiction": " " + base.form("function.not")}}},
         },
         "lab_pos": {"name": "lab_pos", "family": "tagging", "labels": list(POS_TAGS), "metric": "accuracy",
                     "data": {"path": "lab_pos/{lang}/{split}.tsv", "format": "tag", "train_lang": train_lang}},

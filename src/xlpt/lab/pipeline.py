@@ -91,7 +91,8 @@ class Lab:
             raise ConfigError(f"cannot create the lab folder {self.root}: {err}") from err
         _write_json(spec_path, {"key": self.key, "spec": self.spec.model_dump(mode="json")})
 
-    def _languages(self):
+    def languages(self):
+        """(the lexicon, every language of the spec by name), rebuilt from the spec (deterministic, fast)."""
         from xlpt.lab.grammar import build_lexicon
         from xlpt.lab.languages import build_languages
 
@@ -117,7 +118,7 @@ class Lab:
 
             for leftover in ("corpus", "data"):  # an interrupted earlier attempt
                 shutil.rmtree(self.root / leftover, ignore_errors=True)
-            lexicon, languages = self._languages()
+            lexicon, languages = self.languages()
             return write_text(self.spec, lexicon, languages, self.root, self.progress)
 
         return self._stage("text", build)
@@ -127,7 +128,7 @@ class Lab:
             from xlpt.lab.corpus import balanced_sample, read_lines
             from xlpt.lab.tokenizer import build_tokenizer
 
-            lexicon, languages = self._languages()
+            lexicon, languages = self.languages()
             lines = [line for name in languages for line in read_lines(self.root / "corpus" / "train" / f"{name}.txt")]
             balanced = None
             if self.spec.tokenizer.mode == "balanced":
@@ -181,14 +182,16 @@ class Lab:
             probe = self.probe_text()
             shutil.rmtree(self.control_dir, ignore_errors=True)
             control = init_model(self.spec.model, tokenizer)
-            save_model(control, tokenizer, self.control_dir, self._describe("no-pretraining control"), probe)
+            save_model(control, tokenizer, self.control_dir, self._describe("no-pretraining control"), probe,
+                       self.notice("control"))
             model = init_model(self.spec.model, tokenizer).to(device)
             result = pretrain(self.spec, model, objective, self.root / "pretraining-run", device, self.log, self.progress)
             model.eval()
             result["dev_loss_by_language"] = self._dev_loss_by_language(objective, model)
             result["control_dev_loss"] = objective.mean_loss(control.to(device), objective.dev_ids)
             shutil.rmtree(self.pretrained_dir, ignore_errors=True)
-            save_model(model.cpu(), tokenizer, self.pretrained_dir, self._describe("pretrained"), probe)
+            save_model(model.cpu(), tokenizer, self.pretrained_dir, self._describe("pretrained"), probe,
+                       self.notice("pretrained"))
             load_causal_lm(self.pretrained_dir, device="cpu")  # the folder must load through the ordinary path
             total = sum(tokens.values())
             result["tokens_by_language"] = tokens
@@ -211,6 +214,22 @@ class Lab:
         m = self.spec.model
         return (f"{what} XGLM of lab {self.spec.name!r} (key {self.key[:12]}; {m.layers} layers, d={m.d_model}) "
                 f"on synthetic languages {', '.join(self.spec.language_names)}")
+
+    def notice(self, which: str) -> str:
+        """The sentence every result of the lab's models carries (models.origin), instead of the
+        pipeline-check banner: what these numbers are and what they are not."""
+        m, budget = self.spec.model, self.spec.pretraining
+        amount = (f"{budget.tokens:,} tokens" if budget.tokens else f"{budget.steps} steps" if budget.steps
+                  else f"{budget.seconds:g} seconds")
+        where = (f"a {m.layers}-layer, d={m.d_model} XGLM of `xlpt lab` (lab {self.spec.name!r}, key {self.key[:12]})")
+        if which == "control":
+            return (f"SYNTHETIC LANGUAGES, NO-PRETRAINING CONTROL: {where} with random weights and the lab's tokenizer. "
+                    "Its numbers are the baseline of the lab's study (what training on the base language alone "
+                    "transfers, e.g. through shared anchors), not a finding on their own.")
+        return (f"SYNTHETIC LANGUAGES: {where}, pretrained on {amount} of synthetic text (one pretraining run). Its numbers "
+                "are findings about controlled synthetic languages (one meaning grammar realised in a base language and "
+                "in languages derived from it) at this tiny scale: they show what the controlled factors do here, not "
+                "how real languages or real-size models behave, and not how much another pretraining run would differ.")
 
     def probe_text(self) -> str:
         """A base-language test sentence: the tokenizer check of models.tokenizer uses it."""
@@ -241,7 +260,7 @@ class Lab:
         topics = [row["label"] for row in rows[base]]
         if not settings.exclude_shared:
             return words, None, topics
-        _, languages = self._languages()
+        _, languages = self.languages()
         shared = {name: ([languages[name].shared_with(languages[base], s) for s in words[name]],
                          [languages[base].shared_with(languages[name], s) for s in words[base]])
                   for name in words if name != base}
@@ -294,9 +313,7 @@ class Lab:
             "pretrained": str(self.pretrained_dir), "control": str(self.control_dir),
             "tokenizer": tokenizer_summary, "fertility": self.fertility(), "label_word_pieces": self.label_words(),
             "pretraining": pretraining, "corpus": manifest["pretraining"], "retrieval": retrieval,
-            "languages": {s.name: {"script": s.script, "lexicon": s.lexicon, "order": s.order, "share": s.share,
-                                   "syllables": list(s.syllables), "anchors": list(s.anchors)}
-                          for s in self.spec.all_languages},
+            "languages": {s.name: s.model_dump(mode="json") for s in self.spec.all_languages},
             "timings_s": self.timings, "reused": self.reused,
         }
         _write_json(self.root / "lab.json", summary)

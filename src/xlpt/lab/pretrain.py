@@ -167,9 +167,9 @@ def train_config(spec: LabSpec, steps: int):
     budget = spec.pretraining
     return TrainConfig(learning_rate=budget.learning_rate, batch_size=budget.batch_size, eval_batch_size=64,
                        max_steps=steps, warmup_ratio=budget.warmup_ratio, weight_decay=budget.weight_decay,
-                       max_grad_norm=1.0, eval_every=min(budget.checkpoint_every, steps), patience=None,
-                       seed=budget.seed, log_every=max(1, min(50, steps // 20)), autocast="auto",
-                       checkpoint_every=min(budget.checkpoint_every, steps))
+                       max_grad_norm=1.0, eval_every=min(budget.checkpoint_every, steps),
+                       checkpoint_every=min(budget.checkpoint_every, steps), patience=None,
+                       seed=budget.seed, log_every=max(1, min(50, steps // 20)), autocast="auto")
 
 
 def pretrain(spec: LabSpec, model, objective: CausalLMObjective, run_dir: Path, device, log=print,
@@ -192,8 +192,9 @@ def pretrain(spec: LabSpec, model, objective: CausalLMObjective, run_dir: Path, 
     return {"plan": plan, "train": asdict(summary), "parameters": n_params}
 
 
-def save_model(model, tokenizer, folder: Path, description: str, probe_text: str) -> Path:
-    """Save model + tokenizer in Hugging Face format, marked as built by `xlpt lab` (a pipeline check)."""
+def save_model(model, tokenizer, folder: Path, description: str, probe_text: str, notice: str) -> Path:
+    """Save model + tokenizer in Hugging Face format, marked as built by `xlpt lab` with its `notice` (a
+    finding about synthetic languages, with its limits; not a pipeline check: see models.origin)."""
     from transformers.utils import logging as hf_logging
 
     from xlpt.models.origin import mark_model
@@ -202,5 +203,5 @@ def save_model(model, tokenizer, folder: Path, description: str, probe_text: str
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    mark_model(folder, "xlpt lab", description, probe_text=probe_text)
+    mark_model(folder, "xlpt lab", description, probe_text=probe_text, pipeline_check=False, notice=notice)
     return folder

@@ -27,9 +27,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from xlpt.errors import ConfigError
 from xlpt.lab.scripts import SCRIPT_NAMES, SCRIPTS
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Bumped whenever generation, tokenization or pretraining code changes what a spec builds, so that a
-cached lab built by older code is never reused for a spec that would now build something else."""
+cached lab built by older code is never reused for a spec that would now build something else.
+2: task YAMLs in the `templates:` form; models marked as lab findings (`notice`), not pipeline checks."""
 
 ORDERS = ("SVO", "SOV", "VSO", "VOS", "OVS", "OSV")
 ANCHOR_KINDS = ("names", "places", "numbers")
@@ -267,6 +268,86 @@ class RetrievalSpec(_Section):
     trivially, even in a random model, and would hide whether the model aligned anything it learned."""
 
 
+STUDY_TASKS = ("lab_topic", "lab_nli")
+"""Tasks the study can run: the classification tasks (their majority baseline is defined; see lab.study)."""
+RESERVED_SETTINGS = ("model.name", "method.name", "data.task", "data.data_dir", "train.seed", "train.learning_rate",
+                     "train.max_steps")
+"""Keys the study sets itself (grid axes and budgets); a method's `settings` may not set them."""
+
+
+class MethodBudget(_Section):
+    """One method's fixed budget in the study, the same for the pretrained model and the control."""
+
+    learning_rate: Positive
+    """train.learning_rate. Tiny models need far larger rates than real-size ones: a soft prompt on a
+    64-wide model learns at 0.1-1, not at the 3e-2 default."""
+    steps: Count
+    """train.max_steps: every run trains exactly this many steps; the checkpoint evaluated is the one with
+    the best base-language dev score among the evaluations every `study.eval_every` steps."""
+    settings: dict[str, str | int | float | bool] = {}
+    """Further run-config settings of this method's runs, as dotted keys (e.g. method.prompt_length: 8)."""
+
+    @model_validator(mode="after")
+    def _check(self):
+        from xlpt.sweeps.grid import check_key
+
+        for key in self.settings:
+            if key in RESERVED_SETTINGS:
+                raise ValueError(f"settings: {key} is set by the study itself (learning_rate, steps, seeds, "
+                                 "models); remove it here")
+            try:
+                check_key(key, "settings")
+            except ConfigError as err:
+                raise ValueError(str(err)) from None
+        return self
+
+
+def _default_methods() -> dict:
+    # measured on the tiny preset (see configs/lab/tiny.yaml and docs/lab.md)
+    return {"prompt_tuning": MethodBudget(learning_rate=0.3, steps=300),
+            "full_finetune": MethodBudget(learning_rate=1e-3, steps=300)}
+
+
+class StudySpec(_Section):
+    """The study on top of the lab (lab.study): every method x model x seed trained on the base language's
+    train split and evaluated zero-shot on every language's test split. Not part of the build key:
+    changing the study reuses the built lab."""
+
+    tasks: list[Literal[STUDY_TASKS]] = ["lab_topic"]
+    seeds: list[Seed] = [1, 2, 3]
+    """Fine-tuning seeds (data order, prompt and head initialisation). Claims need at least 2; the
+    pretraining itself has one seed (`pretraining.seed`), so the intervals are over fine-tuning only."""
+    models: list[Literal["pretrained", "control"]] = ["pretrained", "control"]
+    methods: dict[str, MethodBudget] = Field(default_factory=_default_methods)
+    """Method name -> budget. Any method that trains (prompt_tuning, full_finetune, lora, prefix_tuning,
+    head_only)."""
+    batch_size: Count = 16
+    eval_every: Count = 50
+    """Base-language dev evaluations (checkpoint selection) every N steps, and at the end."""
+    max_dev_examples: Count = 200
+    """Base-language dev examples used for checkpoint selection."""
+    max_length: Count = 128
+    """data.max_length: tokens of text per example (lab sentences are far shorter)."""
+
+    @model_validator(mode="after")
+    def _check(self):
+        from xlpt.methods import METHODS
+
+        for key, values in (("tasks", self.tasks), ("seeds", self.seeds), ("models", self.models)):
+            if not values:
+                raise ValueError(f"{key}: give at least one")
+            if len(set(values)) != len(values):
+                raise ValueError(f"{key}: duplicates in {values}")
+        if not self.methods:
+            raise ValueError("methods: give at least one method with its budget")
+        for name in self.methods:
+            if name not in METHODS:
+                raise ValueError(f"methods: unknown method {name!r}; valid: {', '.join(METHODS)}")
+            if not METHODS[name].trains:
+                raise ValueError(f"methods: {name} trains nothing, so it has no budget; leave it out")
+        return self
+
+
 class LabSpec(_Section):
     name: Name = "lab"
     seed: Seed = 0
@@ -280,6 +361,7 @@ class LabSpec(_Section):
     model: ModelSpec = ModelSpec()
     pretraining: PretrainingSpec
     retrieval: RetrievalSpec = RetrievalSpec()
+    study: StudySpec = StudySpec()
 
     @property
     def all_languages(self) -> list[LanguageSpec]:
@@ -339,8 +421,8 @@ class LabSpec(_Section):
 
 
 def build_key(spec: LabSpec) -> str:
-    """SHA-256 of everything that determines the built lab (not its name or the retrieval settings)."""
-    content = spec.model_dump(mode="json", exclude={"name", "retrieval"})
+    """SHA-256 of everything that determines the built lab (not its name, the retrieval settings or the study)."""
+    content = spec.model_dump(mode="json", exclude={"name", "retrieval", "study"})
     text = json.dumps({"format": FORMAT_VERSION, "spec": content}, sort_keys=True, ensure_ascii=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

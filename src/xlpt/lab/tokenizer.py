@@ -195,7 +195,8 @@ def label_word_report(tokenizer, task_definitions: dict[str, dict]) -> dict[str,
     """Pieces per label word of each classification task (the verbalizer needs exactly 1)."""
     report = {}
     for task, definition in task_definitions.items():
-        words = definition.get("label_words") or {}
+        words = {label: word for template in (definition.get("templates") or {}).values()
+                 for label, word in template["label_words"].items()}
         report[task] = {label: len(tokenizer(word, add_special_tokens=False)["input_ids"]) for label, word in words.items()}
     return report
 

@@ -131,7 +131,8 @@ def _train(cfg, task, run: RunDir, log, progress: bool, context) -> dict:
     log(f"{cfg.method.name} on {task.name} with {cfg.model.name}: {params['trainable_params']:,} trainable of "
         f"{params['total_params']:,} parameters ({100 * params['trainable_fraction']:.4f}%)")
     result = {**params, "method": cfg.method.name, "learning_rate": cfg.learning_rate, "status": "done",
-              "pipeline_check": bool(notice), "notices": [notice] if notice else [], **context.describe()}
+              "pipeline_check": bool(origin.get("pipeline_check")), "notices": [notice] if notice else [],
+              **context.describe()}
     if imported is not None:
         result["init_from"] = imported.summary()
     if record.trains:
