@@ -78,6 +78,9 @@ class Engine:
                     raise ConfigError("train.gradient_checkpointing does not work with prefix_tuning: the prefix "
                                       "reaches every layer as a cache that a recomputed layer would extend twice")
                 checkpoint_activations(layers)
+                # the shared `</s> + prompt` states reach the layers as a cache, which a recomputed layer
+                # would extend a second time (models/task_model.py): not shared under checkpointing
+                model.share_prompt_in_training = False
         self.train_model = model
         if self.sharded:
             model.reuse_shared_prefix = False  # computed outside the sharded forward (models/task_model.py)

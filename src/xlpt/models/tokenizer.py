@@ -32,7 +32,8 @@ def check_tokenizer(tokenizer, source: str = "tokenizer", probe_text: str | None
         )
     ids = tokenizer(probe, add_special_tokens=False)["input_ids"]
     unk = tokenizer.unk_token_id
-    if not ids or (unk is not None and sum(i == unk for i in ids) > len(ids) // 2):
+    # half or more: a SentencePiece tokenizer emits a bare word-boundary piece before each unknown word
+    if not ids or (unk is not None and 2 * sum(i == unk for i in ids) >= len(ids)):
         raise ConfigError(f"{source}: tokenizer maps {probe!r} to unknown tokens {ids}; it is broken")
 
 

@@ -24,8 +24,9 @@ sequences of L tokens:
 
     peak = weights + optimizer + max(activations, gradients) + transient
 
-(gradients grow while the backward pass frees activations). XGLM's attention is eager (it keeps H x K
-scores per token); the figures assume that. They are checked against the live tensor bytes of real
+(gradients grow while the backward pass frees activations). Eager attention keeps H x K scores per token;
+with model.attention=sdpa (the default) a fused kernel keeps H log-sum-exp values per token and no score
+tensor in the transients (`fused_attention`). They are checked against the live tensor bytes of real
 training steps on CPU (tests/sweeps/test_planner.py, with training.memory.TensorMeter). A CUDA process also
 needs ~1 GB for its context, and the caching allocator fragments: a run is said to fit when the peak is at
 most USABLE of the GPU's memory.
@@ -84,6 +85,9 @@ class ModelShape:
     """(name within a layer, in_features, out_features) of the first decoder layer's matrices."""
     buffer_bytes: int = 0
     """Non-parameter tensors (e.g. XGLM's sinusoidal position table), in the weights' dtype."""
+    sdpa: bool = True
+    """Whether model.attention=sdpa gives this model a fused kernel (XGLM through xlpt's patch, others where
+    transformers has an SDPA path; BLOOM has none)."""
 
     @property
     def root_params(self) -> int:
@@ -140,7 +144,8 @@ def shape_of(config, name: str = "") -> ModelShape:
                             if getattr(config, k, None) is not None), 0.0)),
         attention_dropout=float(next((getattr(config, k) for k in ("attention_dropout", "attn_pdrop")
                                       if getattr(config, k, None) is not None), 0.0)),
-        linear_shapes=linears, buffer_bytes=sum(b.numel() * b.element_size() for b in lm.buffers()))
+        linear_shapes=linears, buffer_bytes=sum(b.numel() * b.element_size() for b in lm.buffers()),
+        sdpa=config.model_type == "xglm" or bool(getattr(type(lm), "_supports_sdpa", False)))
 
 
 # ---------------------------------------------------------------------------------------------- memory
@@ -249,8 +254,13 @@ def memory(cfg, shape: ModelShape, devices: int, seq_len: int, device_type: str 
     mem.activations += b * tokens * shape.d_model * wb  # the final layer norm's input
     softmax_bytes = 4 if autocast else wb
     # Backward temporaries (~1.5 score tensors) or, with nothing to backpropagate, the forward's own (scores, masked
-    # scores, their maximum and softmax of one layer alive at once), plus the 4-D attention mask.
-    mem.transient = (1.5 if what.backprop else 3) * attention * softmax_bytes + b * tokens * keys * wb
+    # scores, their maximum and softmax of one layer alive at once), plus the 4-D attention mask. With SDPA the
+    # backward pass works on blocks and holds no score tensor; a forward pass without gradients (CPU) one.
+    if fused_attention(cfg, shape):
+        copies = 0 if what.backprop else 1
+    else:
+        copies = 1.5 if what.backprop else 3
+    mem.transient = copies * attention * softmax_bytes + b * tokens * keys * wb
     if what.lm and shape.tied_embeddings:
         # The tied table's gradient arrives twice, dense (embedding lookup, LM-head rows) and is summed into .grad:
         # two more table-sized tensors at the end of the backward pass.
@@ -259,6 +269,12 @@ def memory(cfg, shape: ModelShape, devices: int, seq_len: int, device_type: str 
         gathered = shape.root_params + 2 * shape.layer_params
         mem.transient += gathered * cb + (gathered * 4 if what.lm else 0)
     return mem
+
+
+def fused_attention(cfg, shape) -> bool:
+    """Whether attention runs as a fused SDPA kernel (model.attention=sdpa on XGLM, which xlpt patches;
+    transformers' own SDPA path for others is assumed where the config asks for it)."""
+    return cfg.model.attention == "sdpa" and shape.sdpa
 
 
 def _layer_activations(shape, what: Trainable, b, tokens, keys, cb, wb, autocast, cfg, device_type) -> float:
@@ -278,10 +294,15 @@ def _layer_activations(shape, what: Trainable, b, tokens, keys, cb, wb, autocast
         per_token += d * cb
     if "ffn_out" in saved:
         per_token += f * cb
-    scores = shape.heads * keys * ((4 + 4 + 2) if autocast else 2 * wb)
+    fused = fused_attention(cfg, shape)
+    # eager keeps scores and probabilities (H x K per token); a fused SDPA kernel keeps its output's
+    # log-sum-exp (H float32 per token) and recomputes the rest in the backward pass
+    scores = shape.heads * 4 if fused else shape.heads * keys * ((4 + 4 + 2) if autocast else 2 * wb)
     if cfg.train.dropout == "model":
         mask = 1 if device_type == "cuda" else cb
-        per_token += 2 * d * mask * (shape.dropout > 0) + shape.heads * keys * mask * (shape.attention_dropout > 0)
+        per_token += 2 * d * mask * (shape.dropout > 0)
+        if not fused:  # SDPA draws its dropout inside the kernel
+            per_token += shape.heads * keys * mask * (shape.attention_dropout > 0)
     return b * tokens * (per_token + scores)
 
 
