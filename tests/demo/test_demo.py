@@ -1,12 +1,31 @@
-"""`xlpt demo`: the README's main command works end to end without ../shared and writes the report."""
+"""`xlpt demo`: the README's main command works end to end without ../shared: by default the lab's tiny
+study, whose finding holds with its intervals; `--what pipeline` the pipeline check with the full report."""
 
 import json
+
+import pytest
 
 from xlpt.cli import main
 
 
-def test_demo_trains_both_methods_and_writes_the_report(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path), "--steps", "60", "--quiet"]) == 0
+@pytest.mark.slow
+def test_default_demo_is_the_lab_study_and_its_finding_holds(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    report = json.loads(next((tmp_path / "lab").glob("lab-*/study-*/report.json")).read_text())
+    topic = report["tasks"]["lab_topic"]
+    for method in ("full_finetune", "prompt_tuning"):
+        # transfer to the pretrained same-order language far above the no-pretraining control, by the interval
+        assert topic["over_control"]["greek"][method]["low"] > 0.1
+        # and none to the language left out of pretraining: its interval covers 0
+        unseen = topic["over_control"]["unseen"][method]
+        assert unseen["low"] < 0 < unseen["high"]
+    assert "greek, full_finetune: pretrained minus no-pretraining control is above 0" in out
+    assert "--what pipeline" in out
+
+
+def test_pipeline_demo_trains_both_methods_and_writes_the_report(tmp_path, capsys):
+    assert main(["demo", "--what", "pipeline", "--out", str(tmp_path), "--steps", "60", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "prompt_tuning" in out and "full_finetune" in out and "avg-en" in out
     results = {m: json.loads((tmp_path / "runs" / m / "results.json").read_text())
