@@ -33,7 +33,6 @@ import sys
 import tempfile
 import time
 import traceback
-from contextlib import nullcontext
 from pathlib import Path
 
 import torch

@@ -109,6 +109,31 @@ class ToyPairs:
         return summary
 
 
+class Interrupting:
+    """An objective that raises `Interrupting.Interrupt` after `after` training batches, like a killed process."""
+
+    class Interrupt(Exception):
+        pass
+
+    def __init__(self, inner, after: int):
+        self.inner, self.after, self.calls = inner, after, 0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def batch(self, indices, device):
+        self.calls += 1
+        if self.calls > self.after:
+            raise Interrupting.Interrupt
+        return self.inner.batch(indices, device)
+
+
+@pytest.fixture
+def interrupting():
+    """`interrupting(objective, after)`: the objective, dying after `after` batches (`interrupting.Interrupt`)."""
+    return Interrupting
+
+
 @pytest.fixture(scope="session")
 def toy_pairs() -> ToyPairs:
     return ToyPairs()

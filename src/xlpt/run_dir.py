@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from xlpt.atomic_files import write_json_atomic, write_text_atomic
 from xlpt.errors import ConfigError, RunFileError
 
 try:
@@ -66,18 +67,6 @@ def evaluation_key(split: str, languages: list[str] | None, limit: int | None, d
     if limit is not None:
         parts.append(f"limit{limit}")
     return "-".join(parts)
-
-
-def write_json_atomic(path: Path, data) -> None:
-    """JSON with NaN/inf refused (they are not JSON): a non-finite number is a bug upstream, not data."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=str) + "\n",
-                       encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def finite_or_none(value):
@@ -171,8 +160,8 @@ class RunDir:
                     log(f"NOTE: {self.config_path} held another config from a run that saved nothing; replaced")
             else:
                 return
-        _write_text_atomic(self.config_path, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
-        _write_text_atomic(self.task_path, yaml.safe_dump(task.model_dump(mode="json", by_alias=True),
+        write_text_atomic(self.config_path, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
+        write_text_atomic(self.task_path, yaml.safe_dump(task.model_dump(mode="json", by_alias=True),
                                                           sort_keys=False, allow_unicode=True))
 
     @staticmethod
@@ -347,15 +336,6 @@ class RunLock:
                 fcntl.flock(self._handle, fcntl.LOCK_UN)
             self._handle.close()
             self._handle = None
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:

@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-import xlpt.cli
 from xlpt.cli import main
 from xlpt.run_dir import RunDir, run_id
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 
-import pytest
 
 from xlpt.config import load_config
 from xlpt.evaluation.evaluate import assign, evaluate_run

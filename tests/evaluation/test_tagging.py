@@ -7,8 +7,7 @@ from xlpt.config import load_config
 from xlpt.data.examples import TaggedSentence
 from xlpt.data.formats import read_file
 from xlpt.evaluation.tagging import evaluate_tagging, predict_sentences
-from xlpt.models.build import build_task_model, load_task_model
-from xlpt.models.loading import load_causal_lm
+from xlpt.models.build import load_task_model
 from xlpt.tasks import get_task
 
 UPOS_TAGS = get_task('udpos').labels

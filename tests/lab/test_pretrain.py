@@ -60,34 +60,14 @@ def test_pretraining_lowers_the_dev_loss_and_the_control_keeps_the_initial_weigh
     assert objective.mean_loss(control, objective.dev_ids) == pytest.approx(before)
 
 
-class Interrupt(Exception):
-    pass
-
-
-class Interrupting:
-    """Wraps an objective and raises after `after` training batches, like a killed process."""
-
-    def __init__(self, inner, after):
-        self.inner, self.after, self.calls = inner, after, 0
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-    def batch(self, indices, device):
-        self.calls += 1
-        if self.calls > self.after:
-            raise Interrupt
-        return self.inner.batch(indices, device)
-
-
-def test_an_interrupted_pretraining_resumes_to_exactly_the_same_weights(spec, setup, tmp_path):
+def test_an_interrupted_pretraining_resumes_to_exactly_the_same_weights(spec, setup, tmp_path, interrupting):
     tokenizer, objective = setup
     budget = make_spec(pretraining={"steps": 30, "batch_size": 16, "checkpoint_every": 10})
     straight = init_model(spec.model, tokenizer)
     pretrain(budget, straight, objective, tmp_path / "straight", torch.device("cpu"), quiet, progress=False)
     cut = init_model(spec.model, tokenizer)
-    with pytest.raises(Interrupt):  # dies in step 25: the last checkpoint is at step 20
-        pretrain(budget, cut, Interrupting(objective, 25), tmp_path / "cut", torch.device("cpu"), quiet, progress=False)
+    with pytest.raises(interrupting.Interrupt):  # dies in step 25: the last checkpoint is at step 20
+        pretrain(budget, cut, interrupting(objective, 25), tmp_path / "cut", torch.device("cpu"), quiet, progress=False)
     resumed = init_model(spec.model, tokenizer)
     result = pretrain(budget, resumed, objective, tmp_path / "cut", torch.device("cpu"), quiet, progress=False)
     assert result["train"]["resumed_from_step"] == 20

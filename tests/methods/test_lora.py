@@ -6,7 +6,7 @@ import torch
 
 from xlpt.config import load_config
 from xlpt.errors import ConfigError
-from xlpt.models.build import build_task_model, load_task_model
+from xlpt.models.build import load_task_model
 from xlpt.models.loading import count_parameters, load_causal_lm
 from xlpt import checkpoints
 from xlpt.tasks.collate import pad_right

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from xlpt.config import load_config
-from xlpt.models.build import build_task_model, load_task_model
+from xlpt.models.build import load_task_model
 from xlpt.models.loading import load_causal_lm
 from xlpt.tasks.collate import pad_right
 

@@ -4,8 +4,8 @@ import pytest
 
 from xlpt.config import load_config
 from xlpt.methods import METHODS
-from xlpt.models.build import build_task_model, load_task_model
-from xlpt.models.loading import count_parameters, load_causal_lm
+from xlpt.models.build import load_task_model
+from xlpt.models.loading import count_parameters
 
 PROMPT_LENGTH = 5
 NEEDS_A_HEAD = {"head_only"}  # the verbalizer formulation has no head to train

@@ -5,8 +5,7 @@ import torch
 
 from xlpt.config import load_config
 from xlpt.data.examples import TaggedSentence
-from xlpt.models.build import build_task_model, load_task_model
-from xlpt.models.loading import load_causal_lm
+from xlpt.models.build import load_task_model
 from xlpt.tasks import get_task
 
 PANX_TAGS = get_task('panx').labels

@@ -6,8 +6,7 @@ import torch
 
 from xlpt.config import load_config
 from xlpt.demo.sample_data import corpus_lines
-from xlpt.models.build import build_task_model, load_task_model
-from xlpt.models.loading import load_causal_lm
+from xlpt.models.build import load_task_model
 from xlpt.models.tiny import build_tiny_model, default_corpus
 from xlpt.training.loop import train
 
@@ -53,27 +52,7 @@ def test_prompt_tuning_changes_only_the_prompt(demo_model_dir, tmp_path, toy_pai
     assert [n for n, p in model.named_parameters() if p.requires_grad] == ["prompt.weight"]
 
 
-class Interrupt(Exception):
-    pass
-
-
-class InterruptingObjective:
-    """Wraps an objective and raises after `after` training batches, like a killed process."""
-
-    def __init__(self, inner, after):
-        self.inner, self.after, self.calls = inner, after, 0
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-    def batch(self, indices, device):
-        self.calls += 1
-        if self.calls > self.after:
-            raise Interrupt
-        return self.inner.batch(indices, device)
-
-
-def test_resuming_after_an_interruption_gives_the_same_result(demo_model_dir, tmp_path, toy_pairs):
+def test_resuming_after_an_interruption_gives_the_same_result(demo_model_dir, tmp_path, toy_pairs, interrupting):
     cfg, model, objective = setup(demo_model_dir, "prompt_tuning", toy_pairs, max_steps=60, eval_every=20, epochs=1,
                                   checkpoint_every=20)
     straight = train(model, objective, cfg.train, 0.1, tmp_path / "straight", torch.device("cpu"), quiet, progress=False)
@@ -81,8 +60,8 @@ def test_resuming_after_an_interruption_gives_the_same_result(demo_model_dir, tm
 
     cfg, model, objective = setup(demo_model_dir, "prompt_tuning", toy_pairs, max_steps=60, eval_every=20, epochs=1,
                                   checkpoint_every=20)
-    with pytest.raises(Interrupt):  # dies after 50 batches: last checkpoint at step 40
-        train(model, InterruptingObjective(objective, 50), cfg.train, 0.1, tmp_path / "cut", torch.device("cpu"),
+    with pytest.raises(interrupting.Interrupt):  # dies after 50 batches: last checkpoint at step 40
+        train(model, interrupting(objective, 50), cfg.train, 0.1, tmp_path / "cut", torch.device("cpu"),
               quiet, progress=False)
     cfg, model, objective = setup(demo_model_dir, "prompt_tuning", toy_pairs, max_steps=60, eval_every=20, epochs=1,
                                   checkpoint_every=20)

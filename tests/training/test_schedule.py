@@ -3,8 +3,7 @@
 import torch
 
 from xlpt.config import load_config
-from xlpt.models.build import build_task_model, load_task_model
-from xlpt.models.loading import load_causal_lm
+from xlpt.models.build import load_task_model
 from xlpt.training.schedule import make_optimizer, param_groups, warmup_linear
 
 

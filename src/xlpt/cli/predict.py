@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -63,7 +62,9 @@ def _predict(args) -> int:
     if args.out is None:
         sys.stdout.writelines(lines)
     else:
-        write_atomic(args.out, "".join(lines))
+        from xlpt.atomic_files import write_text_atomic
+
+        write_text_atomic(args.out, "".join(lines))
     notes = [f"{value} {name.replace('_', ' ')}" for name, value in counts.items() if value]
     if blank:
         notes.append(f"{blank} blank line(s) skipped")
@@ -171,13 +172,3 @@ def predict(task, model, tokenizer, cfg, examples: list, progress: bool = True) 
     items, report = encode_examples(examples, template, tokenizer, task.labels, cfg.data.max_length)
     indices = predict_classes(model, items, tokenizer.pad_token_id, cfg.train.eval_batch_size, progress)
     return [task.labels[i] for i in indices], {"truncated": report.truncated}
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

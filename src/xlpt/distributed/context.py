@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from xlpt.distributed.launcher_env import launched_rank, launched_world_size
+from xlpt.distributed.launcher_env import launched_world_size
 from xlpt.errors import ConfigError
 
 

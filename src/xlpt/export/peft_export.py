@@ -17,7 +17,8 @@ from pathlib import Path
 
 from xlpt.errors import ConfigError
 from xlpt.export.manifest import HEAD_FILE, MANIFEST, build_manifest, usage_notes
-from xlpt.run_dir import RunDir, write_json_atomic
+from xlpt.atomic_files import write_json_atomic
+from xlpt.run_dir import RunDir
 
 
 def export_run(run_dir: str | os.PathLike, out: str | os.PathLike, start_tokens_in_prompt: bool = False,

@@ -23,6 +23,7 @@ import shutil
 import time
 from pathlib import Path
 
+from xlpt.atomic_files import write_json_atomic
 from xlpt.errors import ConfigError
 from xlpt.lab.spec import LabSpec, build_key
 
@@ -34,9 +35,7 @@ def lab_folder(spec: LabSpec, out_dir: str | os.PathLike) -> Path:
 
 
 def _write_json(path: Path, data) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_json_atomic(path, data, indent=1)
 
 
 def _done(root: Path, stage: str) -> dict | None:

@@ -23,6 +23,8 @@ import json
 import os
 from pathlib import Path
 
+from xlpt.atomic_files import write_json_atomic
+
 KEY = "xlpt_origin"
 
 
@@ -51,9 +53,7 @@ def mark_model(folder: str | os.PathLike, made_by: str, description: str, probe_
     if notice:
         origin["notice"] = notice
     data[KEY] = origin
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_json_atomic(path, data, sort_keys=True)
     return origin
 
 

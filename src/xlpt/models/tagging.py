@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import torch
 
-from xlpt.models.heads import LinearHead
 from xlpt.models.task_model import TaskModel
 
 WORD_REPRS = ("last", "first", "mean")

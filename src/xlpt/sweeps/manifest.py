@@ -12,7 +12,8 @@ import json
 import re
 from pathlib import Path
 
-from xlpt.run_dir import now, write_json_atomic
+from xlpt.atomic_files import write_json_atomic
+from xlpt.run_dir import now
 
 PATTERN = "sweep-*.json"
 _NAME = re.compile(r"^sweep-(.+)\.json$")

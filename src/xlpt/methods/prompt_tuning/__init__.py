@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from xlpt.methods.base import Method, SoftPromptSettings, lazy
+from xlpt.methods.base import Method, SoftPromptSettings
 
 
 class PromptTuningConfig(SoftPromptSettings):
