@@ -2,7 +2,7 @@
 
 lm-eval (its installed xnli_<lang> / paws_<lang> YAMLs, data source switched to the local files by
 bench/lm_eval_local.py, its HFLM on the tiny model folder) and xlpt score the same first examples of
-XNLI en/de dev (lm-eval's validation split) and PAWS-X de test; predictions must be identical and
+XNLI en/de dev (lm-eval's validation split), PAWS-X de test and fr dev (read as lm-eval's test split; fr has no labeled test here); predictions must be identical and
 log-likelihoods equal within float32 summation noise. Skipped when lm_eval is not installed.
 """
 
@@ -20,7 +20,7 @@ from xlpt.evaluation.zero_shot import LM_EVAL_OPTIONS, evaluate_zero_shot, lm_ev
 from xlpt.tasks import get_task  # noqa: E402
 
 LIMIT = 5
-CASES = [("xnli", "en", "dev"), ("xnli", "de", "dev"), ("pawsx", "de", "test")]
+CASES = [("xnli", "en", "dev"), ("xnli", "de", "dev"), ("pawsx", "de", "test"), ("pawsx", "fr", "dev")]
 LABELS = {"xnli": ("entailment", "neutral", "contradiction"), "pawsx": ("not_paraphrase", "paraphrase")}
 
 
