@@ -81,3 +81,12 @@ def test_loss_ignores_padding_tokens(demo_model_dir, toy_pairs):
                                                   torch.randint(5, 100, batch["input_ids"].shape)))
     assert torch.allclose(objective.loss(model, scrambled)[0], loss, atol=1e-6)
     assert n_tokens == int(batch["attention_mask"].sum())
+
+
+def test_time_spent_on_checkpoints_is_measured_and_is_part_of_the_run(demo_model_dir, tmp_path, toy_pairs):
+    cfg, model, objective = setup(demo_model_dir, "full_finetune", toy_pairs, max_steps=12, eval_every=4,
+                                  checkpoint_every=4)
+    summary = train(model, objective, cfg.train, 1e-3, tmp_path, torch.device("cpu"), quiet, progress=False)
+    # best weights handed over at each improvement, snapshots at steps 4 and 8 and at the end
+    assert 0 < summary.checkpoint_seconds < summary.seconds
+    assert (tmp_path / "checkpoint" / "best.safetensors").exists() and (tmp_path / "checkpoint" / "last.pt").exists()

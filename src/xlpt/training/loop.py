@@ -62,6 +62,9 @@ class TrainSummary:
     stopped_early: bool = False
     resumed_from_step: int | None = None
     seconds: float = 0.0
+    checkpoint_seconds: float = 0.0
+    """Of `seconds`, how long training waited for checkpoints: handing the best weights to the background
+    writer (and waiting for the previous write) and writing resumable snapshots."""
 
 
 def autocast_dtype(mode: str, device: torch.device) -> torch.dtype | None:
@@ -163,10 +166,12 @@ def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, r
 
     def save_last():
         nonlocal last_snapshot
+        waited = time.perf_counter()
         best_writer.wait()  # the snapshot names the best step: its weights must be on disk first
         summary.seconds = prior_seconds + time.perf_counter() - started
         snapshot.save(engine, optimizer, scheduler, state, asdict(summary), last_path)
         last_snapshot = time.perf_counter()
+        summary.checkpoint_seconds += last_snapshot - waited
 
     def evaluate_and_select() -> bool:
         """Dev evaluation; keeps the best trainable state. Returns True when training should stop."""
@@ -178,10 +183,12 @@ def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, r
         improved = score > summary.best_dev_score
         if improved:
             summary.best_dev_score, summary.best_step = score, state["step"]
+            handed = time.perf_counter()
             weights = engine.trainable_state()  # rank 0 only (all processes gather when sharded)
             if weights is not None:
                 best_writer.submit(weights, ckpt_dir / "best.safetensors",
                                    {"step": str(state["step"]), "dev_score": repr(score)})
+            summary.checkpoint_seconds += time.perf_counter() - handed
             state["bad_evals"] = 0
         else:
             state["bad_evals"] += 1
@@ -270,6 +277,7 @@ def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, r
     summary.tokens_per_second = summary.tokens_seen / max(summary.seconds, 1e-9)
     summary.peak_memory_mb = max(context.gather(peak_memory_mb(device)))  # the fullest device
     save_last()
+    summary.seconds = prior_seconds + time.perf_counter() - started  # the final snapshot included
     return summary
 
 

@@ -151,7 +151,8 @@ def _train(cfg, task, run: RunDir, log, progress: bool, context) -> dict:
             log(f"STOPPED: {err}")
             raise
         log(f"done: {outcome.steps} steps, best dev {outcome.best_dev_score:.4f} at step {outcome.best_step}, "
-            f"{outcome.tokens_per_second:.0f} tokens/s, peak memory {outcome.peak_memory_mb:.0f} MB")
+            f"{outcome.tokens_per_second:.0f} tokens/s, peak memory {outcome.peak_memory_mb:.0f} MB, checkpoints "
+            f"{outcome.checkpoint_seconds:.1f} s of {outcome.seconds:.0f} s")
         result.update(outcome.__dict__, n_train=len(train_examples), n_dev=len(dev_examples),
                       data_files={str(p): provenance.sha256_file(p) for p in files}, data=data.record())
     result["finished"] = _now()
