@@ -16,12 +16,12 @@ from pathlib import Path
 
 def register(sub) -> None:
     demo = sub.add_parser(
-        "demo", help="a study on a laptop CPU in ~2 minutes (the lab's tiny preset); --what pipeline: the "
+        "demo", help="a study on a laptop CPU in about a minute (the lab's tiny preset); --what pipeline: the "
         "pipeline check on a generated sample",
         description="lab (default): build the lab's `tiny` preset (configs/lab/tiny.yaml) - a base language and "
         "derived languages, a tokenizer, a small XGLM pretrained on them and a no-pretraining control - then train "
         "prompt tuning and full fine-tuning on the base language with 3 seeds, evaluate on every language and "
-        "report each claim with its 95%% interval over seeds (about 2 minutes on 2 CPU cores, one thread, so the "
+        "report each claim with its 95% interval over seeds (about a minute on 2 CPU cores, one thread, so the "
         "pretraining run is the documented one). pipeline: generate a small PAWS-X-style sample in the seven "
         "PAWS-X languages, build a tiny random XGLM, train both methods on English, evaluate every language and "
         "write the full report; a pipeline check, its numbers say nothing about the research question. "
