@@ -146,3 +146,15 @@ def test_train_dry_run_prints_the_plan_and_writes_nothing(tmp_path, data_dir):
     bad = subprocess.run([sys.executable, "-m", "xlpt", "train", "--dry-run", "--task", "xnli", "--mfu", "1.5"],
                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--mfu" in bad.stderr
+
+
+@pytest.mark.parametrize("method", ["prompt_tuning", "full_finetune", "head_only"])
+def test_train_dry_run_text_names_every_memory_part(tmp_path, data_dir, method):
+    """With fused attention a part can be a whole number of bytes; the plan must still print every part."""
+    done = subprocess.run([sys.executable, "-m", "xlpt", "train", "--dry-run", "--task", "xnli", "--method", method,
+                           "--model", "facebook/xglm-564M", "--data-dir", str(data_dir)]
+                          + (["method.formulation=linear_head"] if method == "head_only" else []),
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    for part in ("weights", "gradients", "AdamW", "activations", "temporaries", "peak"):
+        assert f"{part} " in done.stdout, (part, done.stdout)

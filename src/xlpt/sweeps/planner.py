@@ -39,7 +39,7 @@ gradient checkpointing; GPU-hours = FLOPs / (MFU x the GPU's bf16 peak) / 3600, 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from xlpt.errors import ConfigError
@@ -169,8 +169,10 @@ class Memory:
     def peak(self) -> float:
         return self.weights + self.optimizer + max(self.activations, self.gradients) + self.transient
 
+    PARTS = ("weights", "gradients", "optimizer", "activations", "transient")
+
     def as_gb(self) -> dict:
-        out = {key: round(value / GB, 3) for key, value in asdict(self).items() if isinstance(value, float)}
+        out = {key: round(getattr(self, key) / GB, 3) for key in self.PARTS}  # by name: a part may be an int
         return {**out, "peak": round(self.peak / GB, 3), "devices": self.devices, "sharded": self.sharded,
                 "batch_per_device": self.batch_per_device, "seq_len": self.seq_len}
 
