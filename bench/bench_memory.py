@@ -22,16 +22,9 @@ import torch  # noqa: E402
 
 
 def saved_bytes(model, ids, mask) -> int:
-    total = 0
+    from xlpt.training.memory import saved_for_backward_bytes
 
-    def pack(tensor):
-        nonlocal total
-        total += tensor.numel() * tensor.element_size()
-        return tensor
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(ids, mask, mask.sum(1) - 1).sum()
-    return total
+    return saved_for_backward_bytes(lambda: model(ids, mask, mask.sum(1) - 1).sum())
 
 
 def main() -> None:

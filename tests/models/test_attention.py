@@ -8,6 +8,7 @@ from xlpt.models.attention import attention_in_use, use_attention
 from xlpt.models.build import load_task_model
 from xlpt.models.loading import load_causal_lm
 from xlpt.tasks.collate import pad_right
+from xlpt.training.memory import saved_for_backward_bytes
 
 TEXTS = ["The cat sleeps on the warm chair near the window. Answer:", "Yes. Answer:", "A dog walks home."]
 
@@ -64,16 +65,7 @@ def test_sdpa_gives_the_eager_loss_and_gradients(tiny_model_dir, method):
 
 def _saved_bytes(lm, ids, mask) -> int:
     """Bytes autograd keeps for the backward pass of one forward."""
-    total = 0
-
-    def pack(tensor):
-        nonlocal total
-        total += tensor.numel() * tensor.element_size()
-        return tensor
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        lm.model(input_ids=ids, attention_mask=mask).last_hidden_state.sum()
-    return total
+    return saved_for_backward_bytes(lambda: lm.model(input_ids=ids, attention_mask=mask).last_hidden_state.sum())
 
 
 def test_sdpa_keeps_no_attention_weights_for_backward(tiny_model_dir):

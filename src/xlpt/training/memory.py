@@ -48,3 +48,18 @@ class TensorMeter(TorchDispatchMode):
         for tensor in tree_leaves(out):
             self._track(tensor)
         return out
+
+
+def saved_for_backward_bytes(forward) -> int:
+    """Bytes of the tensors autograd keeps for the backward pass while `forward()` runs (the activation
+    memory of a step, e.g. B x H x S^2 attention weights under eager attention). A count, not a timing."""
+    total = 0
+
+    def pack(tensor):
+        nonlocal total
+        total += tensor.numel() * tensor.element_size()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        forward()
+    return total
