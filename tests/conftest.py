@@ -170,9 +170,16 @@ def torchrun_command(*args: str, processes: int = 2) -> list[str]:
 
 
 def launcher_env() -> dict:
-    env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    # PYTHONFAULTHANDLER: a worker killed by a signal (SIGABRT, SIGSEGV) prints every thread's Python stack.
+    env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
+               PYTHONFAULTHANDLER="1")
     env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
+
+
+def _ends(text: str, width: int = 3000) -> str:
+    """The start (the workers' own messages) and the end (torchrun's account of who failed) of long output."""
+    return text if len(text) <= 2 * width else f"{text[:width]}\n[... {len(text) - 2 * width} characters ...]\n{text[-width:]}"
 
 
 class Torchrun:
@@ -181,7 +188,7 @@ class Torchrun:
     def run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
         done = subprocess.run(torchrun_command(*args), env=launcher_env(), capture_output=True, text=True,
                               timeout=timeout)
-        assert done.returncode == 0, f"torchrun {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-4000:]}"
+        assert done.returncode == 0, f"torchrun {' '.join(args)} failed ({done.returncode}):\n{_ends(done.stderr)}"
         return done
 
     def start(self, *args: str, output: Path) -> subprocess.Popen:

@@ -10,6 +10,7 @@ import json
 import sys
 
 from xlpt.config import load_config
+from xlpt.distributed import finish
 from xlpt.evaluation.evaluate import evaluate_run
 from xlpt.training.run import train_run
 
@@ -19,6 +20,7 @@ def main(path: str) -> None:
         cfg = load_config(None, job["overrides"])
         train_run(cfg, job["out"], progress=False, echo=False)
         evaluate_run(job["out"], progress=False, echo=False)
+    finish()  # as the xlpt command does: every process leaves the group together
 
 
 if __name__ == "__main__":

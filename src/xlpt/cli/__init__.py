@@ -67,7 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     from xlpt.errors import TrainingInterrupted
 
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        if code == 0:
+            _leave_process_group()
+        return code
     except TrainingInterrupted as err:
         print(f"xlpt: {err}", file=sys.stderr)
         return 130
@@ -85,6 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("xlpt: interrupted", file=sys.stderr)
         return 130
+
+
+def _leave_process_group() -> None:
+    """Under torchrun, every process leaves the group together once its command is done
+    (xlpt.distributed.context.finish); a command that never joined one has not imported it."""
+    context = sys.modules.get("xlpt.distributed.context")
+    if context is not None:
+        context.finish()
 
 
 if __name__ == "__main__":

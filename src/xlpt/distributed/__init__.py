@@ -16,13 +16,13 @@ Only rank 0 writes the run's files (config, logs, summaries, checkpoints, result
 
 from xlpt.distributed.launcher_env import launched_rank, launched_world_size
 
-__all__ = ["Context", "launched_rank", "launched_world_size", "setup"]
+__all__ = ["Context", "finish", "launched_rank", "launched_world_size", "setup"]
 
 
 def __getattr__(name):
     # `Context` and `setup` need torch; the CLI imports this package before it validates a config, and a
     # bad value must be reported before torch is imported (tests/hostile/test_cli_and_runs.py).
-    if name in ("Context", "setup"):
+    if name in ("Context", "finish", "setup"):
         from xlpt.distributed import context
 
         return getattr(context, name)

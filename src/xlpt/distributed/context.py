@@ -130,6 +130,20 @@ def setup(device: str = "auto") -> Context:
     return _CONTEXT
 
 
+def finish() -> None:
+    """Leave the process group after a command that succeeded on this process: first wait for every
+    process, then close. Without the wait, a process with less left to do (rank 1 returns right after
+    rank 0's results arrive, while rank 0 still writes them) tears down its gloo connections while its
+    peer still uses them, and an exiting worker can abort (SIGABRT, "terminate called without an active
+    exception"), failing a run whose results were already right."""
+    global _CONTEXT
+    if torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+    _CONTEXT = None
+
+
 def _close() -> None:
+    # At exit after a failure: close without waiting (the launcher stops the other processes).
     if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
