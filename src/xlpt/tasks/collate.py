@@ -26,21 +26,27 @@ def pad_right(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Te
 
 def sorted_batches(lengths: Sequence[int], batch_size: int, max_tokens: int | None = None,
                    extra: int = 0) -> Iterator[list[int]]:
-    """Evaluation batches by descending length (the first batch shows peak memory at once).
-
-    A batch holds at most `batch_size` rows and, with `max_tokens`, at most that many padded positions
-    (rows x its longest row, plus `extra` positions per row such as a soft prompt): short inputs then go
-    in more rows per batch, long ones in fewer, so memory stays bounded by the budget. A row longer than
-    the budget gets a batch of its own."""
+    """Evaluation batches by descending length (the first batch shows peak memory at once), cut by
+    `packed_batches`: with `max_tokens` (`extra`: positions added to every row, such as a soft prompt),
+    short inputs go in more rows per batch and long ones in fewer, so memory stays bounded by the budget."""
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    yield from packed_batches(order, lengths, batch_size, max_tokens, extra)
+
+
+def packed_batches(order: Sequence[int], lengths: Sequence[int], batch_size: int, max_tokens: int | None = None,
+                   extra: int = 0) -> Iterator[list[int]]:
+    """Cut `order` (indices into `lengths`) into consecutive batches of at most `batch_size` rows and, with
+    `max_tokens`, at most that many padded positions (rows x (longest row + `extra`)); a row longer than the
+    budget gets a batch of its own. Shared by evaluation (longest first) and training buckets (shortest first)."""
     batch: list[int] = []
+    longest = 0
     for index in order:
-        full = len(batch) == batch_size or (
-            max_tokens is not None and batch and (len(batch) + 1) * (lengths[batch[0]] + extra) > max_tokens)
-        if full:
+        if batch and (len(batch) == batch_size or (
+                max_tokens is not None and (len(batch) + 1) * (max(longest, lengths[index]) + extra) > max_tokens)):
             yield batch
-            batch = []
+            batch, longest = [], 0
         batch.append(index)
+        longest = max(longest, lengths[index])
     if batch:
         yield batch
 
