@@ -18,6 +18,7 @@ from __future__ import annotations
 from itertools import combinations
 from pathlib import Path
 
+from xlpt.atomic_files import write_text_atomic
 from xlpt.lab.intervals import binomial_halfwidth, mean_interval, shifted, verdict, welch_interval
 from xlpt.lab.pipeline import _write_json
 
@@ -419,5 +420,5 @@ def write_report(study: dict, lab: dict, out_dir: Path, commands: dict[str, str]
     (e.g. where the ordinary `xlpt report` went) is added to the JSON and linked from the Markdown."""
     report = build(study, lab) | {"commands": commands} | (extra or {})
     _write_json(out_dir / "report.json", report)
-    (out_dir / "report.md").write_text(markdown(report, commands), encoding="utf-8")
+    write_text_atomic(out_dir / "report.md", markdown(report, commands))
     return report
