@@ -186,16 +186,14 @@ def format_summary(summary: dict) -> str:
 def format_study(report: dict) -> str:
     """Per task: accuracy (mean [95% CI]) per language, method and model, the majority, transfer above the
     control and the gap; then the claims and where the report is."""
-    from xlpt.lab.report import FT, cell
+    from xlpt.lab.report import FT, axes, cell
 
     lines = []
     for task, t in report["tasks"].items():
         accuracy = t["accuracy"]
-        methods = list(next(iter(accuracy.values())))
-        models = list(next(iter(next(iter(accuracy.values())).values())))
+        methods, models, over_methods, gap_methods = axes(t)
         header = ["lang", "majority", *(f"{m}/{model}" for m in methods for model in models),
-                  *(f"{m}: PT-ctrl" for m in (next(iter(t["over_control"].values())) if t["over_control"] else {})),
-                  *(f"{m}-{FT}/pretrained" for m in (next(iter(t["gap"].values())) if t["gap"] else {}))]
+                  *(f"{m}: PT-ctrl" for m in over_methods), *(f"{m}-{FT}/pretrained" for m in gap_methods)]
         rows = [header]
         for lang in accuracy:
             rows.append([lang, f"{t['majority']['by_language'][lang]['accuracy']:.3f}",

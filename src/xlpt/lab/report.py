@@ -336,10 +336,17 @@ def _budget_lines(report: dict) -> list[str]:
             + ["", f"Batch size {b['batch_size']}; selection: {b['selection']}; {b['max_dev_examples']} dev examples."])
 
 
+def axes(t: dict) -> tuple[list[str], list[str], list[str], list[str]]:
+    """A task report's methods, models, methods compared with the control and methods in the PT - FT gap,
+    in the study's order (the keys of its per-language tables; the last two are empty when not computed)."""
+    first = next(iter(t["accuracy"].values()))
+    return (list(first), list(next(iter(first.values()))), list(next(iter(t["over_control"].values()), {})),
+            list(next(iter(t["gap"].values()), {})))
+
+
 def _task_lines(report: dict, task: str, t: dict) -> list[str]:
     base = report["base"]
-    methods = list(next(iter(t["accuracy"].values())))
-    models = list(next(iter(next(iter(t["accuracy"].values())).values())))
+    methods, models, _, _ = axes(t)
     lines = [f"## {task} ({t['metric']}, {t['test_examples']} test examples per language)", "",
              f"Majority baseline: always `{t['majority']['label']}` (the most frequent {base} training label). Test-set "
              f"sampling error, not in the intervals: up to ±{t['test_sampling_halfwidth']:.3f} (95%, binomial).", ""]
@@ -365,9 +372,9 @@ def _factor_lines(report: dict, t: dict) -> list[str]:
     if not derived:
         return []
     factors = list(report["languages"][derived[0]]["factors"])
-    over = [(m, f"{m}: pretrained − control") for m in (next(iter(t["over_control"].values())) if t["over_control"] else {})]
-    gaps = [(m, model, f"{m} − {FT} ({model})") for m, models in (next(iter(t["gap"].values())) if t["gap"] else {}).items()
-            for model in models]
+    _, models, over_methods, gap_methods = axes(t)
+    over = [(m, f"{m}: pretrained − control") for m in over_methods]
+    gaps = [(m, model, f"{m} − {FT} ({model})") for m in gap_methods for model in models]
     header = ["language", *factors, "token share", "fertility", "shared words", "retrieval (PT, best layer)",
               *(name for _, name in over), *(name for *_, name in gaps)]
     rows = []
