@@ -10,7 +10,6 @@ PAWS-X-style sample, whose numbers come from a random model.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 
@@ -40,11 +39,12 @@ def _demo(args) -> int:
 
         run_demo(args.out, args.steps, progress=not args.quiet)
         return 0
-    from xlpt.cli import lab
+    from xlpt.cli import build_parser
 
     print("xlpt demo: the lab's tiny study (configs/lab/tiny.yaml; docs/lab.md): synthetic languages, a small XGLM "
           "pretrained on them and a no-pretraining control, prompt tuning vs full fine-tuning x 3 seeds. "
           "`xlpt demo --what pipeline` runs the pipeline check on a generated PAWS-X-style sample instead.")
-    lab_args = argparse.Namespace(spec=None, preset="tiny", out=str(Path(args.out) / "lab"), device="cpu", threads=1,
-                                  stage="all", no_study=False, no_xlpt_report=False, json=False, quiet=args.quiet)
-    return lab.run(lab_args)
+    # `xlpt lab` itself, parsed by its own parser (its defaults stay in one place)
+    lab = ["lab", "--preset=tiny", f"--out={Path(args.out) / 'lab'}", "--device=cpu", "--threads=1"]
+    lab_args = build_parser().parse_args(lab + (["--quiet"] if args.quiet else []))
+    return lab_args.func(lab_args)
