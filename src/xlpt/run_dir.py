@@ -162,7 +162,7 @@ class RunDir:
                 return
         write_text_atomic(self.config_path, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
         write_text_atomic(self.task_path, yaml.safe_dump(task.model_dump(mode="json", by_alias=True),
-                                                          sort_keys=False, allow_unicode=True))
+                                                         sort_keys=False, allow_unicode=True))
 
     @staticmethod
     def _comparable(tree: dict) -> dict:

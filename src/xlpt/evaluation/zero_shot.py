@@ -58,7 +58,8 @@ def evaluate_zero_shot(model, tokenizer, cfg, task, examples, progress: bool = T
     if prompts is None:
         raise ConfigError(f"task {task.name} defines no zero-shot prompts (a `zero_shot:` section in its YAML)")
     options = cfg.method
-    prompts.check_words(prompts.words if words is None else words, task.num_labels)
+    if words is not None:  # the task's own table was checked when the task was loaded (TaskSpec)
+        prompts.check_words(words, task.num_labels)
     delimiter = prompts.lm_eval.target_delimiter if options.target_delimiter == "lm_eval" else ""
     preprocessed = set(prompts.lm_eval.paraphrase_preprocess) if options.pawsx_preprocess == "lm_eval" else set()
     kept, texts, own_words = [], [], True

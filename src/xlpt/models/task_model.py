@@ -102,11 +102,9 @@ class TaskModel(nn.Module):
         ids before any prompt) reuse the states of those positions, computed once here. Used by the
         evaluation loops, which run under no_grad with parameters fixed; the shared states are ignored
         whenever a gradient is wanted, the model is in training mode or a parameter has changed."""
-        length = common_prefix_length(sequences)
+        length = common_prefix_length(sequences) if self.reuse_shared_prefix else 0
         if self.prompt is not None and length < self.insert_at:
             length = 0  # the prompt would fall inside the shared tokens' span but after it: nothing to share
-        if not self.reuse_shared_prefix:
-            length = 0
         if length == 0:
             yield None
             return
