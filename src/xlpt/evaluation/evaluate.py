@@ -218,11 +218,9 @@ def assemble_results(cfg, task, run: RunDir, evaluation, per_language, skipped, 
 
 
 def write_predictions(path: Path, records: list[dict]) -> None:
+    """One JSON line per record, written atomically (xlpt.atomic_files)."""
     import json
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    from xlpt.atomic_files import write_text_atomic
+
+    write_text_atomic(path, "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
