@@ -114,6 +114,10 @@ def test_walkthrough_trains_and_evaluates_every_language(walkthrough):
         assert len(results["languages"]) == 15
         assert all(m["n"] == 100 for m in results["languages"].values())
         assert results["pipeline_check"] is True  # the tiny model's numbers are flagged
+        # data.max_train_examples=2000 draws a stratified sample: the file's first 2000 rows are all entailment
+        counts = json.loads((work / "runs" / run / "train_summary.json").read_text())["train_label_counts"]
+        assert set(counts) == {"entailment", "neutral", "contradiction"} and sum(counts.values()) == 2000
+        assert max(counts.values()) - min(counts.values()) <= 1 + 2000 // 100  # each about a third
     extra = json.loads((work / "runs" / "xnli-pt" / "results-dev-langs-de+sw-limit50.json").read_text())
     assert sorted(extra["languages"]) == ["de", "sw"]
 
@@ -128,3 +132,6 @@ def test_walkthrough_predicts_exports_and_reports(walkthrough):
     report = (work / "report" / "report.md").read_text()
     assert "PIPELINE CHECK" in report.upper() or "pipeline check" in report
     assert "sweep sib200-xglm-564m: 9 runs" in stdout
+    # the audit names the walkthrough's real protocol risks: capped evaluation, one seed, the tiny model
+    audit = stdout.split("xlpt audit", 1)[-1] if "xlpt audit" in stdout else stdout
+    assert "pipeline" in audit.lower() and "seed" in audit.lower()

@@ -38,6 +38,8 @@ Int = Annotated[int, BeforeValidator(_not_bool)]
 """A whole number; `true`, `8.5` and `"many"` are errors."""
 Float = Annotated[float, Field(allow_inf_nan=False), BeforeValidator(_not_bool)]
 """A finite number; `true`, `inf` and `nan` are errors."""
+Bool = Annotated[bool, Field(strict=True)]
+"""true or false only: pydantic's lax mode would take `yes`, `on`, `1` or "t" (which our YAML keeps as text)."""
 
 
 # ------------------------------------------------------------------------------------------- YAML

@@ -138,3 +138,20 @@ def test_iso_codes_still_work_and_are_not_mistaken_for_flores():
     assert xglm_language("sw") == "sw" and xglm_language("yo") is None
     assert xglm_language("swh_Latn") == "sw" and xglm_language("swh_Arab") is None
     assert xglm_language("ar") == "ar" and xglm_language("arb") is None
+
+
+def test_sampled_share_is_the_cards_upsampled_ratio_for_every_language():
+    # Read the shipped file directly, not through load_table, so a wrong join would show.
+    import json
+    from pathlib import Path
+
+    import xlpt.analysis
+
+    rows = json.loads((Path(xlpt.analysis.__file__).parent / "xglm_pretraining.json").read_text())["languages"]
+    for lang, row in rows.items():
+        fields = pretraining_share(lang).as_fields()
+        assert fields["pretraining_share_upsampled"] == row["upsampled_ratio"], lang
+        assert fields["pretraining_share"] == row["ratio"], lang
+    # Upsampling reorders languages: ko is 11th by natural share but 1 of the 3 largest sampled shares.
+    assert sorted(rows, key=lambda l: -rows[l]["upsampled_ratio"])[:3] == ["en", "ko", "fi"]
+    assert sorted(rows, key=lambda l: -rows[l]["ratio"]).index("ko") == 10

@@ -25,8 +25,8 @@ def check_results(results, expected_languages):
         assert 0.0 <= entry["accuracy"] <= 1.0 and entry["n"] == 30, lang
     scores = {lang: e["accuracy"] for lang, e in results["languages"].items()}
     assert results["average"] == pytest.approx(sum(scores.values()) / len(scores))
-    others = [v for lang, v in scores.items() if lang != "en"]
-    assert results["average_without_en"] == pytest.approx(sum(others) / len(others))
+    others = [v for lang, v in scores.items() if lang != results["source_language"]]
+    assert results["average_without_source"] == pytest.approx(sum(others) / len(others))
     assert 0 < results["trainable_params"] <= results["total_params"]
     assert results["trainable_fraction"] == pytest.approx(results["trainable_params"] / results["total_params"])
     prov = results["provenance"]
@@ -56,28 +56,49 @@ def test_xnli_covers_all_15_languages(tmp_path, tiny_model_dir, data_dir):
     assert (run / "checkpoint" / "best.safetensors").stat().st_size < 100_000  # a soft prompt is kilobytes
 
 
-def test_pawsx_trains_on_english_dev_and_never_evaluates_on_it(tmp_path, tiny_model_dir, data_dir):
+def test_pawsx_trains_on_english_dev_and_never_scores_a_translation_of_it(tmp_path, tiny_model_dir, data_dir):
     run, results = train_and_evaluate(tmp_path, tiny_model_dir, data_dir, "pawsx", method="full_finetune",
                                       extra=["train.learning_rate=0.001"])
     check_results(results, {"de", "en", "es", "fr", "ja", "ko", "zh"})
     log = (run / "run.log").read_text()
     assert "has no labeled train split" in log and "held-back" in log
-    splits = {lang: e["split"] for lang, e in results["languages"].items()}
-    assert splits == {"de": "test", "zh": "test", "en": "dev-unused", "es": "dev", "fr": "dev", "ja": "dev", "ko": "dev"}
+    # Every language has a labeled test: en/es/fr/ja/ko in PAWS-X's own x-final names (xfinal-cla/test_2k.tsv)
+    assert {e["split"] for e in results["languages"].values()} == {"test"}
+    assert all(e["excluded_parallel"] == 0 for e in results["languages"].values())
+    assert results["parallel"] == {"by": "row", "checked": True}
     assert results["prompt_length"] is None and results["trainable_fraction"] == 1.0
-    # English is scored only on dev rows that training (first 200 of the train part) and checkpoint
-    # selection (first 40 of the held-back part) never read
-    from xlpt.data.loading import load_split
-    from xlpt.data.plan import plan_training
+    used_files = results["data"]["used"]
+    assert all(path.endswith("xfinal-cla/test_2k.tsv") for lang in ("en", "es", "fr", "ja", "ko")
+               for path in used_files[lang]["test"])
+
+    # On dev, which training read (minus a held-back part): English is scored on rows training and selection
+    # never read, and no other language is scored on a translation of a training row (rows align by row).
+    assert main(["evaluate", "--run", str(run), "--split", "dev", "--quiet"]) == 0
+    dev_results = json.loads((run / "results-dev.json").read_text())
+    from xlpt.data.plan import plan_training, rows_read
+    from xlpt.data.sources import TaskData
     from xlpt.run_dir import RunDir
+    from xlpt.tasks import get_task
 
     cfg = RunDir(run).read_config()
-    dev = load_split("pawsx", "en", "dev", data_dir).examples
-    training = plan_training(cfg, {"dev"})
-    used = {dev[i].id for use in (training.train, training.selection) for i in use.indices(len(dev))}
-    assert len(used) == 240
-    scored = {json.loads(line)["id"] for line in (run / "predictions" / "test" / "en.jsonl").read_text().splitlines()}
-    assert len(scored) == 30 and not scored & used
+    data = TaskData(get_task("pawsx"), data_dir)
+    dev = data.load("en", "dev").examples
+    read = rows_read(plan_training(cfg, {"dev"}), {"dev": dev})
+    trained, selected = set(read.train.indices), set(read.selection.indices)
+    assert len(trained) == 200 and len(selected) == 40 and not trained & selected
+    scored = {json.loads(line)["id"] for line in (run / "predictions" / "dev" / "en.jsonl").read_text().splitlines()}
+    assert len(scored) == 30 and not scored & {dev[i].id for i in trained | selected}
+    assert dev_results["languages"]["en"]["split"] == "dev-unused"
+    for lang in ("de", "es", "fr", "ja", "ko", "zh"):
+        entry = dev_results["languages"][lang]
+        rows = data.load(lang, "dev").examples
+        row_of = {example.id: i for i, example in enumerate(rows)}
+        scored_rows = {row_of[json.loads(line)["id"]]
+                       for line in (run / "predictions" / "dev" / f"{lang}.jsonl").read_text().splitlines()}
+        assert entry["excluded_parallel"] == len(trained), lang  # 200 translations of training rows left out
+        assert entry["n_available"] == len(rows) - len(trained) and entry["n"] == 30
+        assert not scored_rows & trained, lang
+        assert entry["parallel_to_selection"] == len(scored_rows & selected), lang
 
 
 def test_zero_shot_baseline_runs_without_training(tmp_path, tiny_model_dir, data_dir, capsys):

@@ -61,7 +61,7 @@ def test_stats_table_is_aligned(capsys, data_dir):
     assert header.split()[:5] == ["lang", "split", "examples", "words", "labeled"]
     assert len(rows) == 14  # 7 dev + 7 test, no train
     en_test = next(row.split() for row in rows if row.split()[:2] == ["en", "test"])
-    assert (en_test[2], en_test[4]) == ("2000", "no")
+    assert (en_test[2], en_test[4]) == ("2000", "yes")  # PAWS-X's own labeled test (xfinal-cla/test_2k.tsv)
     # numbers are right-aligned under their header: every row ends the column at the same position
     end = header.index("examples") + len("examples")
     assert all(row[end - 1].isdigit() and row[end] == " " for row in rows)
@@ -125,10 +125,23 @@ def test_check_ok_on_a_clean_folder_and_on_real_pawsx(capsys, kit, data_dir):
     code, out, _ = run(capsys, "data", "check", "--task", "udpos", "--data-dir", str(kit.root))
     assert (code, out.strip().splitlines()) == (0, [
         "rule: udpos: no language has a train split", "rule: udpos: no language has a test split",
+        "protocol: training reads en dev minus a held-back 20% (1 rows; label counts NOUN 1); selection reads dev, "
+        "held-back 20% (seed 42), at most 1000 (a seeded sample, seed 0) (1 rows)",
+        "protocol: the training rows are unbalanced: every training example has the label 'NOUN' (1 examples); "
+        "the run STOPS",
+        "protocol: task udpos declares no parallel alignment (data.parallel): whether evaluation rows translate "
+        "training rows is NOT checked",
         "OK: udpos: 1 files, 2 examples, 1 languages, no problems"])
     code, out, _ = run(capsys, "data", "check", "--task", "pawsx", "--data-dir", str(data_dir))
     lines = out.strip().splitlines()
-    assert (code, lines[-1]) == (0, "OK: pawsx: 16 files, 32000 examples, 7 languages, no problems")
+    # 21 files: PAWS-X's own labeled tests (xfinal-cla/test_2k.tsv) for en es fr ja ko are recognised
+    assert (code, lines[-1]) == (0, "OK: pawsx: 21 files, 42000 examples, 7 languages, no problems")
+    # before anything trains: the default run (train on 80 % of en dev) would leak into every dev set
+    assert ("protocol: evaluating test (rows aligned by row): no scored row translates a training or selection row"
+            in lines)
+    assert ("protocol: evaluating dev (rows aligned by row): left out as translations of training rows: 1600 of 2000 "
+            "rows in de dev, es dev, fr dev, ja dev, ko dev, zh dev; scored rows translating selection rows: 400 rows "
+            "in de dev, es dev, fr dev, ja dev, ko dev, zh dev") in lines
     # the manifest's primary picks are applied as logged rules, and the files they pass over are named
     assert any(line.startswith("rule: pawsx zh dev: reads xtreme-mesh") for line in lines)
     assert "ignored: pawsx/de/supergleber/dev.tsv: not used for de dev: lower in the source order" in out

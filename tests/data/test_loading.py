@@ -63,12 +63,29 @@ def test_reconstruction_with_limit_still_checks_full_lengths(data_dir, en_test):
     assert loaded.counts["reconstructed"] == 7
 
 
+@pytest.mark.parametrize("lang", ["es", "fr", "ja", "ko"])
+def test_pawsx_test_labels_are_each_languages_own(data_dir, lang):
+    """PAWS-X's labeled tests (x-final names) are read with their own labels, never copied from English:
+    the rows align (same ids), and fr/ja/ko labels differ from English on some rows."""
+    loaded, en = load_split("pawsx", lang, "test", data_dir), load_split("pawsx", "en", "test", data_dir)
+    assert len(loaded) == 2000 and loaded.labeled and loaded.counts["reconstructed"] == 0
+    assert [e.id for e in loaded.examples] == [e.id for e in en.examples]
+    assert not any(e.reconstructed for e in loaded.examples)
+    raw = {code: [line.split("\t")[-1] for line in (data_dir / "pawsx" / code / "xfinal-cla" / "test_2k.tsv")
+                  .read_text(encoding="utf-8").splitlines()[1:]] for code in (lang, "en")}
+    assert [e.label for e in loaded.examples] == [["not_paraphrase", "paraphrase"][int(x)] for x in raw[lang]]
+    differ = sum(a.label != b.label for a, b in zip(loaded.examples, en.examples))
+    assert differ == sum(a != b for a, b in zip(raw[lang], raw["en"])) and (differ > 0 or lang == "es")
+
+
 @pytest.mark.parametrize("lang", ["en", "es", "fr", "ja", "ko"])
-def test_unlabeled_pawsx_test_stays_unlabeled(data_dir, lang):
-    loaded = load_split("pawsx", lang, "test", data_dir)
+def test_xtremes_unlabeled_pawsx_test_stays_unlabeled(data_dir, lang):
+    from xlpt.data.choice import SplitSource
+
+    path = data_dir / "pawsx" / lang / "xtreme-mesh" / f"test-{lang}.tsv"
+    loaded = load_split("pawsx", lang, "test", SplitSource("pawsx", lang, "test", "tsv2", (path,), False, "xtreme"))
     assert len(loaded) == 2000 and loaded.labeled is False
     assert all(e.label is None and not e.reconstructed for e in loaded.examples)
-    assert loaded.counts["reconstructed"] == 0
 
 
 def test_reconstruction_refuses_different_lengths(kit):

@@ -27,7 +27,7 @@ def test_default_demo_is_the_lab_study_and_its_finding_holds(tmp_path, capsys):
 def test_pipeline_demo_trains_both_methods_and_writes_the_report(tmp_path, capsys):
     assert main(["demo", "--what", "pipeline", "--out", str(tmp_path), "--steps", "60", "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "prompt_tuning" in out and "full_finetune" in out and "avg-en" in out
+    assert "prompt_tuning" in out and "full_finetune" in out and "avg-src" in out
     results = {m: json.loads((tmp_path / "runs" / m / "results.json").read_text())
                for m in ("prompt_tuning", "full_finetune")}
     for res in results.values():

@@ -104,11 +104,11 @@ def test_the_configured_eval_split_is_honoured(xlpt, tmp_path, tiny_model_dir, d
 
 
 def test_zero_shot_scores_the_source_language_on_all_of_dev(xlpt, tmp_path, tiny_model_dir, data_dir):
-    """Zero-shot trains nothing, so no part of English dev is held back (PAWS-X has no English test)."""
+    """Zero-shot trains nothing, so no part of English dev is held back (a trained PAWS-X run trains on it)."""
     out = tmp_path / "zs"
     assert xlpt("train", "--task", "pawsx", "--method", "zero_shot", "--model", tiny_model_dir, "--data-dir", data_dir,
-                "--out", out, "data.eval_languages=en", "--evaluate", "--quiet").code == 0
-    entry = json.loads((out / "results.json").read_text())["languages"]["en"]
+                "--out", out, "data.eval_languages=en", "data.eval_split=dev", "--evaluate", "--quiet").code == 0
+    entry = json.loads((out / "results-dev.json").read_text())["languages"]["en"]
     assert entry["split"] == "dev" and entry["n"] == entry["n_available"] == 2000
 
 

@@ -13,6 +13,12 @@ from xlpt.errors import ConfigError
 
 # override -> fragment of the one-line error
 REFUSED = {
+    # booleans are true/false only: pydantic's lax mode took yes/on/1 for the booleans below
+    "train.tf32=yes": "train.tf32='yes': must be true or false",
+    "train.gradient_checkpointing=1": "train.gradient_checkpointing=1: must be true or false",
+    "data.allow_label_imbalance=on": "data.allow_label_imbalance='on': must be true or false",
+    "data.sample_seed=-1": "data.sample_seed=-1: must be >= 0",
+    "data.sample_seed=1.5": "data.sample_seed=1.5: must be a whole number",
     "train.learning_rate=.inf": "train.learning_rate=inf: must be a finite number",
     "train.learning_rate=-1e-3": "train.learning_rate=-0.001: must be > 0",
     "train.learning_rate=fast": "train.learning_rate='fast': must be a number",

@@ -63,7 +63,7 @@ def test_shared_pretraining_transfers_to_a_same_order_language_above_the_no_pret
     control = topic["accuracy"]["greek"]["full_finetune"]["control"]
     assert pretrained["n"] == control["n"] == len(SEEDS)
     # on every seed, and by the interval (measured: 0.76-0.78 against 0.28-0.33, majority 0.245). This is one
-    # pretraining run (deterministic for a machine and thread count): five pretraining runs of this construction
+    # pretraining run (deterministic for a machine and thread count): four pretraining runs of this construction
     # all transferred (0.71-0.82), but one of three runs of a variant barely did (0.52 vs 0.42, docs/lab.md)
     assert min(pretrained["values"]) > max(control["values"]) + 0.1, (pretrained, control)
     difference = topic["over_control"]["greek"]["full_finetune"]
@@ -129,3 +129,56 @@ def test_a_run_without_results_is_listed_and_left_out(studied):
     assert report["runs"]["failed"] == [{"id": lost["id"], "error": "FAILED: killed"}]
     cell = report["tasks"]["lab_topic"]["accuracy"]["greek"][lost["method"]][lost["model"]]
     assert cell["n"] == len(SEEDS) - 1
+
+
+@pytest.fixture(scope="module")
+def compared(studied):
+    """A second study on the same built lab (the build is reused: the study is not part of the lab's key):
+    prompt tuning and full fine-tuning of the pretrained model, 3 seeds, short budgets; 6 runs."""
+    root = studied["lab"].parent.parent
+    spec = tiny_study_spec()
+    spec["study"] = {"seeds": SEEDS, "models": ["pretrained"], "eval_every": 20, "max_dev_examples": 100,
+                     "methods": {"prompt_tuning": {"learning_rate": 0.3, "steps": 60},
+                                 "full_finetune": {"learning_rate": 1.0e-3, "steps": 60}}}
+    path = root / "compare.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    assert run_cli(lab_cli, ["lab", "--spec", str(path), "--out", str(root / "out"), "--device", "cpu", "--quiet",
+                             "--threads", "1"]) == 0
+    study_dir = next(d for d in studied["lab"].glob("study-*") if d != studied["study"])
+    return {"study": study_dir, "report": json.loads((study_dir / "report.json").read_text())}
+
+
+def test_xlpt_lab_and_xlpt_report_mark_the_same_gaps(compared, tmp_path):
+    """Both call reporting.gaps on the same run directories: the same gaps, intervals, p-values and
+    verdicts; the base language (the runs' source) is outside the family and never significant."""
+    from xlpt.reporting import ReportOptions, build_report
+
+    lab_gaps = compared["report"]["tasks"]["lab_topic"]["gap"]
+    built = build_report(compared["study"] / "runs", tmp_path / "report", [], ReportOptions())
+    [comparison] = built.comparisons
+    assert comparison.sources == {"base"} and not comparison.is_source("greek")
+    ordinary = {row.lang: row for row in comparison.rows}
+    assert set(ordinary) == set(lab_gaps) == {"base", "greek", "unseen"}
+    for lang, row in ordinary.items():
+        entry = lab_gaps[lang]["prompt_tuning"]["pretrained"]
+        assert entry["n"] == [3, 3] and entry["seed_aware"] and row.test.seeds == (3, 3)
+        assert (entry["difference"], entry["low"], entry["high"], entry["p"], entry["p_adjusted"]) == (
+            row.gap, *row.test.ci, row.test.p_value, row.p_adjusted)
+        assert entry["significant"] == comparison.significant(row)
+    assert ordinary["base"].p_adjusted is None and not lab_gaps["base"]["prompt_tuning"]["pretrained"]["significant"]
+    assert [row.lang for row in comparison.family()] == ["greek", "unseen"]
+    significant = {lang for lang, row in ordinary.items() if comparison.significant(row)}
+    claimed = {c["language"] for c in compared["report"]["claims"] if c["kind"] == "gap" and c["verdict"] in ("above", "below")}
+    assert claimed == significant
+    # the average without source leaves out the base language, as every run's results.json does
+    [table] = built.tables
+    assert table.sources == {"base"} and table.average_label("without_source") == "Average w/o source (base)"
+    for system, runs in table.runs.items():
+        stored = [json.loads((run.path / "results.json").read_text()) for run in runs]
+        expected = [(r["languages"]["greek"]["accuracy"] + r["languages"]["unseen"]["accuracy"]) / 2 for r in stored]
+        assert [r.get("average_without_source", r.get("average_without_en")) for r in stored] == pytest.approx(expected)
+        assert table.averages[("without_source", system)].mean == pytest.approx(sum(expected) / len(expected))
+    # the lab's own copy of the ordinary report says the same
+    ordinary_md = (compared["study"] / "xlpt-report" / "report.md").read_text()
+    assert "hierarchical bootstrap over seeds and examples (3 PT and 3 FT seed(s)" in ordinary_md
+    assert "Holm correction over the family of 2 target languages" in ordinary_md

@@ -62,7 +62,9 @@ class RunWriter:
 
     By default the results.json is the pre-#8 format (no pipeline_check, notices, evaluation,
     n_available, capped); `n_available` adds the per-language fields (n_available, capped) and `top`
-    adds or overrides top-level fields (e.g. pipeline_check, notices, evaluation)."""
+    adds or overrides top-level fields (e.g. pipeline_check, notices, evaluation). `source` writes the
+    newer fields `source_language` and `average_without_source` (without it: `average_without_en`, no
+    source recorded, as older results)."""
 
     def __init__(self, root: Path):
         self.root = root
@@ -70,7 +72,8 @@ class RunWriter:
     def write(self, name: str, *, task: str = "xnli", method: str = "prompt_tuning", seed: int = 1,
               scores: dict[str, float], model: str = "facebook/xglm-564M", prompt_length: int | None = None,
               dev_langs=(), n: int = 200, predictions: bool = True, trainable: int = 20480,
-              total: int = 564463616, n_available: int | dict | None = None, top: dict | None = None) -> dict:
+              total: int = 564463616, n_available: int | dict | None = None, top: dict | None = None,
+              source: str | None = None) -> dict:
         run_dir = self.root / name
         metric = "f1" if task == "panx" else "accuracy"
         if method in ("prompt_tuning", "prefix_tuning") and prompt_length is None:
@@ -89,7 +92,7 @@ class RunWriter:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
         values = [v[metric] for v in languages.values()]
-        others = [v[metric] for lang, v in languages.items() if lang != "en"]
+        others = [v[metric] for lang, v in languages.items() if lang != (source or "en")]
         results = {
             "task": task, "method": method, "model": model, "run_id": name, "seed": seed, "split": "test",
             "metric": metric, "trainable_params": trainable, "total_params": total,
@@ -99,6 +102,9 @@ class RunWriter:
             "average_without_en": float(np.mean(others)) if others else None,
             "config": {}, "provenance": {},
         }
+        if source is not None:
+            results["average_without_source"] = results.pop("average_without_en")
+            results["source_language"] = source
         results.update(top or {})
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "results.json").write_text(json.dumps(results), encoding="utf-8")

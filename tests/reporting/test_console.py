@@ -27,6 +27,11 @@ def test_print_results_shows_banner_splits_and_caps(runs, capsys):
     assert rows["en"] == [f"{100 * results['languages']['en']['accuracy']:.2f}", "test", "n=200 of 2,000, capped"]
     assert rows["th"] == [f"{100 * results['languages']['th']['accuracy']:.2f}", "dev", "n=200"]
     assert lines[-1].split() == ["bg", "skipped", "on", "request:", "asked", "to", "skip"]
+    # averages over languages scored on different splits say so; without the source (en): de test, th dev
+    avg = next(line for line in lines if line.split()[:1] == ["avg"])
+    assert avg.endswith("(mixed: 2 test, 1 dev)")
+    assert next(line for line in lines if line.split()[:1] == ["-src"]).endswith(
+        "(average without the source language, en; mixed: 1 dev, 1 test)")
 
 
 def test_print_results_of_older_files_has_no_banner(runs, capsys):

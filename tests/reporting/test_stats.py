@@ -1,4 +1,4 @@
-"""Statistics against scipy and seqeval, and the paired bootstrap's behaviour at the extremes."""
+"""Statistics against scipy and seqeval, and the gap test's behaviour at the extremes (1 seed: example-only)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from seqeval.metrics import f1_score
 from seqeval.scheme import IOB2
 
 from xlpt.reporting.predictions import entity_counts, iob2_entities, metric_from_sums
-from xlpt.reporting.stats import correlate, correlation_problem, paired_bootstrap, summarize
+from xlpt.reporting.seed_bootstrap import gap_test
+from xlpt.reporting.stats import correlate, correlation_problem, summarize
 
 ratio = partial(metric_from_sums, kind="ratio")
 
@@ -55,7 +56,7 @@ def _classification_counts(correct: np.ndarray) -> np.ndarray:
 def test_identical_systems_have_zero_gap_and_p_one():
     correct = np.random.default_rng(0).random(300) < 0.6
     counts = _classification_counts(correct)
-    test = paired_bootstrap([counts], [counts.copy()], ratio, resamples=400, seed=0)
+    test = gap_test([counts], [counts.copy()], ratio, resamples=400, seed=0)
     assert test.delta == 0.0
     assert test.ci == (0.0, 0.0)
     assert test.p_value == pytest.approx(1.0)
@@ -65,7 +66,7 @@ def test_clearly_better_system_has_small_p_and_ci_above_zero():
     rng = np.random.default_rng(1)
     a = _classification_counts(rng.random(400) < 0.8)
     b = _classification_counts(rng.random(400) < 0.5)
-    test = paired_bootstrap([a], [b], ratio, resamples=1000, seed=0)
+    test = gap_test([a], [b], ratio, resamples=1000, seed=0)
     assert test.delta == pytest.approx(a[:, 0].mean() - b[:, 0].mean())
     assert test.p_value < 0.01
     assert 0 < test.ci[0] < test.delta < test.ci[1]
@@ -76,18 +77,18 @@ def test_small_noise_difference_is_not_significant():
     base = rng.random(300) < 0.6
     flipped = base.copy()
     flipped[:3] = ~flipped[:3]  # three examples differ
-    test = paired_bootstrap([_classification_counts(base)], [_classification_counts(flipped)], ratio, 1000, 0)
+    test = gap_test([_classification_counts(base)], [_classification_counts(flipped)], ratio, 1000, 0)
     assert test.p_value > 0.2
     assert test.ci[0] <= 0 <= test.ci[1] or abs(test.delta) < 0.02
 
 
-def test_seed_pairs_are_averaged():
+def test_the_gap_is_the_difference_of_the_seed_means():
     rng = np.random.default_rng(4)
-    a1, a2, b1, b2 = (_classification_counts(rng.random(200) < p) for p in (0.7, 0.6, 0.5, 0.5))
-    test = paired_bootstrap([a1, a2], [b1, b2], ratio, resamples=200, seed=0)
-    expected = ((a1[:, 0].mean() - b1[:, 0].mean()) + (a2[:, 0].mean() - b2[:, 0].mean())) / 2
+    a1, a2, b1, b2, b3 = (_classification_counts(rng.random(200) < p) for p in (0.7, 0.6, 0.5, 0.5, 0.4))
+    test = gap_test([a1, a2], [b1, b2, b3], ratio, resamples=200, seed=0)  # seeds need not pair up
+    expected = (a1[:, 0].mean() + a2[:, 0].mean()) / 2 - (b1[:, 0].mean() + b2[:, 0].mean() + b3[:, 0].mean()) / 3
     assert test.delta == pytest.approx(expected)
-    assert test.pairs == 2 and test.units == 200
+    assert test.seeds == (2, 3) and test.units == 200 and test.seed_aware
 
 
 @pytest.mark.parametrize(

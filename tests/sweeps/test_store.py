@@ -195,3 +195,25 @@ def test_a_store_that_cannot_be_written_gives_a_temporary_index(tmp_path):
         assert "temporary index" in notes[0]
         store.sync()
         assert store.status(run_id(cfg)) == "done"
+
+
+def test_the_average_without_source_is_stored_for_new_and_older_results(tmp_path, capsys):
+    """Older results name it average_without_en (it left out data.train_lang already); newer ones
+    average_without_source beside source_language. `xlpt runs show` names the language."""
+    from xlpt.cli import main
+
+    out = tmp_path / "out"
+    old_cfg, old_run = claimed(out, 1)
+    old_run.write_results("test", results_of(old_cfg))
+    new_cfg, new_run = claimed(out, 2)
+    newer = results_of(new_cfg)
+    del newer["average_without_en"]
+    newer.update(average_without_source=0.6, source_language="de")
+    new_run.write_results("test", newer)
+    with RunStore.for_out(out) as store:
+        store.sync()
+        old, new = store.get(run_id(old_cfg)), store.get(run_id(new_cfg))
+    assert (old["average_without_source"], old["source_language"]) == (0.4, "en")  # pawsx's train_lang
+    assert (new["average_without_source"], new["source_language"]) == (0.6, "de")
+    assert main(["runs", "show", run_id(new_cfg), "--out", str(out)]) == 0
+    assert "without the source language (de) 60.00" in capsys.readouterr().out

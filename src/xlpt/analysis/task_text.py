@@ -108,6 +108,11 @@ def load_language_text(task: TaskSpec, lang: str, splits: Mapping[str, object], 
     split = choose_split(splits, requested)
     if split is None:
         return None
-    loaded = load_split(task.name, lang, split, splits[split], limit=max_examples)
+    from xlpt.data.sampling import draw
+
+    loaded = load_split(task.name, lang, split, splits[split])
+    # A cap is a seeded sample of rows, not the first rows; equal-length parallel files give the same rows
+    # in every language, so fertility is compared on translations of the same sentences.
+    examples = [loaded.examples[i] for i in draw(range(len(loaded.examples)), max_examples, 0).indices]
     files = tuple(str(path) for path in getattr(loaded, "files", ()))
-    return LanguageText(lang, split, example_word_lists(loaded.examples), files, len(loaded.examples))
+    return LanguageText(lang, split, example_word_lists(examples), files, len(examples))

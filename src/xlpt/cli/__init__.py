@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "tokenization",
     "score",
     "report",
+    "audit",
     "tasks",
     "lab",
 ]

@@ -49,7 +49,10 @@ def register(subparsers) -> None:
         help="validate every file of a task; print each problem as file:line: reason",
         description="Read every recognised file of a task (also the ones not picked for loading) and report "
         "every problem as file:line: reason, then the rules applied and the files ignored. Exit status 1 if "
-        "any problem was found, 0 with a one-line OK summary otherwise.",
+        "any problem was found, 0 with a one-line OK summary otherwise. Then the protocol of a default run "
+        "(training on the task's source language): the training rows and their labels, and, for tasks whose "
+        "rows are parallel across languages, how many dev/test rows of each language translate training or "
+        "checkpoint-selection rows (left out / flagged by evaluation).",
     )
     _add_common(check)
     check.set_defaults(func=run_check)
@@ -85,6 +88,16 @@ def run_stats(args) -> int:
     return 0 if stats["ok"] else 1
 
 
+def _protocol_preview(task_name: str, report) -> list[str]:
+    """The training rows and parallel overlap of a default run on this folder (data/preview.py)."""
+    from xlpt.config.loading import config_from_dict
+    from xlpt.data.preview import protocol_lines
+    from xlpt.tasks import get_task
+
+    cfg = config_from_dict({"data": {"task": task_name, "data_dir": str(report.contract.root)}})
+    return protocol_lines(cfg, get_task(task_name), splits=("test", "dev"))
+
+
 def run_check(args) -> int:
     from xlpt.data.check import check_task
 
@@ -95,6 +108,8 @@ def run_check(args) -> int:
         if line.startswith(("rule: ", "ignored: ", "unusable: ")):
             print(line)
     if report.ok:
+        for line in _protocol_preview(args.task, report):
+            print(line)
         print(report.summary())
         return 0
     print(f"{report.task}: {len(report.problems)} problem(s) in {report.files} files checked")

@@ -137,8 +137,9 @@ def _retrieval_note(retrieval: dict) -> str:
             "the wrong ones, a permutation)")
 
 
+# "pre" = the pretrained model, "ctrl" = the no-pretraining control ("PT" means prompt tuning everywhere else).
 _HEADER = ("lang", "script", "lexicon", "order", "share", "tok-share", "fertility", "dev-loss",
-           "retr(PT)", "layer", "retr(ctrl)", "chance", "topic(PT)", "topic-chance")
+           "retr(pre)", "layer", "retr(ctrl)", "chance", "topic(pre)", "topic-chance")
 
 
 def _language_row(name: str, lang: dict, summary: dict, is_base: bool) -> tuple[str, ...]:
@@ -186,25 +187,26 @@ def format_summary(summary: dict) -> str:
 def format_study(report: dict) -> str:
     """Per task: accuracy (mean [95% CI]) per language, method and model, the majority, transfer above the
     control and the gap; then the claims and where the report is."""
-    from xlpt.lab.report import FT, axes, cell
+    from xlpt.lab.report import FT, axes, cell, gap_cell
 
     lines = []
     for task, t in report["tasks"].items():
         accuracy = t["accuracy"]
         methods, models, over_methods, gap_methods = axes(t)
         header = ["lang", "majority", *(f"{m}/{model}" for m in methods for model in models),
-                  *(f"{m}: PT-ctrl" for m in over_methods), *(f"{m}-{FT}/pretrained" for m in gap_methods)]
+                  *(f"{m}: pretrained-control" for m in over_methods), *(f"{m}-{FT}/pretrained" for m in gap_methods)]
         rows = [header]
         for lang in accuracy:
             rows.append([lang, f"{t['majority']['by_language'][lang]['accuracy']:.3f}",
                          *(cell(accuracy[lang][m][model], compact=True) + ("†" if t["one_label"][lang][m][model] else "")
                            for m in methods for model in models),
                          *(cell(value, "difference", True, True) for value in t["over_control"].get(lang, {}).values()),
-                         *(cell(value["pretrained"], "difference", True, True)
+                         *(gap_cell(value["pretrained"])
                            for value in t["gap"].get(lang, {}).values() if "pretrained" in value)])
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         lines += [f"study {task} ({t['metric']}, {t['test_examples']} test examples, seeds {report['seeds']}; "
-                  "mean ± 95% CI half-width over seeds; trained on " + report["base"] + ")"]
+                  "mean ± 95% CI half-width over seeds; method - FT gaps: [95% CI] of the hierarchical bootstrap "
+                  "over seeds and examples, * Holm-adjusted p < 0.05; trained on " + report["base"] + ")"]
         lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in rows]
         if any("†" in c for row in rows for c in row):
             lines.append("† one-label: every seed predicts one label for >= 95% of the examples (accuracy = its share)")
@@ -215,7 +217,7 @@ def format_study(report: dict) -> str:
     shown = [c for c in report["claims"] if c["kind"] in ("over_control", "contrast")
              or (c["kind"] == "gap" and "pretrained model" in c["text"])]
     lines.append(f"claims ({len(shown)} of {len(report['claims'])} shown: transfer above the control, the gap on the "
-                 "pretrained model, one-factor contrasts; each with a 95% CI over seeds):")
+                 "pretrained model, one-factor contrasts; each with its 95% CI and seeds):")
     lines += [f"  - {claim['text']}" for claim in shown]
     folder = Path(report["folder"])
     lines.append(f"report: {folder / 'report.md'} (all claims, retrieval per layer, factors) and {folder / 'report.json'}")

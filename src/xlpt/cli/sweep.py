@@ -297,7 +297,8 @@ def _show(args) -> int:
         print(f"  error      {run['error']}")
     if run["average"] is not None:
         print(f"  average    {100 * run['average']:.2f} {run['metric']} ({run['eval_split']})"
-              + (f", without English {100 * run['average_without_en']:.2f}" if run["average_without_en"] is not None else ""))
+              + (f", without the source language ({run['source_language'] or '?'}) "
+                 f"{100 * run['average_without_source']:.2f}" if run["average_without_source"] is not None else ""))
     if run["metrics"]:
         table = [[m["lang"], m["metric"], f"{100 * m['value']:.2f}",
                   str(m["n"] or "-"), m["source_split"] or "-"] for m in run["metrics"]]

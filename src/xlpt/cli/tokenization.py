@@ -54,7 +54,9 @@ def register(subparsers) -> None:
     parser.add_argument("--languages", default="all",
                         help="'all' (default: every language present in the data) or a comma list, e.g. de,fr")
     parser.add_argument("--max-examples", type=_positive_int, default=None,
-                        help="read at most N examples (pairs or sentences) per language (default: all)")
+                        help="read at most N examples (pairs or sentences) per language: a seeded sample of rows "
+                        "(seed 0; the same rows in every language of a parallel task), never the first N "
+                        "(default: all)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object {model, task, split, languages: {LANG: {...}}} instead of a table")
     parser.set_defaults(func=run)
@@ -81,7 +83,9 @@ def _fmt(value, pattern: str = "{:.2f}", scale: float = 1.0) -> str:
 
 
 _COLUMNS = ("lang", "split", "words", "fert", "split%", "unk%", "chr/tok", "pieces", "vocab%", "ws",
-            "pretrain%", "upsamp%", "seen")
+            "natural%", "sampled%", "seen")
+"""natural% = XGLM's share of pretraining tokens per language; sampled% = its share of the upsampled mixture the
+model actually trained on (the report's "natural share" / "sampled share")."""
 
 
 def _row(lang: str, stats: dict) -> tuple[str, ...]:

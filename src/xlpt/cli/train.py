@@ -73,8 +73,9 @@ def register(sub) -> None:
     evaluate.add_argument("--languages", default=None, help="all, or comma-separated languages (default: the run's "
                           "data.eval_languages, normally all)")
     evaluate.add_argument("--limit", type=_positive, default=None, metavar="N",
-                          help="score only the first N examples of each language (lm-evaluation-harness's name); "
-                          "the results say they are capped")
+                          help="score at most N examples of each language (lm-evaluation-harness's name): a seeded "
+                          "sample stratified by label (data.sample_seed), the same rows for every run; the results "
+                          "say they are capped and record the sample")
     evaluate.add_argument("--skip-missing", action="store_true",
                           help="list languages that cannot be evaluated (no labeled split) as skipped instead of "
                           "failing (data.missing_languages=skip)")
@@ -186,6 +187,11 @@ def _dry_run(cfg, args) -> int:
           + (f" (here {args.seq_len} tokens)" if args.seq_len else ""))
     for note in cost.plan_notes:
         print(f"  note: {note}")
+    from xlpt.data.preview import protocol_lines
+    from xlpt.tasks import get_task
+
+    for line in protocol_lines(cfg, get_task(cfg.data.task)):
+        print(f"  {line}")
     return 0
 
 

@@ -17,7 +17,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
-from xlpt.schema import Float, Int, Section
+from xlpt.schema import Bool, Float, Int, Section
 from xlpt.methods import DEFAULT_METHOD, METHODS, get_method
 from xlpt.tasks.spec import SPLITS, Template
 
@@ -64,11 +64,13 @@ class DataConfig(Section):
     """Split of the source language used for training. Without it on disk (PAWS-X here), training uses
     the source language's dev split minus a seeded held-back part that selects checkpoints (logged)."""
     max_train_examples: PositiveInt | None = None
-    """Cap on training examples (the first N in file order), for quick runs; empty = all."""
+    """Cap on training examples, for quick runs: a seeded sample (data.sample_seed), stratified by label
+    (tagging: whole sentences), never the first N rows (files can be sorted by label); empty = all."""
     heldout_fraction: Float = Field(0.2, gt=0, lt=1)
     """Share of the training split held back for checkpoint selection when it must also select."""
     max_dev_examples: PositiveInt | None = 1000
-    """Cap on source-language dev examples used for checkpoint selection (the first N); empty = all."""
+    """Cap on source-language dev examples used for checkpoint selection (a seeded stratified sample, like
+    every cap); empty = all."""
     eval_split: Literal["dev", "test"] = "test"
     """Split to evaluate on. Languages without a labeled one are evaluated on labeled dev (reported)."""
     eval_languages: str = "all"
@@ -77,7 +79,15 @@ class DataConfig(Section):
     """A requested language that cannot be evaluated (no labeled split): error (default) | skip (listed in
     results.json `skipped_languages` with the reason)."""
     max_eval_examples: PositiveInt | None = None
-    """Cap on evaluation examples per language (the first N); empty = every example. Capped results say so."""
+    """Cap on evaluation examples per language (a seeded sample stratified by label, the same seed for every
+    run so methods are compared on the same rows); empty = every example. Capped results say so."""
+    sample_seed: Int = Field(0, ge=0)
+    """Seed of every cap's sample (train, dev, eval). Fixed across training seeds on purpose: seeds then vary
+    initialisation and order, not the data; results record the seed and a hash of the rows drawn."""
+    allow_label_imbalance: Bool = False
+    """Train even when the training rows hold a single label, or a label below 1% that makes up >= 10% of the
+    full split (a broken sample, e.g. a prefix of a label-sorted file). Recorded in train_summary.json and
+    results.json, and listed by `xlpt audit` and the report."""
     max_length: Int = Field(256, ge=8, le=1_000_000)
     """Maximum tokens of text (before the soft prompt). Longer pair/text inputs are truncated (counted);
     longer tagging sentences are split into windows. Checked against the model's maximum positions."""
@@ -154,10 +164,10 @@ class TrainConfig(Section):
     """none: every process holds the whole model (data parallel, DDP) | full: weights, gradients and AdamW
     state are sharded over the processes (FSDP2 fully_shard; needed for full fine-tuning of XGLM-7.5B).
     Only under torchrun; with bf16 autocast the sharded model computes in bf16 with float32 master weights."""
-    gradient_checkpointing: bool = False
+    gradient_checkpointing: Bool = False
     """Recompute each decoder layer's activations in the backward pass instead of keeping them: far less
     activation memory for ~30% more compute. Same gradients. Not with prefix_tuning (its prefix is a cache)."""
-    tf32: bool = True
+    tf32: Bool = True
     """On NVIDIA GPUs, let float32 matmuls use TF32 tensor cores (torch.backends.*.allow_tf32). Ignored on CPU."""
     # -- speed (issue #11) --
     eval_batch_tokens: PositiveInt | None = None

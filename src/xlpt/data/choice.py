@@ -7,7 +7,8 @@ Rules, in order:
    copy, a renamed file, an incomplete shard set) is a problem of the language: nothing is concatenated
    or dropped silently.
 2. Among source folders, labeled before unlabeled, then the manifest's source order
-   xtreme > hf > ud > mmner > supergleber > xglue (its primary picks). Two sources of equal rank (e.g.
+   xtreme > xfinal > hf > ud > mmner > supergleber > xglue (its primary picks; `xfinal` is PAWS-X's own
+   tarball layout, `x-final/<lang>/test_2k.tsv`). Two sources of equal rank (e.g.
    `xtreme-mesh` and `xtreme-topro`, or two folders of unknown origin) are ambiguous: a problem.
 3. XGLUE's XNLI train/dev are never used (a re-split of XNLI dev).
 4. Label-parallel tasks (XNLI): an unlabeled dev/test split takes its labels row by row from a labeled
@@ -27,7 +28,7 @@ from xlpt.data.contract import Contract, Ignored, problem
 from xlpt.data.files import SPLITS, DataFile, Scan
 from xlpt.tasks import get_task
 
-ORIGIN_ORDER = ("xtreme", "hf", "ud", "mmner", "supergleber", "xglue")
+ORIGIN_ORDER = ("xtreme", "xfinal", "hf", "ud", "mmner", "supergleber", "xglue")
 _SOURCE_ORDER = " > ".join(ORIGIN_ORDER)
 _SHARD = re.compile(r"(?:train|validation|dev|test)-(\d+)-of-(\d+)\.\w+")
 
@@ -48,6 +49,9 @@ class SplitSource:
     """Label-parallel tasks: a labeled split of another language to take labels from, row by row."""
     skipped: tuple[str, ...] = ()
     """Other candidate files for this split and why they were not used."""
+    partial: str | None = None
+    """Set when the files are only part of the benchmark's set for this split (task `complete_test`): what is
+    missing. Results and tables mark the language."""
 
     @property
     def format(self) -> str:
@@ -90,6 +94,7 @@ def choose_sources(found: Scan) -> Resolved:
     if spec.data.label_parallel:
         _link_label_sources(chosen, contract)
     _unlabeled_rule(chosen, contract)
+    _partial_rule(spec, chosen, contract)
     _coverage_rule(chosen, contract)
     contract.used = {lang: {split: list(splits[split].files) for split in SPLITS if split in splits}
                      for lang, splits in sorted(chosen.items())}
@@ -189,6 +194,22 @@ def _link_label_sources(chosen: dict[str, dict[str, SplitSource]], contract: Con
             f"{contract.task} {split}: {', '.join(takers)} have no labels; they are taken row by row from "
             f"{donor.lang} ({', '.join(contract.relative(p) for p in donor.files)}) because the task is "
             "label-parallel (row counts are checked)")
+
+
+def _partial_rule(spec, chosen: dict[str, dict[str, SplitSource]], contract: Contract) -> None:
+    """A test read from fewer files than the benchmark's (UDPOS de without HDT) is marked partial."""
+    for lang, expected in spec.data.complete_test.items():
+        source = chosen.get(lang, {}).get("test")
+        if source is None:
+            continue
+        have = sorted({path.name.split("-")[0] for path in source.files})
+        missing = [stem for stem in expected if stem not in have]
+        if not missing:
+            continue
+        note = (f"partial test set: {', '.join(have)} without {', '.join(missing)} (the benchmark's {lang} test is "
+                f"{' + '.join(expected)})")
+        chosen[lang]["test"] = replace(source, partial=note)
+        contract.rules.append(f"{contract.task} {lang} test: {note}")
 
 
 def _unlabeled_rule(chosen: dict[str, dict[str, SplitSource]], contract: Contract) -> None:

@@ -42,6 +42,8 @@ _LANG_DIR = re.compile(r"[a-z]{2,3}")
 _XTREME_NAME = re.compile(r"(train|dev|test)-([a-z]{2,3})\.tsv")
 _HF_SHARD = re.compile(r"(train|validation|dev|test)-\d+-of-\d+\.tsv")
 _PLAIN_NAME = re.compile(r"(train|validation|dev|test)\.(jsonl|txt|tsv)")
+# PAWS-X's own tarball names (x-final/<lang>/{train,dev_2k,test_2k,translated_train}.tsv, header id/sentence1/...)
+_PAWS_FINAL = re.compile(r"(train|dev_2k|test_2k|translated_train)\.tsv")
 _CONLLU = re.compile(r"([a-z]{2,3})_\w+-ud-(train|dev|test)\.conllu")
 _MMNER_DIR = re.compile(r"([a-z]{2,3})_(train|dev|test)")
 _DATA_SUFFIXES = frozenset({".tsv", ".txt", ".jsonl", ".json", ".conllu", ".csv"})
@@ -176,6 +178,8 @@ def classify(spec: TaskSpec, path: Path, lang: str, origin: str) -> DataFile:
     excluded = None
     if spec.name == "xnli" and origin.startswith("xglue") and split in ("train", "dev"):
         excluded = "not used (XGLUE's German train/dev is a re-split of the XNLI dev set, not independent data)"
+    if path.name == "translated_train.tsv":
+        excluded = "not used (PAWS-X's machine-translated training data: zero-shot transfer trains on the source only)"
     return DataFile(path, lang, split, fmt, labeled, origin, excluded)
 
 
@@ -196,6 +200,8 @@ def _from_name(spec: TaskSpec, path: Path) -> tuple[str, str, str | None]:
         return match.group(1), ("tag" if tagging else "tsv"), match.group(2)
     if (match := _HF_SHARD.fullmatch(name)) and not tagging:
         return SPLIT_NAMES[match.group(1)], "hdr4q", None
+    if (match := _PAWS_FINAL.fullmatch(name)) and not tagging and match.group(1) != "train":
+        return {"dev_2k": "dev", "test_2k": "test", "translated_train": "train"}[match.group(1)], "tsv", None
     if (match := _PLAIN_NAME.fullmatch(name)) and not (tagging and match.group(2) != "tsv"):
         ext = match.group(2)
         fmt = {"jsonl": "jsonl", "txt": "txt3"}.get(ext, "tag" if tagging else "tsv")

@@ -13,8 +13,14 @@ Rules (XTREME's protocol, made explicit):
   training or selection used: the rest is labeled `<split>-unused`. If only rows that selected the
   checkpoint remain, English is scored on those, labeled `<split>-heldout`, with a note that the number
   is optimistic. If training used every row, the language cannot be evaluated on that split.
+- Parallel tasks (the task's `data.parallel`): another language's rows that translate a training row are
+  never scored (counted as `excluded_parallel`); rows that translate a selection row are scored and
+  counted (`parallel_to_selection`). Without the declaration this is not checked, and results say so
+  (data/parallel.py).
 - Methods that train nothing (zero-shot) read every split in full.
-Caps (`max_train_examples`, `max_dev_examples`, an evaluation limit) keep the first N rows of the part.
+Caps (`max_train_examples`, `max_dev_examples`, an evaluation limit) draw a seeded sample of the part
+(`data.sample_seed`), stratified by label for classification, whole sentences for tagging (data/sampling.py):
+never the first N rows, since files can be sorted by label.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Literal
 
+from xlpt.data.parallel import row_keys, screen
+from xlpt.data.sampling import Sample, draw
 from xlpt.errors import ConfigError
 
 Part = Literal["all", "train-part", "heldout-part"]
@@ -44,20 +52,35 @@ class Use:
     cap: int | None
     fraction: float
     seed: int
+    """Seed of the held-back part (train.seed)."""
+    sample_seed: int = 0
+    """Seed of the cap's sample (data.sample_seed)."""
 
-    def indices(self, n: int) -> list[int]:
-        """Row indices in file order (the part, then the first `cap` of it)."""
+    def part_rows(self, n: int) -> list[int]:
+        """Row indices of the part, in file order (before the cap)."""
         if self.part == "all":
-            rows = list(range(n))
-        else:
-            held = heldout_order(n, self.fraction, self.seed)
-            rows = [i for i in range(n) if (i in held) == (self.part == "heldout-part")]
-        return rows[: self.cap] if self.cap else rows
+            return list(range(n))
+        held = heldout_order(n, self.fraction, self.seed)
+        return [i for i in range(n) if (i in held) == (self.part == "heldout-part")]
+
+    def sample(self, strata: list) -> Sample:
+        """The rows read from a split whose row i has label `strata[i]` (None for every row: by sentence)."""
+        by_label = strata if any(label is not None for label in strata) else None
+        return draw(self.part_rows(len(strata)), self.cap, self.sample_seed, by_label)
+
+    def indices(self, strata: list) -> list[int]:
+        """Row indices read, in file order (the part, then the cap's seeded sample)."""
+        return self.sample(strata).indices
+
+    def count(self, n: int) -> int:
+        """How many rows are read from an n-row split (what the estimator needs; no labels required)."""
+        rows = len(self.part_rows(n))
+        return min(rows, self.cap) if self.cap else rows
 
     def describe(self) -> str:
         part = {"all": "", "train-part": f" minus a held-back {self.fraction:.0%}",
                 "heldout-part": f", held-back {self.fraction:.0%} (seed {self.seed})"}[self.part]
-        cap = f", first {self.cap}" if self.cap else ""
+        cap = f", at most {self.cap} (a seeded sample, seed {self.sample_seed})" if self.cap else ""
         return f"{self.split}{part}{cap}"
 
 
@@ -75,7 +98,7 @@ class TrainingPlan:
 def plan_training(cfg, available: set[str]) -> TrainingPlan:
     """The training and selection rows of a run; `available` = the source language's labeled splits."""
     data, lang = cfg.data, cfg.data.train_lang
-    fraction, seed = data.heldout_fraction, cfg.train.seed
+    fraction, seed, sample_seed = data.heldout_fraction, cfg.train.seed, data.sample_seed
     notes = []
     if data.train_split in available:
         split = data.train_split
@@ -88,14 +111,53 @@ def plan_training(cfg, available: set[str]) -> TrainingPlan:
         raise ConfigError(f"{cfg.data.task}/{lang}: no labeled {data.train_split!r} split to train on in "
                           f"{data.data_dir} (labeled splits of {lang}: {have})")
     if split != "dev" and "dev" in available:
-        plan = TrainingPlan(lang, Use(split, "all", data.max_train_examples, fraction, seed),
-                            Use("dev", "all", data.max_dev_examples, fraction, seed), notes)
+        plan = TrainingPlan(lang, Use(split, "all", data.max_train_examples, fraction, seed, sample_seed),
+                            Use("dev", "all", data.max_dev_examples, fraction, seed, sample_seed), notes)
     else:
-        plan = TrainingPlan(lang, Use(split, "train-part", data.max_train_examples, fraction, seed),
-                            Use(split, "heldout-part", data.max_dev_examples, fraction, seed), notes)
+        plan = TrainingPlan(lang, Use(split, "train-part", data.max_train_examples, fraction, seed, sample_seed),
+                            Use(split, "heldout-part", data.max_dev_examples, fraction, seed, sample_seed), notes)
         notes.append(f"NOTE: checkpoints are selected on a held-back {fraction:.0%} of {lang} {split} (seed {seed}), "
                      "which training never reads")
     return plan
+
+
+def strata(examples) -> list:
+    """Each row's label for a stratified cap; None for every row of a tagging split (sampled by sentence)."""
+    return [getattr(example, "label", None) for example in examples]
+
+
+@dataclass(frozen=True)
+class RowsRead:
+    """What training and checkpoint selection read from the source language: row indices and example ids."""
+
+    lang: str
+    train: Sample
+    train_split: str
+    train_ids: frozenset[str]
+    selection: Sample
+    selection_split: str
+    selection_ids: frozenset[str]
+
+    def indices(self, purpose: str, split: str) -> set[int]:
+        """Rows of `split` that training ("train") or selection ("selection") read."""
+        sample, used_split = (self.train, self.train_split) if purpose == "train" else (self.selection,
+                                                                                         self.selection_split)
+        return set(sample.indices) if used_split == split else set()
+
+    def keys(self, purpose: str, split: str, by: str) -> set:
+        """The parallel keys (data/parallel.py) of what `purpose` read: row indices of the same split (`row`),
+        or example ids from any split (`id`)."""
+        if by == "row":
+            return self.indices(purpose, split)
+        return set(self.train_ids if purpose == "train" else self.selection_ids)
+
+
+def rows_read(plan: TrainingPlan, loaded: dict[str, list]) -> RowsRead:
+    """The rows the plan reads, given the source language's examples per split (`loaded[split]`)."""
+    train_rows, sel_rows = loaded[plan.train.split], loaded[plan.selection.split]
+    train, selection = plan.train.sample(strata(train_rows)), plan.selection.sample(strata(sel_rows))
+    return RowsRead(plan.lang, train, plan.train.split, frozenset(train_rows[i].id for i in train.indices),
+                    selection, plan.selection.split, frozenset(sel_rows[i].id for i in selection.indices))
 
 
 @dataclass(frozen=True)
@@ -105,27 +167,67 @@ class EvalRows:
     label: str
     """What results.json calls the split: test, dev, dev-unused, dev-heldout."""
     note: str | None = None
+    available: int = 0
+    """Rows that could be scored before the evaluation cap."""
+    excluded_parallel: int = 0
+    """Rows left out because they translate a training row (parallel tasks)."""
+    parallel_to_selection: int = 0
+    """Scored rows (after the cap) that translate a checkpoint-selection row."""
+    sample: Sample | None = None
+    """The evaluation cap's draw, when it kept fewer rows than available."""
 
 
-def evaluation_rows(n: int, lang: str, split: str, training: TrainingPlan | None, limit: int | None) -> EvalRows:
-    """The rows of `lang`'s `split` (n rows) that evaluation may score, following the module's rules."""
-    uses = training.uses(split) if training is not None and lang == training.lang else []
-    if not uses:
-        rows = list(range(n))
-        return EvalRows(rows[:limit] if limit else rows, split)
-    trained = set(training.train.indices(n)) if training.train.split == split else set()
-    selected = set(training.selection.indices(n)) if training.selection.split == split else set()
+def evaluation_rows(examples: list, lang: str, split: str, read: RowsRead | None, limit: int | None,
+                    sample_seed: int = 0, parallel: str | None = None) -> EvalRows:
+    """The rows of `lang`'s `split` that evaluation may score, following the module's rules. `read`: what the
+    run's training read (None for methods that train nothing); `parallel`: the task's data.parallel."""
+    rows, label, note = _scoreable(len(examples), lang, split, read)
+    if rows is None:
+        return EvalRows(None, split, note)
+    excluded, to_selection = 0, set()
+    if read is not None and lang != read.lang and parallel is not None:
+        rows, excluded, to_selection = screen(row_keys(examples, parallel), rows, read.keys("train", split, parallel),
+                                              read.keys("selection", split, parallel))
+        if not rows:
+            return EvalRows(None, split, f"{lang} {split}: every row translates a row training read "
+                                         f"({excluded} rows, task data.parallel={parallel})")
+        if excluded:
+            note = (f"{lang} {split}: {excluded} rows left out because they translate rows training read "
+                    f"(data.parallel={parallel}); scored on the other {len(rows)}")
+    labels = strata(examples)
+    sample = draw(rows, limit, sample_seed, labels if any(x is not None for x in labels) else None)
+    return EvalRows(sample.indices, label, note, len(rows), excluded, len(to_selection.intersection(sample.indices)),
+                    sample if len(sample.indices) < len(rows) else None)
+
+
+def _scoreable(n: int, lang: str, split: str, read: RowsRead | None) -> tuple[list[int] | None, str, str | None]:
+    """(rows, split label, note) of `lang`'s split before parallel screening and caps: the source language
+    loses the rows its training and selection read."""
+    if read is None or lang != read.lang:
+        return list(range(n)), split, None
+    trained, selected = read.indices("train", split), read.indices("selection", split)
+    if not trained and not selected:
+        return list(range(n)), split, None
     unused = [i for i in range(n) if i not in trained and i not in selected]
     if unused:
-        note = (f"{lang} {split}: scored on the {len(unused)} of {n} rows that training and checkpoint selection "
-                "did not read")
-        return EvalRows(unused[:limit] if limit else unused, f"{split}-unused", note)
+        return unused, f"{split}-unused", (f"{lang} {split}: scored on the {len(unused)} of {n} rows that training and "
+                                           "checkpoint selection did not read")
     only_selected = [i for i in sorted(selected) if i not in trained]
     if only_selected:
-        note = (f"{lang} {split}: every row was read by training or selection; scored on the {len(only_selected)} "
-                "held-back rows that selected the checkpoint (optimistic: selection saw them)")
-        return EvalRows(only_selected[:limit] if limit else only_selected, f"{split}-heldout", note)
-    return EvalRows(None, split, f"{lang} {split}: every row was used for training")
+        return only_selected, f"{split}-heldout", (
+            f"{lang} {split}: every row was read by training or selection; scored on the {len(only_selected)} "
+            "held-back rows that selected the checkpoint (optimistic: selection saw them)")
+    return None, split, f"{lang} {split}: every row was used for training"
+
+
+def evaluation_count(n: int, lang: str, split: str, training: TrainingPlan | None, limit: int | None) -> int:
+    """How many rows of an n-row split evaluation scores (for the estimator: no labels needed, parallel
+    screening not counted)."""
+    uses = training.uses(split) if training is not None and lang == training.lang else []
+    rows = n - sum(use.count(n) for use in uses)  # the train and held-back parts never overlap
+    if uses and rows <= 0:  # only the held-back selection rows are left, if any
+        rows = training.selection.count(n) if training.selection.split == split else 0
+    return min(rows, limit) if limit else rows
 
 
 def plan_languages(cfg, data, split: str, wanted: list[str] | None) -> tuple[dict[str, str], dict[str, str]]:

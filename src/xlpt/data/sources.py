@@ -93,6 +93,11 @@ class TaskData:
             raise ConfigError(f"no {split} split for {self.task.name}/{lang} in {self.data_dir}")
         return load_split(self.task.name, lang, split, self.sources[lang][split])
 
+    def partial(self, lang: str, split: str) -> str | None:
+        """What is missing when `lang`'s `split` is only part of the benchmark's set (UDPOS de test), else None."""
+        source = (self.sources or {}).get(lang, {}).get(split)
+        return source.partial if source is not None else None
+
     # ------------------------------------------------------------------------------------ the contract
 
     def log_lines(self) -> list[str]:

@@ -6,11 +6,14 @@ run_dir.evaluation_key, so a partial one never overwrites a fuller one):
      "split", "metric", "prompt_length", "prompt_init", "learning_rate", "formulation",
      "evaluation": {"split", "languages", "limit", "key"},
      "languages": {LANG: {<metric>: float, "n": int, "n_available": int, "capped": bool, "split": str, ...}},
-     "skipped_languages": {LANG: reason}, "average", "average_without_en", "notices": [str],
+     "skipped_languages": {LANG: reason}, "average", "average_without_source", "source_language",
+     "parallel": {"by", "checked"}, "notices": [str],
      "pipeline_check": bool, "training": {...}, "config": {...}, "provenance": {...}}
 Metric values are fractions in [0, 1]. A language without a labeled `split` is evaluated on its labeled
-dev split and says so ("split": "dev"). Which rows of the source language may be scored is decided by
-data.plan (never its training rows).
+dev split and says so ("split": "dev"). Which rows may be scored is decided by data.plan: never the source
+language's training rows, never another language's translation of them (`excluded_parallel`; rows that
+translate selection rows are counted as `parallel_to_selection`), a cap's seeded sample (`sample`), and a
+partial test set is marked (`partial`).
 
 Under torchrun the languages are shared out over the processes (`assign`: largest first, each to the
 least loaded process); each process scores its languages exactly as one process would, and writes their
@@ -28,7 +31,8 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from xlpt import checkpoints, provenance
-from xlpt.data.plan import evaluation_rows, plan_languages, plan_training
+from xlpt.data import parallel
+from xlpt.data.plan import evaluation_rows, plan_languages, plan_training, rows_read
 from xlpt.data.sources import TaskData
 from xlpt.distributed import devices, setup
 from xlpt.errors import ConfigError
@@ -81,6 +85,9 @@ class LanguageJob:
     available: int
     note: str | None
     files: list
+    protocol: dict
+    """What results.json records about the rows beside the metric: excluded_parallel, parallel_to_selection,
+    the cap's sample, partial."""
 
 
 def _evaluate(run: RunDir, cfg, split, languages, limit, progress, echo, skip_missing, context) -> dict:
@@ -149,29 +156,49 @@ def plan_jobs(cfg, task, split: str, wanted, limit, log) -> tuple[list[LanguageJ
     for line in data.log_lines():
         log(line)
     plan, skipped = plan_languages(cfg, data, split, wanted)
-    training = plan_training(cfg, data.labeled_splits(cfg.data.train_lang)) if cfg.method_record.trains else None
+    read = training_rows_read(cfg, data)
     jobs = []
     for lang, lang_split in plan.items():
         loaded = data.load(lang, lang_split)
-        n = len(loaded.examples)
-        rows = evaluation_rows(n, lang, lang_split, training, limit)
+        rows = evaluation_rows(loaded.examples, lang, lang_split, read, limit, cfg.data.sample_seed, task.data.parallel)
         if rows.indices is None:
             skipped[lang] = rows.note
             log(f"{lang}: cannot be evaluated: {rows.note}")
             continue
-        available = len(evaluation_rows(n, lang, lang_split, training, None).indices)
-        jobs.append(LanguageJob(lang, lang_split, rows.label, [loaded.examples[i] for i in rows.indices], available,
-                                rows.note, loaded.all_files))
+        jobs.append(LanguageJob(lang, lang_split, rows.label, [loaded.examples[i] for i in rows.indices],
+                                rows.available, rows.note, loaded.all_files,
+                                _protocol(rows, data, lang, lang_split, loaded.examples)))
         if lang_split != split:
             log(f"{lang}: no labeled {split} split; evaluated on {rows.label} ({len(rows.indices)} examples)")
     return jobs, skipped, data
+
+
+def training_rows_read(cfg, data: TaskData):
+    """What the run's training and selection read (recomputed from the same plan and seeds), or None for a
+    method that trains nothing."""
+    if not cfg.method_record.trains:
+        return None
+    training = plan_training(cfg, data.labeled_splits(cfg.data.train_lang))
+    splits = {training.train.split, training.selection.split}
+    return rows_read(training, {split: data.load(cfg.data.train_lang, split).examples for split in splits})
+
+
+def _protocol(rows, data: TaskData, lang: str, split: str, examples: list) -> dict:
+    protocol = {"excluded_parallel": rows.excluded_parallel, "parallel_to_selection": rows.parallel_to_selection}
+    if rows.sample is not None:
+        protocol["sample"] = rows.sample.record(split, [example.id for example in examples])
+    partial = data.partial(lang, split)
+    if partial:
+        protocol["partial"] = partial
+    return protocol
 
 
 def score_language(job: LanguageJob, task, model, tokenizer, cfg, predictions_dir: Path, progress: bool) -> dict:
     path = predictions_dir / f"{job.lang}.jsonl"
     metrics, records = evaluate_language(task, model, tokenizer, cfg, job.examples, progress=progress, desc=job.lang,
                                          predictions_path=path)
-    metrics.update(split=job.label, n_available=job.available, capped=len(job.examples) < job.available)
+    metrics.update(split=job.label, n_available=job.available, capped=len(job.examples) < job.available,
+                   **job.protocol)
     reconstructed = sum(getattr(ex, "reconstructed", False) for ex in job.examples)
     if reconstructed:
         metrics["labels_reconstructed"] = reconstructed  # of the examples scored
@@ -190,7 +217,7 @@ def _wanted(languages, cfg) -> list[str] | None:
 def assemble_results(cfg, task, run: RunDir, evaluation, per_language, skipped, model, files, notices) -> dict:
     metric = task.metric
     scores = {lang: m[metric] for lang, m in per_language.items() if m.get(metric) is not None}
-    non_source = [v for lang, v in scores.items() if lang != cfg.data.train_lang]
+    non_source = [v for lang, v in scores.items() if lang != cfg.data.train_lang]  # the run's source, not "en"
     summary = run.read_summary() or {}
     trainable, total = count_parameters(model)
     method = cfg.method
@@ -205,12 +232,15 @@ def assemble_results(cfg, task, run: RunDir, evaluation, per_language, skipped, 
         "languages": per_language,
         "skipped_languages": skipped,
         "average": sum(scores.values()) / len(scores) if scores else None,
-        "average_without_en": sum(non_source) / len(non_source) if non_source else None,
+        "average_without_source": sum(non_source) / len(non_source) if non_source else None,
         "source_language": cfg.data.train_lang,
+        "parallel": parallel.record(task),
         "pipeline_check": any(n.startswith("PIPELINE CHECK") for n in notices),
         "notices": notices,
         "training": {k: summary.get(k) for k in ("steps", "best_step", "best_dev_score", "tokens_per_second",
-                                                 "peak_memory_mb", "seconds", "n_train", "status")},
+                                                 "peak_memory_mb", "seconds", "n_train", "status",
+                                                 "train_label_counts", "dev_label_counts", "samples",
+                                                 "label_imbalance")},
         "config": cfg.to_dict(),
         "task_definition": task.definition_hash(),
         "provenance": provenance.collect(files + [Path(p) for p in summary.get("data_files", {})]),

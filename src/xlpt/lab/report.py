@@ -5,7 +5,10 @@ languages that differ in one factor, and retrieval per layer. Markdown and JSON 
 Inputs are the lab's summary (`lab.json`: factors, fertility, retrieval) and the study's record
 (`study.json`: every run's per-language scores, the majority baselines). Intervals are 95% Student t
 over fine-tuning seeds (lab.intervals): `mean_interval` for one set of runs and for per-seed
-differences inside the same runs (paired), `welch_interval` between independent sets of runs.
+differences inside the same runs (paired), `welch_interval` between independent sets of runs. The
+method − FT gap per language is the exception: it is tested by the ordinary report's own function
+(lab.gaps: hierarchical bootstrap over seeds and examples, Holm over the target languages), so `xlpt lab`
+and `xlpt report` give the same verdict on the same runs.
 
 Claim rules: every sentence under "Claims" comes from an interval over at least 2 seeds per set and says
 how many; with fewer, the comparison is listed as "no claim". An interval that contains 0 is reported
@@ -19,6 +22,7 @@ from itertools import combinations
 from pathlib import Path
 
 from xlpt.atomic_files import write_text_atomic
+from xlpt.lab.gaps import gap_verdict, study_gaps, why_no_claim
 from xlpt.lab.intervals import binomial_halfwidth, mean_interval, shifted, verdict, welch_interval
 from xlpt.lab.pipeline import _write_json
 
@@ -34,7 +38,10 @@ INTERVALS = ("95% Student t intervals over fine-tuning seeds (not clipped to [0,
              "and method vs method: Welch (independent sets of runs); differences between two languages: paired by "
              "run (the same runs evaluated on both). They leave out test-set sampling error and the variance between "
              "pretraining runs (one pretraining run serves every seed), which at this scale can be large: see the "
-             "lab section of the README.")
+             "lab section of the README. The method − FT gap per language is the exception: 95% percentile interval and "
+             "p of a hierarchical bootstrap over seeds and test examples (the ordinary `xlpt report`'s test, the same "
+             "verdicts), Holm-adjusted over the target languages of each method and model; * marks a gap with "
+             "adjusted p < 0.05.")
 
 
 # ------------------------------------------------------------------------------------------- factors
@@ -108,7 +115,20 @@ def _by_seed(runs, task, method, model, a, b) -> list[float]:
             if a in run["scores"] and b in run["scores"]]
 
 
-def task_report(task: str, study: dict, lab: dict) -> dict:
+def _gap(tested: dict, runs, task: str, lang: str, method: str, model: str) -> dict:
+    """The tested gap (lab.gaps), or, without run folders to test it on, the difference of seed means."""
+    found = tested.get((task, lang, method, model))
+    if found is not None:
+        return found
+    a, b = _scores(runs, task, method, model, lang), _scores(runs, task, FT, model, lang)
+    difference = sum(a) / len(a) - sum(b) / len(b) if a and b else None
+    return {"difference": difference, "low": None, "high": None, "n": [len(a), len(b)], "p": None, "p_adjusted": None,
+            "significant": False, "seed_aware": False, "source": False, "note": "no run folders"}
+
+
+def task_report(task: str, study: dict, lab: dict, tested: dict | None = None) -> dict:
+    """`tested`: lab.gaps.study_gaps(study) (computed here when not given)."""
+    tested = study_gaps(study) if tested is None else tested
     runs, spec = study["runs"], study["spec"]
     methods, models, languages = list(spec["methods"]), list(spec["models"]), study["languages"]
     base = study["base"]
@@ -124,8 +144,8 @@ def task_report(task: str, study: dict, lab: dict) -> dict:
                         for lang in languages}
     gaps = {}
     if FT in methods:
-        gaps = {lang: {m: {model: welch_interval(_scores(runs, task, m, model, lang), _scores(runs, task, FT, model, lang))
-                           for model in models} for m in methods if m != FT} for lang in languages}
+        gaps = {lang: {m: {model: _gap(tested, runs, task, lang, m, model) for model in models}
+                       for m in methods if m != FT} for lang in languages}
     found = contrasts(lab["languages"], base)
     for contrast in found:
         a, b = contrast["languages"]
@@ -175,7 +195,8 @@ def build(study: dict, lab: dict) -> dict:
                         "fertility": lab["fertility"][name]["fertility"],
                         "shared_words": study["overlap"].get(name)}
                  for name, spec in lab["languages"].items()}
-    tasks = {task: task_report(task, study, lab) for task in study["spec"]["tasks"]}
+    tested = study_gaps(study)
+    tasks = {task: task_report(task, study, lab, tested) for task in study["spec"]["tasks"]}
     notices = sorted({n for run in study["runs"] for n in run.get("notices") or []})
     report = {"lab": lab["lab"], "key": lab["key"], "study_key": study["key"], "base": base, "intervals": INTERVALS,
               "seeds": study["spec"]["seeds"], "budgets": _budgets(study), "notices": notices,
@@ -218,6 +239,19 @@ def _claim(subject: str, interval: dict, value_key: str, how: str, n: str) -> tu
             None)
 
 
+def _tested_claim(subject: str, entry: dict) -> str | None:
+    """A method - FT gap's claim from the seed-aware test (lab.gaps), or None (no claim)."""
+    side = gap_verdict(entry)
+    if side is None:
+        return None
+    said = {"above": "is above 0", "below": "is below 0",
+            "overlaps 0": "is not distinguishable from 0 at this number of seeds"}[side]
+    return (f"{subject} {said} ({entry['correction']}-adjusted p {entry['p_adjusted']:.3f} over the family of "
+            f"{entry['family']} target languages): {entry['difference']:+.3f} (unadjusted "
+            f"{_interval_text(entry['low'], entry['high'])}; {entry['test']}, {entry['n'][0]} and {entry['n'][1]} seeds, "
+            f"{entry['examples']} examples).")
+
+
 def _seeds(n) -> str:
     if isinstance(n, list):
         return f"{n[0]} and {n[1]} seeds"
@@ -229,8 +263,11 @@ def claims(report: dict) -> tuple[list[dict], list[str]]:
     without a claim. A claim built on one-label cells (see ONE_LABEL) names them."""
     made, unclaimed = [], []
 
-    def add(task, lang, kind, subject, interval, value_key, how, cells):
-        text, missing = _claim(subject, interval, value_key, how, _seeds(interval["n"]))
+    def add(task, lang, kind, subject, interval, value_key, how, cells, tested: bool = False):
+        if tested:  # a method - FT gap: the seed-aware test and its correction decide (lab.gaps)
+            text, missing = _tested_claim(subject, interval), f"{subject}: no claim ({why_no_claim(interval)})"
+        else:
+            text, missing = _claim(subject, interval, value_key, how, _seeds(interval["n"]))
         if not text:
             unclaimed.append(missing)
             return
@@ -239,8 +276,9 @@ def claims(report: dict) -> tuple[list[dict], list[str]]:
         if one_label:
             text += (f" Caveat: {', '.join(one_label)} predict{'s' if len(one_label) == 1 else ''} one label for at least "
                      f"{100 * ONE_LABEL:.0f}% of the examples in every seed (accuracy = that label's share).")
+        side = gap_verdict(interval) if tested else verdict(interval["low"], interval["high"])
         made.append({"task": task, "language": lang, "kind": kind, "text": text, "one_label": one_label,
-                     "verdict": verdict(interval["low"], interval["high"]), "interval": interval})
+                     "verdict": side, "interval": interval})
 
     base = report["base"]
     for task, t in report["tasks"].items():
@@ -258,7 +296,7 @@ def claims(report: dict) -> tuple[list[dict], list[str]]:
             for method, models in t["gap"].get(lang, {}).items():
                 for model, result in models.items():
                     add(task, lang, "gap", f"{task}, {lang}, {model} model: {method} minus {FT}", result, "difference",
-                        "Welch t", [(lang, method, model), (lang, FT, model)])
+                        None, [(lang, method, model), (lang, FT, model)], tested=True)
         for contrast in t["contrasts"]:
             a, b = contrast["languages"]
             pair = f"{a} vs {b} ({contrast['factor']}: {contrast['values'][0]} vs {contrast['values'][1]})"
@@ -294,6 +332,15 @@ def cell(interval: dict, key: str = "mean", signed: bool = False, compact: bool 
     return f"{shown} [{pattern.format(interval['low'])}, {pattern.format(interval['high'])}]"
 
 
+def gap_cell(entry: dict) -> str:
+    """A method - FT gap: '-0.046 [-0.097, +0.001]', '*' when significant after correction, 'ex' when the
+    interval is example-only (1 seed of a method: seed variance unmeasured)."""
+    text = cell(entry, "difference", signed=True)
+    if entry.get("low") is not None and not entry.get("seed_aware"):
+        text += " ex"
+    return text + ("*" if entry.get("significant") else "")
+
+
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|",
             *("| " + " | ".join(row) + " |" for row in rows)]
@@ -319,7 +366,7 @@ def markdown(report: dict, commands: dict[str, str]) -> str:
         lines += [f"- {run['id']}: {run['error']}" for run in report["runs"]["failed"]]
     ordinary = report.get("ordinary_report")
     if ordinary:
-        lines += ["", "The ordinary `xlpt report` over the same runs (per-language tables, paired-bootstrap PT − FT "
+        lines += ["", "The ordinary `xlpt report` over the same runs (per-language tables, the same seed-aware PT − FT "
                   "tests): " + (f"[{Path(ordinary['markdown']).parent.name}/report.md]"
                                 f"({Path(ordinary['markdown']).parent.name}/report.md)" if "markdown" in ordinary
                                 else f"not written: {ordinary['error']}")]
@@ -375,7 +422,7 @@ def _factor_lines(report: dict, t: dict) -> list[str]:
     _, models, over_methods, gap_methods = axes(t)
     over = [(m, f"{m}: pretrained − control") for m in over_methods]
     gaps = [(m, model, f"{m} − {FT} ({model})") for m in gap_methods for model in models]
-    header = ["language", *factors, "token share", "fertility", "shared words", "retrieval (PT, best layer)",
+    header = ["language", *factors, "token share", "fertility", "shared words", "retrieval (pretrained, best layer)",
               *(name for _, name in over), *(name for *_, name in gaps)]
     rows = []
     for lang in derived:
@@ -384,10 +431,12 @@ def _factor_lines(report: dict, t: dict) -> list[str]:
         rows.append([lang, *info["factors"].values(), f"{info['token_share']:.2f}", f"{info['fertility']:.2f}",
                      "-" if info["shared_words"] is None else f"{info['shared_words']:.2f}", best,
                      *(cell(t["over_control"][lang][m], "difference", True) for m, _ in over),
-                     *(cell(t["gap"][lang][m][model], "difference", True) for m, model, _ in gaps)])
+                     *(gap_cell(t["gap"][lang][m][model]) for m, model, _ in gaps)])
     return (["### Transfer and the PT − FT gap against the controlled factors", "",
-             "Differences with 95% Welch CIs over seeds; shared words: share of the test text's words written exactly "
-             f"as in {base}.", ""] + _table(header, rows) + [""])
+             "Pretrained − control: differences with 95% Welch CIs over seeds. Method − FT gaps: 95% CI of the "
+             "hierarchical bootstrap over seeds and test examples (the ordinary report's test); * Holm-adjusted p < "
+             "0.05 over the target languages; ex: 1 seed of a method, an example-only interval that decides nothing. "
+             f"Shared words: share of the test text's words written exactly as in {base}.", ""] + _table(header, rows) + [""])
 
 
 def _contrast_lines(t: dict) -> list[str]:

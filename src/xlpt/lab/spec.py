@@ -26,6 +26,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from xlpt.errors import ConfigError
 from xlpt.lab.scripts import SCRIPT_NAMES, SCRIPTS
+from xlpt.schema import Bool
 
 FORMAT_VERSION = 2
 """Bumped whenever generation, tokenization or pretraining code changes what a spec builds, so that a
@@ -153,7 +154,7 @@ class LanguageSpec(_Section):
     """Adjective before or after its noun."""
     adposition: Literal["pre", "post"] = "pre"
     """"in PLACE" (preposition) or "PLACE in" (postposition); the location phrase ends the sentence."""
-    case_marking: bool = False
+    case_marking: Bool = False
     """Mark objects with an accusative suffix (one syllable, generated in this script)."""
     anchors: list[Literal[ANCHOR_KINDS]] = []
     """Word classes kept identical to the base (in the base script), like names shared across languages."""
@@ -194,7 +195,7 @@ class TasksSpec(_Section):
     train: Count = 1000
     dev: Count = 200
     test: Count = 400
-    train_all_languages: bool = False
+    train_all_languages: Bool = False
     """Also write train files for the derived languages (e.g. for an in-language upper bound)."""
 
 
@@ -260,10 +261,10 @@ class PretrainingSpec(_Section):
 class RetrievalSpec(_Section):
     sentences: Count = 200
     """Parallel test sentences per language used for retrieval (chance level = 1 / sentences)."""
-    center: bool = True
+    center: Bool = True
     """Subtract each language's mean sentence vector before cosine similarity (removes the language's
     constant offset, the usual practice for measuring language-neutral content)."""
-    exclude_shared: bool = True
+    exclude_shared: Bool = True
     """Leave words written identically in both languages (anchors) out of the sentence means: they match
     trivially, even in a random model, and would hide whether the model aligned anything it learned."""
 

@@ -36,7 +36,8 @@ def prepare(task_model, cfg, tokenizer) -> None:
 TRAINING_KEYS = ("train.learning_rate", "train.head_learning_rate", "train.batch_size", "train.grad_accum",
                  "train.epochs", "train.max_steps", "train.warmup_ratio", "train.weight_decay", "train.max_grad_norm",
                  "train.eval_every", "train.patience", "train.log_every", "data.max_train_examples",
-                 "data.max_dev_examples", "data.train_split", "data.heldout_fraction", "train.seed")
+                 "data.max_dev_examples", "data.train_split", "data.heldout_fraction", "train.seed",
+                 "data.allow_label_imbalance")
 
 METHOD = Method(
     name="zero_shot", display_name="Zero-shot", config=ZeroShotConfig, prepare=prepare, default_learning_rate=None,

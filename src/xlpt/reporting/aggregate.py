@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from xlpt.methods import METHODS
 from xlpt.reporting.collect import RunRecord, System
 from xlpt.reporting.coverage import LanguageCoverage, language_coverage
+from xlpt.reporting.source import LEGACY_SOURCE, without_source_label
 from xlpt.reporting.stats import SeedSummary, summarize
 
-SOURCE_LANGUAGE = "en"
-SOURCE_LANGUAGES = frozenset({"en", "eng_Latn"})
-"""English, the training language, as XTREME (ISO 639-1) and SIB-200 (FLORES-200) name it."""
 METHOD_ORDER = tuple(METHODS)  # the registry's order: baselines, then by trained parameters
 METHOD_LABELS = {name: record.display_name for name, record in METHODS.items()}
-AVERAGE_ROWS = {"all": "Average", "without_en": "Average w/o en"}
+AVERAGE_ROWS = {"all": "Average", "without_source": "Average w/o source"}
+"""Generic names; a table's own label for "without_source" names its source (`TaskTable.average_label`)."""
 
 
 @dataclass
@@ -26,22 +25,32 @@ class TaskTable:
     task: str
     metric: str
     languages: list[str]
-    """English first, then alphabetical."""
+    """The source language(s) first, then alphabetical."""
     systems: list[System]
     labels: dict[System, str]
     runs: dict[System, list[RunRecord]]
     cells: dict[tuple[str, System], SeedSummary] = field(default_factory=dict)
     averages: dict[tuple[str, System], SeedSummary] = field(default_factory=dict)
-    """Keyed by ("all" | "without_en", system): per-run mean over languages, then mean over seeds."""
+    """Keyed by ("all" | "without_source", system): per-run mean over languages (without_source: without the
+    run's own training language), then mean over seeds."""
     average_coverage: dict[tuple[str, System], tuple[int, int]] = field(default_factory=dict)
     """(languages every run of the system has, languages in the average's row set)."""
     substitute_splits: dict[str, str] = field(default_factory=dict)
     """Language -> the split(s) used instead of the report's split (e.g. "dev"), in at least one run."""
     coverage: dict[str, LanguageCoverage] = field(default_factory=dict)
     """Language -> split(s) and example counts it was scored on, over all runs of the task."""
+    sources: frozenset[str] = frozenset({LEGACY_SOURCE})
+    """The training language(s) of the task's runs (one, unless runs trained on different languages)."""
 
     def average_languages(self, which: str) -> list[str]:
-        return [lang for lang in self.languages if which == "all" or not is_source_language(lang)]
+        return [lang for lang in self.languages if which == "all" or lang not in self.sources]
+
+    def is_source(self, lang: str) -> bool:
+        return lang in self.sources
+
+    def average_label(self, which: str) -> str:
+        """'Average' / 'Average w/o source (eng_Latn)'."""
+        return without_source_label(self.sources) if which == "without_source" else AVERAGE_ROWS[which]
 
     @property
     def pipeline_check(self) -> bool:
@@ -58,8 +67,15 @@ class TaskTable:
         return min((s.n for s in list(self.cells.values()) + list(self.averages.values())), default=0)
 
 
-def is_source_language(lang: str) -> bool:
-    return lang in SOURCE_LANGUAGES
+def source_languages(table: TaskTable) -> frozenset[str]:
+    """The training language(s) of a table's runs: what every average, family and correlation leaves out."""
+    return table.sources
+
+
+def is_source_language(lang: str, sources=frozenset({LEGACY_SOURCE})) -> bool:
+    """Whether `lang` is one of `sources` (pass the table's or comparison's `sources`; the default, en, is
+    only right for results older than `source_language`)."""
+    return lang in sources
 
 
 def method_label(method: str) -> str:
@@ -78,12 +94,13 @@ def _task_table(task: str, runs: list[RunRecord]) -> TaskTable:
     for run in runs:
         by_system[run.system].append(run)
     systems = sorted(by_system, key=system_sort_key)
-    languages = sorted({lang for run in runs for lang in run.scores}, key=lambda l: (not is_source_language(l), l))
+    sources = frozenset(run.source_language for run in runs)
+    languages = sorted({lang for run in runs for lang in run.scores}, key=lambda l: (l not in sources, l))
     metrics = sorted({run.metric for run in runs})
     table = TaskTable(
         task=task, metric="/".join(metrics), languages=languages, systems=systems,
         labels=system_labels(systems), runs={s: sorted(by_system[s], key=_seed_key) for s in systems},
-        substitute_splits=_substitute_splits(runs), coverage=language_coverage(runs),
+        substitute_splits=_substitute_splits(runs), coverage=language_coverage(runs), sources=sources,
     )
     for system in systems:
         _fill_system(table, system)
@@ -107,7 +124,8 @@ def _fill_system(table: TaskTable, system: System) -> None:
             table.cells[(lang, system)] = summarize(values)
     for which in AVERAGE_ROWS:
         row_set = table.average_languages(which)
-        per_run = [_run_average(run, row_set) for run in system_runs]
+        per_run = [_run_average(run, row_set if which == "all" else
+                                [lang for lang in row_set if lang != run.source_language]) for run in system_runs]
         per_run = [value for value in per_run if value is not None]
         if per_run:
             table.averages[(which, system)] = summarize(per_run)
@@ -128,7 +146,7 @@ def system_sort_key(system: System):
     method_rank = METHOD_ORDER.index(system.method) if system.method in METHOD_ORDER else len(METHOD_ORDER)
     return (
         system.model, method_rank, system.method, system.prompt_length or 0,
-        system.prompt_init or "", system.learning_rate or 0.0, system.formulation or "",
+        system.prompt_init or "", system.learning_rate or 0.0, system.formulation or "", system.source_language or "",
     )
 
 
@@ -145,6 +163,8 @@ def system_labels(systems: list[System]) -> dict[System, str]:
             details.append(f"init={system.prompt_init}")
         if len({s.formulation for s in siblings}) > 1:
             details.append(str(system.formulation))
+        if len({s.source_language for s in siblings}) > 1:
+            details.append(f"src={system.source_language}")
         if len({s.learning_rate for s in siblings}) > 1:
             details.append(f"lr={system.learning_rate:g}" if system.learning_rate is not None else "lr=?")
         if several_models:
@@ -159,14 +179,14 @@ def short_model(model: str) -> str:
 
 
 def best_system(table: TaskTable, method: str, model: str) -> System | None:
-    """The configuration of `method` with the highest average without English (then with it).
+    """The configuration of `method` with the highest average without the source language (then with it).
 
     Used to choose one prompt-tuning and one fine-tuning column for the tokenization analysis; with a
     single configuration per method (the usual case) there is no choice to make."""
     candidates = [s for s in table.systems if s.method == method and s.model == model]
 
     def score(system: System):
-        summary = table.averages.get(("without_en", system)) or table.averages.get(("all", system))
+        summary = table.averages.get(("without_source", system)) or table.averages.get(("all", system))
         return summary.mean if summary else float("-inf")
 
     return max(candidates, key=score, default=None)
@@ -180,7 +200,9 @@ class PromptCurve:
     label: str
     lengths: list[int]
     series: dict[str, list[float | None]]
-    """Row name (a language or an AVERAGE_ROWS label) -> mean over seeds per prompt length."""
+    """Row name (a language or the table's average labels) -> mean over seeds per prompt length."""
+    sources: frozenset[str] = frozenset()
+    """The training language(s), drawn highlighted."""
 
 
 def prompt_curves(table: TaskTable) -> list[PromptCurve]:
@@ -189,20 +211,20 @@ def prompt_curves(table: TaskTable) -> list[PromptCurve]:
     for system in table.systems:
         if system.prompt_length is not None:
             families[(system.model, system.method, system.prompt_init, system.learning_rate,
-                      system.formulation)].append(system)
+                      system.formulation, system.source_language)].append(system)
     curves = []
-    for (model, method, init, lr, formulation), members in families.items():
+    for (model, method, init, lr, formulation, _), members in families.items():
         if len(members) < 2:
             continue
         members.sort(key=lambda s: s.prompt_length)
         series = {lang: [_mean(table.cells.get((lang, s))) for s in members] for lang in table.languages}
-        for which, name in AVERAGE_ROWS.items():
-            series[name] = [_mean(table.averages.get((which, s))) for s in members]
+        for which in AVERAGE_ROWS:
+            series[table.average_label(which)] = [_mean(table.averages.get((which, s))) for s in members]
         label = table.labels[members[0]].split(" (")[0]
         extras = [short_model(model)] + ([f"init={init}"] if init else []) + ([f"lr={lr:g}"] if lr else [])
         extras += [formulation] if formulation else []
         lengths = [s.prompt_length for s in members]
-        curves.append(PromptCurve(table.task, f"{label} ({', '.join(extras)})", lengths, series))
+        curves.append(PromptCurve(table.task, f"{label} ({', '.join(extras)})", lengths, series, table.sources))
     return curves
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from xlpt.reporting import banner
 from xlpt.reporting.aggregate import AVERAGE_ROWS, TaskTable, short_model
 from xlpt.reporting.collect import Collection, EvaluationScope, System, relative_path
+from xlpt.reporting.split_mix import table_average_label
 from xlpt.reporting.stats import SeedSummary
 from xlpt.reporting.tables import Cell, Table
 
@@ -55,7 +56,8 @@ def results_table(table: TaskTable, decimals: int = 1) -> Table:
         out.add_row([label, coverage.split_text, coverage.examples_text()]
                     + _row_cells(summaries, column_n, table, decimals))
     partial = False
-    for index, (which, name) in enumerate(AVERAGE_ROWS.items()):
+    for index, which in enumerate(AVERAGE_ROWS):
+        name = table_average_label(table, which)  # names a dev/test mix (split_mix)
         summaries = [table.averages.get((which, s)) for s in table.systems]
         if not any(summaries):
             continue

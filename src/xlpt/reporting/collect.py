@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlpt.models.origin import pipeline_notice, read_origin
+from xlpt.reporting.source import source_language as _source_language
 
 # Files or folders that mark a directory as a run even when it has no results yet (a run that failed,
 # was killed or is still going). `config.json` is deliberately absent: model checkpoints carry one too.
@@ -40,6 +41,8 @@ class System:
     learning_rate: float | None = None
     formulation: str | None = None
     """Pair tasks: "verbalizer" or "linear_head" (how the class is read out)."""
+    source_language: str | None = None
+    """The training language: runs trained on different languages are different systems, never seeds."""
 
 
 @dataclass(frozen=True)
@@ -90,11 +93,13 @@ class RunRecord:
     evaluation: EvaluationScope | None = None
     skipped_languages: dict[str, str] = field(default_factory=dict)
     """Languages the user asked to skip, with the reason."""
+    source_language: str = "en"
+    """The training language (reporting.source: results, else config data.train_lang, else en)."""
 
     @property
     def system(self) -> System:
         return System(self.model, self.method, self.prompt_length, self.prompt_init, self.learning_rate,
-                      self.formulation)
+                      self.formulation, self.source_language)
 
     def predictions_file(self, lang: str) -> Path | None:
         """The language's predictions, looked up under its own split first (a dev-only language)."""
@@ -234,7 +239,7 @@ def parse_results(data: object, run_dir: Path, split: str) -> RunRecord:
         trainable_fraction=_optional(data, "trainable_fraction", float),
         scores=scores, lang_split=lang_split, lang_n=lang_n, lang_n_available=available, lang_capped=capped,
         pipeline_check=pipeline_check, notices=notices, pipeline_check_source=check_source,
-        evaluation=evaluation, skipped_languages=_skipped_languages(data),
+        evaluation=evaluation, skipped_languages=_skipped_languages(data), source_language=_source_language(data),
     )
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from xlpt.reporting.banner import notices as banner_notices
 from xlpt.reporting.collect import RunFormatError, RunRecord, parse_results
 from xlpt.reporting.coverage import count_text, language_coverage
+from xlpt.reporting.source import average_without_source, source_language
+from xlpt.reporting.split_mix import mix_text
 
 
 def _record(results: dict) -> RunRecord | None:
@@ -47,9 +49,15 @@ def print_results(results: dict) -> None:
         else:
             n = str(m.get("n", "?"))
         print(f"  {lang:>{width}}  {100 * m[metric]:6.2f}  {lang_split:<11}  n={n}")
-    print(f"  {'avg':>{width}}  {100 * results['average']:6.2f}")
-    if results.get("average_without_en") is not None:
-        print(f"  {'-en':>{width}}  {100 * results['average_without_en']:6.2f}  (average without English)")
+    source = source_language(results)
+    splits = {lang: m.get("split") or split for lang, m in results["languages"].items()}
+    mix = mix_text(splits)
+    print(f"  {'avg':>{width}}  {100 * results['average']:6.2f}" + (f"  (mixed: {mix})" if mix else ""))
+    without = average_without_source(results)
+    if without is not None:
+        mix = mix_text({lang: s for lang, s in splits.items() if lang != source})
+        print(f"  {'-src':>{width}}  {100 * without:6.2f}  (average without the source language, {source}"
+              + (f"; mixed: {mix})" if mix else ")"))
     for lang, reason in (record.skipped_languages if record else {}).items():
         print(f"  {lang:>{width}}  skipped on request: {reason}")
 
@@ -57,7 +65,8 @@ def print_results(results: dict) -> None:
 def comparison_table(results_by_method: dict[str, dict]) -> str:
     """Languages as rows (with split and examples scored), methods as columns; the best per row is starred.
 
-    A pipeline-check banner, when any run has one, comes first."""
+    A pipeline-check banner, when any run has one, comes first. "avg-src" is each run's average without
+    its own source language; the rows named in the last line are the source languages."""
     methods = list(results_by_method)
     metric = next(iter(results_by_method.values()))["metric"]
     records = [_record(r) for r in results_by_method.values()]
@@ -67,20 +76,22 @@ def comparison_table(results_by_method: dict[str, dict]) -> str:
     n_width = max([8] + [len(coverage[lang].examples_text()) for lang in languages if lang in coverage])
     header = f"{'lang':>{width}} {'split':<11} {'examples':<{n_width}} " + " ".join(f"{m:>16}" for m in methods)
     lines = banner(records) + [header, "-" * len(header)]
-    for lang in languages + ["avg", "avg-en"]:
+    for lang in languages + ["avg", "avg-src"]:
         values = [_value(results_by_method[m], lang, metric) for m in methods]
         best = max((v for v in values if v is not None), default=None)
         cells = [f"{'-':>16}" if v is None else f"{100 * v:15.2f}{'*' if v == best else ' '}" for v in values]
         found = coverage.get(lang)
         split, examples = (found.split_text, found.examples_text()) if found else ("", "")
         lines.append(f"{lang:>{width}} {split:<11} {examples:<{n_width}} " + " ".join(cells))
+    sources = sorted({source_language(r) for r in results_by_method.values()})
+    lines.append(f"avg-src: average without the source language ({', '.join(sources)})")
     return "\n".join(lines)
 
 
 def _value(results: dict, lang: str, metric: str):
     if lang == "avg":
         return results["average"]
-    if lang == "avg-en":
-        return results.get("average_without_en")
+    if lang == "avg-src":
+        return average_without_source(results)
     entry = results["languages"].get(lang)
     return None if entry is None else entry[metric]

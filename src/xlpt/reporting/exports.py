@@ -17,7 +17,6 @@ from pathlib import Path
 
 from xlpt.reporting.aggregate import AVERAGE_ROWS, TaskTable
 from xlpt.reporting.collect import RunRecord, relative_path
-from xlpt.reporting.correlations import CorrelationAnalysis
 from xlpt.reporting.gaps import GapComparison
 from xlpt.reporting.stats import SeedSummary
 
@@ -46,8 +45,9 @@ def write_task_csv(path: Path, table: TaskTable) -> None:
         cells = _summary_columns(table, lambda s: table.cells.get((lang, s)))
         coverage = table.coverage[lang]
         rows.append([lang, table.substitute_splits.get(lang), coverage.split_text, coverage.examples_text()] + cells)
-    for which, name in AVERAGE_ROWS.items():
-        rows.append([name, "", "", ""] + _summary_columns(table, lambda s: table.averages.get((which, s))))
+    for which in AVERAGE_ROWS:
+        rows.append([table.average_label(which), "", "", ""]
+                    + _summary_columns(table, lambda s: table.averages.get((which, s))))
     write_csv(path, header, rows)
 
 
@@ -82,34 +82,19 @@ def _flag(value: bool | None) -> str:
 
 def write_gaps_csv(path: Path, comparisons: list[GapComparison]) -> None:
     header = ["task", "comparison", "primary", "language", "gap_pp", "ci_low_pp", "ci_high_pp", "p_value",
-              "seed_pairs", "units", "note", "p_adjusted", "correction", "family_size", "significant",
-              "pipeline_check"]
+              "pt_seeds", "ft_seeds", "seed_aware", "units", "note", "p_adjusted", "correction", "family_size",
+              "significant", "pipeline_check", "is_source"]
     rows = []
     for c in comparisons:
         family_size = len(c.family())
         for row in c.rows:
             test = row.test
-            stats = [None] * 5 if test is None else [
-                100 * test.ci[0], 100 * test.ci[1], test.p_value, test.pairs, test.units]
+            stats = [None] * 7 if test is None else [
+                100 * test.ci[0], 100 * test.ci[1], test.p_value, *test.seeds, test.seed_aware, test.units]
             in_family = row.p_adjusted is not None
             rows.append([c.task, c.label, c.primary, row.lang, 100 * row.gap] + stats + [
                 row.note, row.p_adjusted, c.correction if in_family else None, family_size if in_family else None,
-                c.significant(row), c.pipeline_check])
+                c.significant(row), c.pipeline_check, c.is_source(row.lang)])
     write_csv(path, header, rows)
 
 
-def write_correlation_csvs(directory: Path, analyses: list[CorrelationAnalysis]) -> None:
-    header = ["scope", "variable", "n", "pearson_r", "pearson_ci_low", "pearson_ci_high", "pearson_p",
-              "spearman_rho", "spearman_ci_low", "spearman_ci_high", "spearman_p", "slope", "intercept",
-              "left_out", "problem", "languages", "interpretable"]
-    rows, points = [], []
-    for a in analyses:
-        r = a.result
-        numbers = [None] * 10 if r is None else [
-            r.pearson_r, *r.pearson_ci, r.pearson_p, r.spearman_rho, *r.spearman_ci, r.spearman_p, r.slope, r.intercept]
-        left = "; ".join(f"{label} ({reason})" for label, reason in a.left_out)
-        rows.append([a.scope, a.variable, len(a.points)] + numbers + [left, a.problem, len(a.languages()),
-                                                                      a.interpretable])
-        points += [[a.scope, a.variable, label, x, y] for label, x, y in a.points]
-    write_csv(directory / "correlations.csv", header, rows)
-    write_csv(directory / "correlation_points.csv", ["scope", "variable", "language", "x", "gap_pp"], points)

@@ -1,13 +1,20 @@
-"""Per-language explanatory variables (fertility, pretraining share) read from `xlpt tokenization --json`.
+"""Per-language explanatory variables (fertility, pretraining shares) read from `xlpt tokenization --json`.
 
 The gap between prompt tuning and fine-tuning is set against these. Fertility depends on the task's
 text (it is measured on the task's data), pretraining share only on the model's corpus, so a file is
 matched to a (task, model) by task first; see `features_for`.
+
+Two shares: `pretraining_share` is the *natural* share (tokens over all tokens), `sampled_share` the
+share of the training mixture after XGLM's low-resource upsampling (`pretraining_share_upsampled` in
+the file). Files written before the sampled share was exported lack it; for a language whose natural
+share is exactly XGLM's published ratio, the sampled share is then taken from the same published row
+(`xlpt.analysis.pretraining`), never guessed for any other model.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +27,8 @@ class LanguageFeatures:
     pretraining_share: float | None
     in_pretraining: bool | None = None
     """The file's explicit flag (None when absent): False means the model never saw the language."""
+    sampled_share: float | None = None
+    """Share of the training mixture after upsampling (XGLM's `upsampled_ratio`); None when unknown."""
 
 
 @dataclass(frozen=True)
@@ -49,9 +58,26 @@ def _load_one(path: Path) -> FeatureFile:
         if not isinstance(entry, dict):
             raise ConfigError(f"{path}: languages.{lang} is not an object")
         seen = entry.get("in_pretraining")
-        languages[lang] = LanguageFeatures(_number(entry.get("fertility")), _number(entry.get("pretraining_share")),
-                                           seen if isinstance(seen, bool) else None)
+        natural = _number(entry.get("pretraining_share"))
+        sampled = _number(entry.get("pretraining_share_upsampled"))
+        if sampled is None and "pretraining_share_upsampled" not in entry:
+            sampled = _published_sampled_share(lang, natural)
+        languages[lang] = LanguageFeatures(_number(entry.get("fertility")), natural,
+                                           seen if isinstance(seen, bool) else None, sampled)
     return FeatureFile(path, _text(data.get("model")), _text(data.get("task")), languages)
+
+
+def _published_sampled_share(lang: str, natural: float | None) -> float | None:
+    """XGLM's upsampled ratio for `lang` when the file's natural share is XGLM's published one (the file
+    was made for XGLM); else None. Joins through the same table as `xlpt tokenization`."""
+    from xlpt.analysis.pretraining import pretraining_share
+
+    if natural is None:
+        return None
+    row = pretraining_share(lang)
+    if row.ratio is None or not math.isclose(row.ratio, natural, rel_tol=1e-9):
+        return None
+    return row.upsampled_ratio
 
 
 def _number(value) -> float | None:

@@ -48,7 +48,7 @@ def adjust(p_values, method: str) -> np.ndarray:
 
 def smallest_adjusted(family_size: int, p_floor: float, method: str) -> float:
     """The smallest adjusted p a family of this size can reach when no raw p is below `p_floor`
-    (the bootstrap's resolution, 1 / (resamples + 1)): all raw p at the floor is the best case."""
+    (the bootstrap's resolution, seed_bootstrap.p_floor): all raw p at the floor is the best case."""
     if family_size == 0:
         return 1.0
     return float(adjust(np.full(family_size, p_floor), method).min())

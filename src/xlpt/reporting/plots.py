@@ -16,10 +16,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
-from xlpt.reporting.aggregate import AVERAGE_ROWS, PromptCurve, TaskTable, is_source_language  # noqa: E402
+from xlpt.reporting.aggregate import AVERAGE_ROWS, PromptCurve, TaskTable  # noqa: E402
+from xlpt.reporting.source import without_source_label  # noqa: E402
 from xlpt.reporting.banner import TITLE as PIPELINE_TITLE  # noqa: E402
 from xlpt.reporting.builders import seed_phrase  # noqa: E402
-from xlpt.reporting.correlations import VARIABLES, CorrelationAnalysis  # noqa: E402
 
 DPI = 110
 # Fixed metadata keeps PNG bytes identical across runs (matplotlib stamps its version otherwise).
@@ -65,71 +65,19 @@ def bars_figure(table: TaskTable):
     return fig
 
 
-def gap_scatter(analyses: list[CorrelationAnalysis], variable: str, path: Path,
-                pipeline_check: bool = False) -> Path | None:
-    fig = scatter_figure(analyses, variable, pipeline_check)
-    return None if fig is None else _save(fig, path)
-
-
-def scatter_figure(analyses: list[CorrelationAnalysis], variable: str, pipeline_check: bool = False):
-    """One panel per scope: gap against the variable, language labels; OLS line, r and ρ in the title only
-    when the correlation is interpretable (enough languages), else the reason instead."""
-    panels = [a for a in analyses if a.variable == variable and a.points]
-    if not panels:
-        return None
-    cols = min(len(panels), 3)
-    rows = -(-len(panels) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.8 * rows), squeeze=False,
-                             layout="constrained")
-    for ax, analysis in zip(axes.flat, panels):
-        _scatter_panel(ax, analysis)
-    for ax in list(axes.flat)[len(panels):]:
-        ax.axis("off")
-    if pipeline_check:
-        _mark_pipeline_check(fig)
-    return fig
-
-
-def _scatter_panel(ax, analysis: CorrelationAnalysis) -> None:
-    xs = np.array([x for _, x, _ in analysis.points])
-    ys = np.array([y for _, _, y in analysis.points])
-    groups = [label.rsplit(":", 1)[0] if ":" in label else "" for label, _, _ in analysis.points]
-    for group in dict.fromkeys(groups):
-        mask = np.array([g == group for g in groups])
-        ax.scatter(xs[mask], ys[mask], s=18, label=group or None)
-    if len(set(groups)) > 1:
-        ax.legend(fontsize="x-small")
-    if len(analysis.points) <= 60:
-        for label, x, y in analysis.points:
-            ax.annotate(label.split(":")[-1], (x, y), fontsize=7, xytext=(2, 2), textcoords="offset points")
-    ax.axhline(0, color="grey", lw=0.8, ls="--")
-    title = analysis.scope
-    if analysis.interpretable and analysis.result is not None:
-        r = analysis.result
-        grid = np.linspace(xs.min(), xs.max(), 50)
-        ax.plot(grid, r.slope * grid + r.intercept, color="C3")
-        title += f"\nr={r.pearson_r:.2f} [{r.pearson_ci[0]:.2f}, {r.pearson_ci[1]:.2f}], " \
-                 f"ρ={r.spearman_rho:.2f} [{r.spearman_ci[0]:.2f}, {r.spearman_ci[1]:.2f}], n={r.n}"
-    else:
-        title += f"\n{analysis.problem or 'no correlation'}: points only, no fitted line"
-    ax.set_title(title, fontsize=8)
-    ax.set_xlabel(VARIABLES[analysis.variable])
-    ax.set_ylabel("PT − FT (pp)")
-    ax.grid(alpha=0.3)
-
-
 def prompt_length_curves(curves: list[PromptCurve], path: Path, references: dict[str, float] | None = None,
                          pipeline_check: bool = False) -> Path:
-    """Metric against prompt length: thin grey line per language, bold lines for en and the averages.
+    """Metric against prompt length: thin grey line per language, bold lines for the training language(s)
+    and the averages.
 
-    `references` maps a label (e.g. "Full FT avg w/o en") to a horizontal dashed line."""
+    `references` maps a label (e.g. "Full FT average w/o source (en)") to a horizontal dashed line."""
     fig, axes = plt.subplots(1, len(curves), figsize=(4.8 * len(curves), 3.8), squeeze=False,
                              layout="constrained")
-    highlighted = {AVERAGE_ROWS["without_en"]: "C1", AVERAGE_ROWS["all"]: "C2"}
     for ax, curve in zip(axes.flat, curves):
+        highlighted = {without_source_label(curve.sources): "C1", AVERAGE_ROWS["all"]: "C2"}
         for name, values in curve.series.items():
             ys = [100 * v if v is not None else np.nan for v in values]
-            color = "C0" if is_source_language(name) else highlighted.get(name)
+            color = "C0" if name in curve.sources else highlighted.get(name)
             if color:
                 ax.plot(curve.lengths, ys, marker="o", lw=2, color=color, label=name)
             else:

@@ -1,4 +1,4 @@
-"""Per-example prediction files turned into per-unit count vectors for the paired bootstrap.
+"""Per-example prediction files turned into per-unit count vectors for the PT − FT bootstrap.
 
 Every metric here is a function of *summed* counts, so resampling units (examples or sentences) and
 re-summing gives the metric on a bootstrap sample exactly:

@@ -1,6 +1,6 @@
 """Write the whole report: `report.md`, `report.html`, PNG figures, and CSV/LaTeX tables under `tables/`.
 
-Pipeline: collect runs → per-task tables → PT − FT gaps (paired bootstrap on predictions) →
+Pipeline: collect runs → per-task tables → PT − FT gaps (seed-aware bootstrap on predictions) →
 correlations with tokenization features → files. Everything is seeded, so the same runs give the
 same bytes.
 """
@@ -12,9 +12,10 @@ from pathlib import Path
 
 from xlpt.errors import ConfigError
 from xlpt.reporting import banner, builders, exports, plots
-from xlpt.reporting.aggregate import AVERAGE_ROWS, TaskTable, build_task_tables, prompt_curves, best_system
+from xlpt.reporting.aggregate import TaskTable, build_task_tables, prompt_curves, best_system
 from xlpt.reporting.collect import Collection, collect_runs, find_run_dirs, results_filename
 from xlpt.reporting.correlations import MIN_LANGUAGES, VARIABLES, CorrelationAnalysis, analyse
+from xlpt.reporting.audit import Risk, audit_collections
 from xlpt.reporting.coverage import task_notes
 from xlpt.reporting.document import (
     Banner, Block, Bullets, Heading, Image, Paragraph, TableBlock, render_html, render_markdown,
@@ -22,7 +23,8 @@ from xlpt.reporting.document import (
 from xlpt.reporting.gaps import FT_METHOD, GapComparison, PredictionStore, gap_comparisons
 from xlpt.reporting.language_features import load_feature_files
 from xlpt.reporting.multiplicity import CONTROLS, METHODS
-from xlpt.reporting.significance_tables import correlation_table, gap_table
+from xlpt.reporting.correlation_views import correlation_table, figure_caption, gap_scatter, write_correlation_csvs
+from xlpt.reporting.significance_tables import gap_table
 from xlpt.reporting.stats import CORRELATION_RESAMPLES, DEFAULT_SEED, PAIRED_RESAMPLES
 from xlpt.reporting.tables import to_latex
 
@@ -61,6 +63,8 @@ class Report:
     comparisons: list[GapComparison]
     analyses: list[CorrelationAnalysis]
     files: list[Path] = field(default_factory=list)
+    risks: list[Risk] = field(default_factory=list)
+    """The study's protocol risks (`xlpt audit`'s list)."""
 
     @property
     def markdown_path(self) -> Path:
@@ -91,8 +95,9 @@ def build_report(
     comparisons = [c for t in tables for c in gap_comparisons(
         t, store, options.paired_resamples, options.seed, options.correction, options.alpha)]
     analyses = analyse(comparisons, features, options.correlation_resamples, options.seed,
-                       options.min_correlation_languages)
+                       options.min_correlation_languages, options.correction, tables)
     report = Report(out_dir, collection, tables, comparisons, analyses)
+    report.risks = audit_collections([(runs_dir, collection)], options.split).risks
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_tables(report, runs_dir, options)
     blocks = _blocks(report, runs_dir, options, _write_figures(report))
@@ -120,7 +125,7 @@ def _write_tables(report: Report, runs_dir: Path, options: ReportOptions) -> Non
     exports.write_gaps_csv(tables_dir / "gaps.csv", report.comparisons)
     report.files += [tables_dir / "params.tex", report.out_dir / "results_long.csv", tables_dir / "gaps.csv"]
     if report.analyses:
-        exports.write_correlation_csvs(tables_dir, report.analyses)
+        write_correlation_csvs(tables_dir, report.analyses)
         table = correlation_table(report.analyses, options.min_correlation_languages, _any_pipeline_check(report))
         (tables_dir / "correlations.tex").write_text(to_latex(table, "tab:correlations"), encoding="utf-8")
         report.files += [tables_dir / n for n in ("correlations.csv", "correlation_points.csv", "correlations.tex")]
@@ -146,7 +151,7 @@ def _write_figures(report: Report) -> dict[str, Path]:
                 curves, report.out_dir / f"prompt_length_{table.task}.png", references, table.pipeline_check)
     checks = _any_pipeline_check(report)
     for variable in VARIABLES:
-        path = plots.gap_scatter(report.analyses, variable, report.out_dir / f"gap_vs_{variable}.png", checks)
+        path = gap_scatter(report.analyses, variable, report.out_dir / f"gap_vs_{variable}.png", checks)
         if path:
             figures[f"scatter:{variable}"] = path
     report.files += list(figures.values())
@@ -154,13 +159,13 @@ def _write_figures(report: Report) -> dict[str, Path]:
 
 
 def _ft_references(table: TaskTable) -> dict[str, float]:
-    """The best full fine-tuning average without English per model, drawn as a dashed line."""
+    """The best full fine-tuning average without the source language per model, drawn as a dashed line."""
     references = {}
     for model in dict.fromkeys(s.model for s in table.systems):
         ft = best_system(table, FT_METHOD, model)
-        summary = table.averages.get(("without_en", ft)) if ft else None
+        summary = table.averages.get(("without_source", ft)) if ft else None
         if summary:
-            references[f"{table.labels[ft]} {AVERAGE_ROWS['without_en'].lower()}"] = summary.mean
+            references[f"{table.labels[ft]} {table.average_label('without_source').lower()}"] = summary.mean
     return references
 
 
@@ -179,6 +184,7 @@ def _blocks(report: Report, runs_dir: Path, options: ReportOptions, figures: dic
     if coverage:
         blocks += [Paragraph("Evaluation coverage:"), Bullets(tuple(coverage))]
     blocks.append(Bullets(_method_notes(report, options)))
+    blocks += _risk_blocks(report)
     if report.tables:
         blocks += [Heading("Runs"), TableBlock(builders.runs_table(report.tables))]
     for table in report.tables:
@@ -195,6 +201,14 @@ def _blocks(report: Report, runs_dir: Path, options: ReportOptions, figures: dic
     return blocks
 
 
+def _risk_blocks(report: Report) -> list[Block]:
+    """The same lines as `xlpt audit` on the same folder."""
+    if not report.risks:
+        return [Heading("Protocol risks"), Paragraph("None found by `xlpt audit`.")]
+    return [Heading("Protocol risks"), Paragraph(f"{len(report.risks)} found by `xlpt audit` (one per line, with "
+            "the runs concerned; `xlpt audit --json` lists every run):"), Bullets(tuple(r.line() for r in report.risks))]
+
+
 def _results_file(split: str) -> str:
     return f"{results_filename(split)}: evaluations requested on the {split} split"
 
@@ -208,28 +222,35 @@ def _method_notes(report: Report, options: ReportOptions) -> tuple[str, ...]:
     if max_seeds >= 2:
         cells = ("Cells: mean over seeds, in percent, ± sample standard deviation (ddof=1) where a cell has at "
                  "least 2 seeds; n = number of seeds.")
-        averages = "Averages: each run's mean over the languages it has (with / without English), then over seeds."
+        averages = ("Averages: each run's mean over the languages it has (with / without its source language, "
+                    "the one it was trained on), then over seeds.")
     else:
         cells = "Cells: one seed per system, in percent; no standard deviation (it needs at least 2 seeds)."
-        averages = "Averages: each run's mean over the languages it has (with / without English)."
+        averages = ("Averages: each run's mean over the languages it has (with / without its source language, "
+                    "the one it was trained on).")
     method = METHODS[options.correction]
     return (
         cells + " Bold: best mean in the row at the shown precision.",
         averages,
-        "PT − FT gap: difference of the seed means from results.json. 95% CI and p: paired bootstrap over the "
-        f"evaluated examples (sentences for tagging), {options.paired_resamples} resamples, seed {options.seed}, "
-        "runs paired by seed; percentile CI; two-sided p from the shifted bootstrap distribution. NER F1 is "
-        "recomputed from strict IOB2 entity counts per sentence.",
+        "PT − FT gap: difference of the seed means from results.json. 95% CI and p: with at least 2 seeds per "
+        "method, a hierarchical bootstrap (each resample draws each method's seeds with replacement and the "
+        "evaluated examples — sentences for tagging — with replacement, the same rows for both methods; the "
+        "seed level is scaled by sqrt(n/(n−1)) against the bootstrap's shrinkage), "
+        f"{options.paired_resamples} resamples, seed {options.seed}; with 1 seed of a method, the examples only "
+        "(CI marked \"ex\"). Percentile CI; two-sided p = (1 + #{|Δ* − Δ| ≥ |Δ|}) / (1 + resamples) from the "
+        "shifted bootstrap distribution. NER F1 is recomputed from strict IOB2 entity counts per sentence.",
         f"Significance: p-values are {method}-adjusted ({CONTROLS[options.correction]}) within each comparison "
         "(all target languages of one task, model and PT-vs-FT configuration pair); a gap is bold only when its "
-        f"adjusted p < {options.alpha:g}. The bootstrap resamples examples only (seeds are averaged, not "
-        "resampled), so seed-to-seed variance is not accounted for; each comparison's note says how many seeds "
-        "and examples its tests rest on.",
+        f"adjusted p < {options.alpha:g} of a seed-aware test (at least 2 seeds per method). The training "
+        "language is outside every family and never marked. With 1 seed of a method seed variance is unmeasured "
+        "and nothing is marked; each comparison's note says how many seeds and examples its tests rest on.",
         "Tokenization analysis: per task, the best prompt-tuning vs best full-fine-tuning configuration (by average "
-        "without English); English (training language) and languages without the variable are left out; "
+        "without the source language); the runs' source language and languages without the variable are left out; "
         f"fewer than {options.min_correlation_languages} languages: not interpretable, no r shown. "
         f"Correlation CIs: bootstrap over languages, {options.correlation_resamples} resamples, seed {options.seed}, "
-        "percentile; p-values from scipy.stats pearsonr / spearmanr; line: least squares.",
+        "percentile; p-values from scipy.stats pearsonr / spearmanr, then adjusted "
+        f"({method}) over the family of every correlation shown (variables × coefficients × scopes, stated "
+        "under the table and figures); line: least squares.",
     )
 
 
@@ -258,5 +279,6 @@ def _correlation_blocks(report: Report, options: ReportOptions, figures: dict[st
     ]
     for variable, label in VARIABLES.items():
         if f"scatter:{variable}" in figures:
-            blocks.append(Image(figures[f"scatter:{variable}"], f"PT − FT gap against {label}"))
+            blocks += [Image(figures[f"scatter:{variable}"], f"PT − FT gap against {label}"),
+                       Paragraph(figure_caption(report.analyses, variable))]
     return blocks

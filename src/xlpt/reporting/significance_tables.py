@@ -3,9 +3,10 @@ gap-vs-tokenization correlations.
 
 Rules, so that no claim goes out unqualified:
 * a gap is marked (bold) only on its multiple-comparison-adjusted p, never on the raw p;
-* every statement of significance says what it rests on: examples per language, seed pairs,
-  resamples, the correction and the family size; with one seed it says that seed-to-seed variance
-  is not accounted for;
+* only a seed-aware test (seeds and examples resampled, >= 2 seeds per method) can mark a gap; with
+  1 seed the statement says seed variance is unmeasured, marks nothing, and labels the CI example-only;
+* every statement of significance says what it rests on: examples per language, seeds per method,
+  resamples, the correction and the family size;
 * a correlation over too few languages shows "not interpretable (n = 4 < 8 languages)" instead of r;
 * numbers from a pipeline-check model carry that note first.
 """
@@ -13,16 +14,19 @@ Rules, so that no claim goes out unqualified:
 from __future__ import annotations
 
 from xlpt.reporting import banner
-from xlpt.reporting.aggregate import AVERAGE_ROWS, is_source_language
+from xlpt.reporting.aggregate import AVERAGE_ROWS
 from xlpt.reporting.builders import pct
-from xlpt.reporting.correlations import VARIABLES, CorrelationAnalysis, summarize_left_out
 from xlpt.reporting.coverage import LanguageCoverage
 from xlpt.reporting.gaps import GapComparison, GapRow
 from xlpt.reporting.multiplicity import CONTROLS
+from xlpt.reporting.source import without_source_label
 from xlpt.reporting.tables import Cell, Table
 
-SINGLE_SEED = "1 seed: seed-to-seed variance is not accounted for (the test covers example sampling only)"
-SEVERAL_SEEDS = "seeds are averaged inside each resample, not resampled: seed-to-seed variance is not part of the test"
+SINGLE_SEED = ("seed variance is unmeasured (1 seed of a method), so nothing is marked significant; the CI and p "
+               "shown are example-only (bootstrap over examples)")
+SEED_AWARE = "two-sided hierarchical bootstrap over seeds and examples"
+EXAMPLE_ONLY_MARK = "ex"
+"""Beside a CI that covers example sampling only (1 seed of a method)."""
 
 
 def format_p(p: float) -> str:
@@ -34,21 +38,32 @@ def _span(values: tuple[int, int] | list[int]) -> str:
     return f"{low:,}" if low == high else f"{low:,}–{high:,}"
 
 
+def _seeds_text(counts: list[tuple[int, int]]) -> str:
+    """'3 PT and 3 FT seeds' (or spans when languages differ)."""
+    return (f"{_span([pt for pt, _ in counts])} PT and {_span([ft for _, ft in counts])} FT seed(s)")
+
+
 def significance_statement(comparison: GapComparison) -> str:
     """One sentence: how many target languages differ, and everything that claim rests on."""
-    family = comparison.family()
+    family, example_only = comparison.family(), comparison.example_only()
     head = f"{comparison.task} · {comparison.label}: "
+    if not family and not example_only:
+        return head + "no target language has a test (no usable predictions), so nothing is claimed."
     if not family:
-        return head + "no target language has a paired test (no usable predictions), so nothing is claimed."
+        text = (head + f"{SINGLE_SEED}: {len(example_only)} target languages, "
+                f"{_seeds_text(comparison.seed_counts(example_only))}, {_span(comparison.units(example_only))} "
+                f"examples per language, {example_only[0].test.resamples:,} resamples")
+        return ("PIPELINE CHECK, NOT A FINDING — " if comparison.pipeline_check else "") + text + "."
     significant = [row.lang for row in family if comparison.significant(row)]
-    pairs = comparison.seed_pairs()
     verdict = (f"{len(significant)} of {len(family)} target languages differ at {comparison.method_name}-adjusted "
                f"p < {comparison.alpha:g}" + (f" ({', '.join(significant)})" if significant else ""))
-    basis = (f"two-sided paired bootstrap over {_span(comparison.units())} examples per language, "
-             f"{_span(pairs)} seed pair(s), {family[0].test.resamples:,} resamples; {comparison.method_name} "
+    basis = (f"{SEED_AWARE} ({_seeds_text(comparison.seed_counts(family))}, {_span(comparison.units(family))} "
+             f"examples per language, {family[0].test.resamples:,} resamples); {comparison.method_name} "
              f"correction over the family of {len(family)} target languages ({CONTROLS[comparison.correction]})")
     text = head + verdict + "; " + basis
-    text += "; " + (SINGLE_SEED if max(pairs) == 1 else SEVERAL_SEEDS)
+    if example_only:
+        text += (f"; {', '.join(row.lang for row in example_only)}: 1 seed of a method, seed variance unmeasured, "
+                 "outside the family and never marked")
     problem = comparison.resolution_problem()
     if problem:
         text += "; " + problem
@@ -59,7 +74,7 @@ def significance_statement(comparison: GapComparison) -> str:
 
 def gap_table(task: str, comparisons: list[GapComparison], coverage: dict[str, LanguageCoverage],
               decimals: int = 1) -> Table:
-    """Per language: split, then per comparison Δ (pp), paired-bootstrap 95% CI, raw p and adjusted p."""
+    """Per language: split, then per comparison Δ (pp), bootstrap 95% CI, raw p and adjusted p."""
     method = comparisons[0].method_name
     header = ["Language", "Split"]
     for comparison in comparisons:
@@ -75,29 +90,33 @@ def gap_table(task: str, comparisons: list[GapComparison], coverage: dict[str, L
             if row is not None and row.note:
                 notes.setdefault(row.note, []).append(lang)
         out.add_row(cells)
-    for index, (which, name) in enumerate(AVERAGE_ROWS.items()):
-        cells = [name, ""]
+    sources = frozenset().union(*(c.sources for c in comparisons))
+    for index, which in enumerate(AVERAGE_ROWS):
+        cells = [without_source_label(sources) if which == "without_source" else AVERAGE_ROWS[which], ""]
         for comparison in comparisons:
             value = comparison.averages.get(which)
             cells += [pct(value, decimals, signed=True) if value is not None else "—", "", "", ""]
         out.add_row(cells, rule=index == 0)
-    out.footnotes = _gap_notes(comparisons, languages)
+    out.footnotes = _gap_notes(comparisons, languages, sources)
     out.footnotes += [f"{', '.join(langs)}: {note}" for note, langs in notes.items()]
     return out
 
 
-def _gap_notes(comparisons: list[GapComparison], languages: list[str]) -> list[str]:
+def _gap_notes(comparisons: list[GapComparison], languages: list[str], sources: frozenset[str]) -> list[str]:
     first = comparisons[0]
     notes = [banner.SHORT] if any(c.pipeline_check for c in comparisons) else []
     notes.append(
-        f"Bold: {first.method_name}-adjusted p < {first.alpha:g}; each comparison's target languages with a test "
-        f"form one family ({CONTROLS[first.correction]} controlled within it, not across comparisons or tasks). "
-        "The raw p is shown for reference and never used for marking. Tests: two-sided paired bootstrap over the "
-        "evaluated examples (sentences for tagging), runs paired by seed.")
+        f"Bold: {first.method_name}-adjusted p < {first.alpha:g} of a seed-aware test; each comparison's target "
+        "languages with such a test form one family "
+        f"({CONTROLS[first.correction]} controlled within it, not across comparisons or tasks). The raw p is shown "
+        "for reference and never used for marking. Tests: with >= 2 seeds per method, a two-sided hierarchical "
+        "bootstrap (each method's seeds resampled, then the evaluated examples — sentences for tagging — the same "
+        "rows for both methods); with 1 seed of a method, examples only: its CI is marked "
+        f"\"{EXAMPLE_ONLY_MARK}\", seed variance is unmeasured and nothing is marked.")
     notes += [significance_statement(c) for c in comparisons]
-    sources = [lang for lang in languages if is_source_language(lang)]
-    if sources:
-        notes.append(f"{', '.join(sources)}: training language; tested, but outside the family and never marked.")
+    shown = [lang for lang in languages if lang in sources]
+    if shown:
+        notes.append(f"{', '.join(shown)}: training language; tested, but outside the family and never marked.")
     return notes
 
 
@@ -109,31 +128,9 @@ def _gap_cells(comparison: GapComparison, row: GapRow | None, decimals: int) -> 
         return [Cell(gap), Cell("n/a"), Cell("n/a"), Cell("n/a")]
     low, high = row.test.ci
     ci = f"[{pct(low, decimals, signed=True)}, {pct(high, decimals, signed=True)}]"
+    ci += "" if row.test.seed_aware else f" {EXAMPLE_ONLY_MARK}"
     adjusted = format_p(row.p_adjusted) if row.p_adjusted is not None else "—"
     return [Cell(gap, bold=comparison.significant(row)), Cell(ci), Cell(format_p(row.test.p_value)), Cell(adjusted)]
-
-
-def correlation_table(analyses: list[CorrelationAnalysis], min_languages: int, pipeline_check: bool = False) -> Table:
-    header = ["Scope", "x", "n", "Pearson r", "r 95% CI", "Pearson p", "Spearman ρ", "ρ 95% CI", "Spearman p",
-              "Slope (pp per unit x)", "Left out"]
-    out = Table("PT − FT gap (pp) against tokenization and pretraining share", header)
-    for a in analyses:
-        r = a.result
-        if r is None:
-            numbers = [a.problem or "not computed"] + ["—"] * 6
-        else:
-            numbers = [f"{r.pearson_r:.3f}", _ci(r.pearson_ci), format_p(r.pearson_p),
-                       f"{r.spearman_rho:.3f}", _ci(r.spearman_ci), format_p(r.spearman_p), f"{r.slope:.2f}"]
-        n = str(len(a.points))
-        if len(a.languages()) != len(a.points):
-            n += f" ({len(a.languages())} languages)"
-        out.add_row([a.scope, VARIABLES[a.variable], n] + numbers + [summarize_left_out(a.left_out)])
-    out.footnotes = [banner.SHORT] if pipeline_check else []
-    out.footnotes.append(f"Correlations over fewer than {min_languages} distinct languages are not interpretable and "
-                         "not computed; their points are still listed (correlation_points.csv, figures).")
-    if any(len(a.languages()) != len(a.points) for a in analyses):
-        out.footnotes.append("Pooled scopes count each language once per task: the points are not independent.")
-    return out
 
 
 def _ci(ci: tuple[float, float]) -> str:

@@ -1,4 +1,5 @@
-"""Statistics for the report: seed summaries, correlations with bootstrap CIs, paired bootstrap tests.
+"""Statistics for the report: seed summaries and correlations with bootstrap CIs (the PT − FT test is
+`seed_bootstrap`).
 
 All resampling is seeded (`numpy.random.default_rng(seed)`), so a report is reproducible byte for byte.
 Confidence intervals are percentile intervals of the bootstrap distribution.
@@ -8,14 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Callable
 
 import numpy as np
 from scipy import stats as sps
 
 CORRELATION_RESAMPLES = 2000
 PAIRED_RESAMPLES = 1000
+"""Resamples of the PT − FT test (seed_bootstrap)."""
 DEFAULT_SEED = 0
 
 
@@ -96,57 +96,3 @@ def _percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[float, flo
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(finite, [tail, 100 - tail])
     return float(low), float(high)
-
-
-@dataclass(frozen=True)
-class PairedTest:
-    delta: float
-    """Mean over seed pairs of metric(A) - metric(B), from the prediction files."""
-    ci: tuple[float, float]
-    p_value: float
-    pairs: int
-    units: int
-    resamples: int
-
-
-def paired_bootstrap(
-    counts_a: list[np.ndarray],
-    counts_b: list[np.ndarray],
-    metric: Callable[[np.ndarray], np.ndarray],
-    resamples: int = PAIRED_RESAMPLES,
-    seed: int = DEFAULT_SEED,
-) -> PairedTest:
-    """Paired bootstrap over units (examples or sentences) for the difference A - B.
-
-    `counts_a[i]` and `counts_b[i]` are the (units, k) count matrices of seed pair i, rows aligned on the
-    same units for every pair; each resample draws units once and applies the draw to all pairs, so
-    seeds are averaged inside every resample. The two-sided p-value tests delta = 0 by the shifted
-    bootstrap distribution: p = (1 + #{|d* - d| >= |d|}) / (1 + resamples). Identical systems give p = 1.
-    """
-    stacked = np.stack([np.stack(counts_a), np.stack(counts_b)])  # (2, pairs, units, k)
-    units = stacked.shape[2]
-    observed = metric(stacked.sum(axis=2))  # (2, pairs)
-    delta = float((observed[0] - observed[1]).mean())
-    flat = stacked.transpose(2, 0, 1, 3).reshape(units, -1)  # (units, 2 * pairs * k)
-    weights = _resample_weights(units, resamples, seed)
-    sums = (weights @ flat).reshape(resamples, *stacked.shape[:2], stacked.shape[3])
-    boot = metric(sums)  # (resamples, 2, pairs)
-    deltas = (boot[:, 0] - boot[:, 1]).mean(axis=1)
-    extreme = np.abs(deltas - delta) >= abs(delta) - 1e-12
-    p_value = (1 + int(extreme.sum())) / (1 + resamples)
-    return PairedTest(delta, _percentile_ci(deltas), p_value, len(counts_a), units, resamples)
-
-
-@lru_cache(maxsize=2)
-def _resample_weights(units: int, resamples: int, seed: int) -> np.ndarray:
-    """How often each unit is drawn in each resample, as a (resamples, units) matrix.
-
-    Cached: every language of a task with the same test size reuses one draw, which keeps a report
-    over dozens of runs to seconds (the draw, not the arithmetic, dominates)."""
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, units, size=(resamples, units))
-    offsets = (np.arange(resamples) * units)[:, None]
-    counts = np.bincount((idx + offsets).ravel(), minlength=resamples * units)
-    weights = counts.reshape(resamples, units).astype(np.float64)
-    weights.flags.writeable = False
-    return weights

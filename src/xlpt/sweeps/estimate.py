@@ -177,8 +177,8 @@ def _training_sizes(cfg: RunConfig, data) -> tuple[int, int, tuple]:
     task, lang, data_dir = cfg.data.task, cfg.data.train_lang, cfg.data.data_dir
     plan = plan_training(cfg, data.labeled_splits(lang))
     n_rows, _, sample = split_sample(task, data_dir, lang, plan.train.split)
-    n_train = len(plan.train.indices(n_rows))
-    n_dev = len(plan.selection.indices(split_sample(task, data_dir, lang, plan.selection.split)[0]))
+    n_train = plan.train.count(n_rows)
+    n_dev = plan.selection.count(split_sample(task, data_dir, lang, plan.selection.split)[0])
     return n_train, n_dev, sample
 
 
@@ -198,15 +198,14 @@ def _estimate_training(cfg: RunConfig, result: Estimate, data) -> None:
 
 
 def _estimate_evaluation(cfg: RunConfig, result: Estimate, data) -> None:
-    from xlpt.data.plan import evaluation_rows, plan_languages, plan_training
+    from xlpt.data.plan import evaluation_count, plan_languages, plan_training
 
     plan, _ = plan_languages(cfg, data, cfg.data.eval_split, cfg.data.languages_wanted())
     trains = cfg.method_record.trains
     training = plan_training(cfg, data.labeled_splits(cfg.data.train_lang)) if trains else None
     for lang, split in plan.items():
         n, _, sample = split_sample(cfg.data.task, cfg.data.data_dir, lang, split)
-        rows = evaluation_rows(n, lang, split, training, cfg.data.max_eval_examples)
-        n = len(rows.indices or [])
+        n = evaluation_count(n, lang, split, training, cfg.data.max_eval_examples)
         per_example, source = mean_tokens(cfg, sample, not trains)
         result.lengths_from = result.lengths_from or source
         result.eval_examples += n

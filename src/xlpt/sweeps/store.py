@@ -15,15 +15,18 @@ before answering, which
 All of it is one transaction. Two directories holding the same run (a copied folder) give one row,
 the finished one if any, and the other is reported.
 
-Schema (version 2):
+Schema (version 3; version 2 named the average `average_without_en` and had no source_language: an
+older store is moved aside and rebuilt from the run directories, like any store of another version):
 
     runs(id PRIMARY KEY, sweep, position, task, method, model, seed, config_json, run_dir, status,
          started, finished, elapsed_s, attempts, error, owner, job_id, eval_split, metric, average,
-         average_without_en, provenance_json, legacy_id, fingerprint)
+         average_without_source, source_language, provenance_json, legacy_id, fingerprint)
     metrics(run_id, split, lang, metric, value, n, source_split, PRIMARY KEY (run_id, split, lang, metric))
     meta(key PRIMARY KEY, value)                      -- schema_version
 
-`run_dir` is relative to the store's folder, so a folder can be moved or copied whole. `split` is the
+`average_without_source` leaves out the run's training language `source_language` (results.json's, else
+config data.train_lang; results written before it have `average_without_en`, read in its place: it left
+out data.train_lang too). `run_dir` is relative to the store's folder, so a folder can be moved or copied whole. `split` is the
 evaluated split; `source_split` is where a language's number really came from (dev when that language
 has no labeled test split, see evaluation.evaluate). Times are the files' own (UTC ISO 8601).
 
@@ -49,7 +52,7 @@ from xlpt.run_dir import now
 from xlpt.sweeps.rundir import STATUSES, RunState, is_locked, read_state
 
 STORE_NAME = "runs.sqlite"
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -74,7 +77,8 @@ CREATE TABLE IF NOT EXISTS runs (
     eval_split TEXT,
     metric TEXT,
     average REAL,
-    average_without_en REAL,
+    average_without_source REAL,
+    source_language TEXT,
     provenance_json TEXT,
     legacy_id TEXT,
     fingerprint TEXT
@@ -252,7 +256,10 @@ class RunStore:
             "run_dir": rel, "status": state.status, "started": state.started, "finished": state.finished,
             "elapsed_s": state.elapsed_s, "attempts": state.attempts, "error": state.error, "owner": state.owner,
             "job_id": state.job_id, "eval_split": cfg.data.eval_split, "metric": results.get("metric"),
-            "average": results.get("average"), "average_without_en": results.get("average_without_en"),
+            "average": results.get("average"),
+            # older results name it average_without_en (it left out data.train_lang already)
+            "average_without_source": results.get("average_without_source", results.get("average_without_en")),
+            "source_language": results.get("source_language") or cfg.data.train_lang,
             "provenance_json": json.dumps(results["provenance"], sort_keys=True) if results.get("provenance") else None,
             "legacy_id": state.legacy_id, "fingerprint": print_,
         }
@@ -272,7 +279,8 @@ class RunStore:
                      "seed": get("train", "seed"), "config_json": json.dumps(config, sort_keys=True), "run_dir": rel,
                      "status": "pending", "started": None, "finished": None, "elapsed_s": None, "attempts": 0,
                      "error": None, "owner": None, "job_id": None, "eval_split": get("data", "eval_split"),
-                     "metric": None, "average": None, "average_without_en": None, "provenance_json": None,
+                     "metric": None, "average": None, "average_without_source": None,
+                     "source_language": get("data", "train_lang"), "provenance_json": None,
                      "legacy_id": None, "fingerprint": None})
         db.execute("DELETE FROM metrics WHERE run_id = ?", (rid,))
 

@@ -27,7 +27,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from xlpt.schema import Section
+from xlpt.schema import Bool, Section
 from xlpt.errors import ConfigError
 from xlpt.tasks.families import FamilyInfo, family_info
 
@@ -63,11 +63,19 @@ class TaskData(Section):
     optional example id. Fields default to their own name."""
     train_lang: str = "en"
     """The source language: training and checkpoint selection read only its data."""
-    label_parallel: bool = False
+    label_parallel: Bool = False
     """Dev/test rows are parallel with identical labels in every language, so a label-stripped file may
     take its labels row by row from a labeled one (XNLI). Never set it for tasks whose labels differ."""
     label_aliases: dict[str, str] = Field(default_factory=dict)
     """Other spellings of labels found in files (lower-cased spelling -> label), e.g. contradictory."""
+    parallel: Literal["row", "id"] | None = None
+    """How rows align across languages: row (row i of a split is the same item in every language: XNLI,
+    PAWS-X) | id (equal example ids are the same item, in any split: SIB-200's index_id) | empty = not
+    declared: leakage across languages is then not checked, and results and the report say so. Evaluation
+    never scores a row that translates a training row (counted as excluded_parallel)."""
+    complete_test: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    """Language -> the files (CoNLL-U treebank stems such as de_hdt) the benchmark's test set is made of, where
+    it is several: a test read from fewer is recorded as partial, per language, in results and tables."""
 
 
 class LmEvalZeroShot(Section):

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from xlpt import provenance
-from xlpt.data.plan import plan_training
+from xlpt.data.balance import check_training_labels, describe_counts, label_counts
+from xlpt.data.plan import plan_training, rows_read
 from xlpt.distributed import devices, setup
 from xlpt.data.sources import TaskData
 from xlpt.errors import ConfigError, TrainingDiverged, TrainingInterrupted
@@ -39,24 +40,44 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def training_data(cfg, task, data: TaskData, log) -> tuple[list, list, list[Path]]:
-    """(training examples, selection examples, files read), following data.plan's rules."""
+def training_data(cfg, task, data: TaskData, log) -> tuple[list, list, list[Path], dict]:
+    """(training examples, selection examples, files read, what was drawn), following data.plan's rules.
+
+    The record (for train_summary.json) has the label counts of both parts, each cap's draw and, when
+    data.allow_label_imbalance let a one-label or starved sample through, that fact."""
     plan = plan_training(cfg, data.labeled_splits(cfg.data.train_lang))
     for note in plan.notes:
         log(note)
     loaded = {split: data.load(cfg.data.train_lang, split) for split in {plan.train.split, plan.selection.split}}
-    rows = {use: [loaded[use.split].examples[i] for i in use.indices(len(loaded[use.split].examples))]
-            for use in (plan.train, plan.selection)}
-    train_examples = [ex for ex in rows[plan.train] if _labeled(ex)]
+    read = rows_read(plan, {split: part.examples for split, part in loaded.items()})
+    rows = {purpose: [loaded[use.split].examples[i] for i in sample.indices]
+            for purpose, use, sample in (("train", plan.train, read.train), ("dev", plan.selection, read.selection))}
+    train_examples = [ex for ex in rows["train"] if _labeled(ex)]
+    where = f"{task.name}/{cfg.data.train_lang} {plan.train.describe()}"
     if not train_examples:
-        raise ConfigError(f"{task.name}/{cfg.data.train_lang}: no labeled training examples in "
-                          f"{plan.train.describe()}")
-    if not rows[plan.selection]:
+        raise ConfigError(f"{where}: no labeled training examples")
+    if not rows["dev"]:
         raise ConfigError(f"{task.name}/{cfg.data.train_lang}: no examples to select checkpoints on")
-    log(f"training on {cfg.data.train_lang} {plan.train.describe()} ({len(train_examples)} examples); selecting on "
-        f"{plan.selection.describe()} ({len(rows[plan.selection])} examples)")
+    record = {"train_label_counts": label_counts(train_examples), "dev_label_counts": label_counts(rows["dev"])}
+    full = label_counts(loaded[plan.train.split].examples)
+    record["label_imbalance"] = check_training_labels(record["train_label_counts"], full, task.labels,
+                                                      cfg.data.allow_label_imbalance, where, log)
+    record["samples"] = {purpose: _draw_record(use, sample, loaded[use.split].examples)
+                         for purpose, use, sample in (("train", plan.train, read.train),
+                                                      ("dev", plan.selection, read.selection))}
+    log(f"training on {cfg.data.train_lang} {plan.train.describe()} ({len(train_examples)} examples, label counts "
+        f"{describe_counts(record['train_label_counts'])}); selecting on {plan.selection.describe()} "
+        f"({len(rows['dev'])} examples)")
     files = [path for split in loaded.values() for path in split.all_files]
-    return train_examples, rows[plan.selection], files
+    return train_examples, rows["dev"], files, record
+
+
+def _draw_record(use, sample, examples) -> dict | None:
+    """The cap's draw as train_summary.json records it; None when the part was read whole."""
+    if use.cap is None or len(sample.indices) == sample.of:
+        return None
+    return sample.record(use.split, [example.id for example in examples])
+
 
 
 def _labeled(example) -> bool:
@@ -116,7 +137,7 @@ def _train(cfg, task, run: RunDir, log, progress: bool, context) -> dict:
         data = TaskData(task, cfg.data.data_dir)
         for line in data.log_lines():  # the data contract: files used, ignored (and why), rules, problems
             log(line)
-        train_examples, dev_examples, files = training_data(cfg, task, data, log)
+        train_examples, dev_examples, files, drawn = training_data(cfg, task, data, log)
     check_positions(cfg)
     devices.configure(context.device, cfg.train.tf32)
     lm, tokenizer = load_causal_lm(cfg.model.name, cfg.model.dtype, _load_device(cfg, context))
@@ -153,7 +174,7 @@ def _train(cfg, task, run: RunDir, log, progress: bool, context) -> dict:
         log(f"done: {outcome.steps} steps, best dev {outcome.best_dev_score:.4f} at step {outcome.best_step}, "
             f"{outcome.tokens_per_second:.0f} tokens/s, peak memory {outcome.peak_memory_mb:.0f} MB, checkpoints "
             f"{outcome.checkpoint_seconds:.1f} s of {outcome.seconds:.0f} s")
-        result.update(outcome.__dict__, n_train=len(train_examples), n_dev=len(dev_examples),
+        result.update(outcome.__dict__, **drawn, n_train=len(train_examples), n_dev=len(dev_examples),
                       data_files={str(p): provenance.sha256_file(p) for p in files}, data=data.record())
     result["finished"] = _now()
     if context.is_main:
