@@ -180,5 +180,6 @@ def test_xlpt_lab_and_xlpt_report_mark_the_same_gaps(compared, tmp_path):
         assert table.averages[("without_source", system)].mean == pytest.approx(sum(expected) / len(expected))
     # the lab's own copy of the ordinary report says the same
     ordinary_md = (compared["study"] / "xlpt-report" / "report.md").read_text()
-    assert "hierarchical bootstrap over seeds and examples (3 PT and 3 FT seed(s)" in ordinary_md
+    assert "hierarchical bootstrap over seeds and examples, with Welch's t over the runs (3 PT and 3 FT seed(s)" \
+        in ordinary_md
     assert "Holm correction over the family of 2 target languages" in ordinary_md

@@ -279,7 +279,8 @@ def test_gap_table_values_ci_and_holm_adjusted_p(scenario, md_table):
         marked = [lang for lang in targets if holm[lang] < 0.05]
         assert (f"xnli · {label}: {len(marked)} of 6 target languages differ at Holm-adjusted p < 0.05"
                 + (f" ({', '.join(marked)})" if marked else "") + "; two-sided hierarchical bootstrap over seeds and "
-                "examples (3 PT and 3 FT seed(s), 200 examples per language, 500 resamples); Holm correction over the "
+                "examples, with Welch's t over the runs (3 PT and 3 FT seed(s), 200 examples per language, 500 "
+                "resamples); Holm correction over the "
                 "family of 6 target languages (family-wise error rate).") in markdown
         for row in rows[: len(XNLI)]:
             lang = row[0][0]

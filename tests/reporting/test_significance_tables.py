@@ -46,7 +46,8 @@ def test_raw_significance_alone_is_never_marked(runs, tmp_path, md_table):
     assert row[2] == ("+10.0", False)  # shown, not bold
     assert not any(bold for r in rows for _, bold in r)
     assert ("xnli · Prompt tuning − Full FT: 0 of 6 target languages differ at Holm-adjusted p < 0.05; two-sided "
-            "hierarchical bootstrap over seeds and examples (3 PT and 3 FT seed(s), 200 examples per language, 1,000 "
+            "hierarchical bootstrap over seeds and examples, with Welch's t over the runs (3 PT and 3 FT seed(s), 200 "
+            "examples per language, 1,000 "
             "resamples); Holm correction over the family of 6 target languages (family-wise error rate).") in markdown
 
 

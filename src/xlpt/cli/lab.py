@@ -205,8 +205,8 @@ def format_study(report: dict) -> str:
                            for value in t["gap"].get(lang, {}).values() if "pretrained" in value)])
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         lines += [f"study {task} ({t['metric']}, {t['test_examples']} test examples, seeds {report['seeds']}; "
-                  "mean ± 95% CI half-width over seeds; method - FT gaps: [95% CI] of the hierarchical bootstrap "
-                  "over seeds and examples, * Holm-adjusted p < 0.05; trained on " + report["base"] + ")"]
+                  "mean ± 95% CI half-width over seeds; method - FT gaps: [95% CI] of the seed-aware test (bootstrap "
+                  "over seeds and examples with Welch's t), * Holm-adjusted p < 0.05; trained on " + report["base"] + ")"]
         lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in rows]
         if any("†" in c for row in rows for c in row):
             lines.append("† one-label: every seed predicts one label for >= 95% of the examples (accuracy = its share)")

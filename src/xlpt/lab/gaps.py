@@ -20,7 +20,7 @@ from xlpt.reporting.stats import DEFAULT_SEED, PAIRED_RESAMPLES
 CORRECTION, ALPHA = "holm", 0.05
 """The ordinary report's defaults (reporting.ReportOptions), which `Study.ordinary_report` uses too."""
 
-TEST = "hierarchical bootstrap over seeds and examples"
+TEST = "hierarchical bootstrap over seeds and examples, with Welch's t over the runs"
 
 
 def study_gaps(study: dict) -> dict[tuple[str, str, str, str], dict]:

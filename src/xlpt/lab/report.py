@@ -7,7 +7,7 @@ Inputs are the lab's summary (`lab.json`: factors, fertility, retrieval) and the
 over fine-tuning seeds (lab.intervals): `mean_interval` for one set of runs and for per-seed
 differences inside the same runs (paired), `welch_interval` between independent sets of runs. The
 method − FT gap per language is the exception: it is tested by the ordinary report's own function
-(lab.gaps: hierarchical bootstrap over seeds and examples, Holm over the target languages), so `xlpt lab`
+(lab.gaps: hierarchical bootstrap over seeds and examples with Welch's t, Holm over the target languages), so `xlpt lab`
 and `xlpt report` give the same verdict on the same runs.
 
 Claim rules: every sentence under "Claims" comes from an interval over at least 2 seeds per set and says
@@ -39,7 +39,8 @@ INTERVALS = ("95% Student t intervals over fine-tuning seeds (not clipped to [0,
              "run (the same runs evaluated on both). They leave out test-set sampling error and the variance between "
              "pretraining runs (one pretraining run serves every seed), which at this scale can be large: see the "
              "lab section of the README. The method − FT gap per language is the exception: 95% percentile interval and "
-             "p of a hierarchical bootstrap over seeds and test examples (the ordinary `xlpt report`'s test, the same "
+             "p of a hierarchical bootstrap over seeds and test examples with Welch's t over the runs (the ordinary "
+             "`xlpt report`'s test, the same "
              "verdicts), Holm-adjusted over the target languages of each method and model; * marks a gap with "
              "adjusted p < 0.05.")
 
@@ -434,7 +435,8 @@ def _factor_lines(report: dict, t: dict) -> list[str]:
                      *(gap_cell(t["gap"][lang][m][model]) for m, model, _ in gaps)])
     return (["### Transfer and the PT − FT gap against the controlled factors", "",
              "Pretrained − control: differences with 95% Welch CIs over seeds. Method − FT gaps: 95% CI of the "
-             "hierarchical bootstrap over seeds and test examples (the ordinary report's test); * Holm-adjusted p < "
+             "hierarchical bootstrap over seeds and test examples with Welch's t over the runs (the ordinary report's "
+             "test); * Holm-adjusted p < "
              "0.05 over the target languages; ex: 1 seed of a method, an example-only interval that decides nothing. "
              f"Shared words: share of the test text's words written exactly as in {base}.", ""] + _table(header, rows) + [""])
 

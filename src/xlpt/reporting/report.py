@@ -236,9 +236,11 @@ def _method_notes(report: Report, options: ReportOptions) -> tuple[str, ...]:
         "method, a hierarchical bootstrap (each resample draws each method's seeds with replacement and the "
         "evaluated examples — sentences for tagging — with replacement, the same rows for both methods; the "
         "seed level is scaled by sqrt(n/(n−1)) against the bootstrap's shrinkage), "
-        f"{options.paired_resamples} resamples, seed {options.seed}; with 1 seed of a method, the examples only "
-        "(CI marked \"ex\"). Percentile CI; two-sided p = (1 + #{|Δ* − Δ| ≥ |Δ|}) / (1 + resamples) from the "
-        "shifted bootstrap distribution. NER F1 is recomputed from strict IOB2 entity counts per sentence.",
+        f"{options.paired_resamples} resamples, seed {options.seed}, percentile CI and two-sided p = "
+        "2 (1 + #{Δ* on the far side of 0}) / (1 + resamples), together with Welch's t-test over the runs' "
+        "scores (a few seeds understate a large seed variance in a bootstrap): p is the larger of the two, the "
+        "CI the hull of both intervals. With 1 seed of a method, the examples only (CI marked \"ex\"). NER F1 "
+        "is recomputed from strict IOB2 entity counts per sentence.",
         f"Significance: p-values are {method}-adjusted ({CONTROLS[options.correction]}) within each comparison "
         "(all target languages of one task, model and PT-vs-FT configuration pair); a gap is bold only when its "
         f"adjusted p < {options.alpha:g} of a seed-aware test (at least 2 seeds per method). The training "

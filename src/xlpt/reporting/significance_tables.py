@@ -24,7 +24,7 @@ from xlpt.reporting.tables import Cell, Table
 
 SINGLE_SEED = ("seed variance is unmeasured (1 seed of a method), so nothing is marked significant; the CI and p "
                "shown are example-only (bootstrap over examples)")
-SEED_AWARE = "two-sided hierarchical bootstrap over seeds and examples"
+SEED_AWARE = "two-sided hierarchical bootstrap over seeds and examples, with Welch's t over the runs"
 EXAMPLE_ONLY_MARK = "ex"
 """Beside a CI that covers example sampling only (1 seed of a method)."""
 
