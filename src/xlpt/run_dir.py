@@ -151,6 +151,10 @@ class RunDir:
         resolved = cfg.to_dict()
         if self.config_path.exists():
             previous = self._comparable(self._read_yaml(self.config_path))
+            if self.legacy_caps() and self.has_progress() and self.read_summary() is None:
+                raise ConfigError(f"{self.path} holds an unfinished run of an older xlpt whose caps kept the first N "
+                                  "rows; this version draws seeded samples, so resuming would change its training "
+                                  "rows mid-run: use a new --out directory")
             if previous != resolved:
                 if self.has_progress():
                     changed = _differences(previous, resolved)
@@ -191,6 +195,12 @@ class RunDir:
             return config_from_dict(tree, str(self.config_path))
         except (ConfigError, ValidationError) as err:
             raise RunFileError(self.config_path, f"is not a valid run config ({err})") from None
+
+    def legacy_caps(self) -> bool:
+        """Whether an older xlpt wrote this run: its config has no data.sample_seed, so its caps kept the first
+        N rows (data.plan.Use.prefix) rather than a seeded sample."""
+        data = self.read_config_tree().get("data") if self.config_path.exists() else None
+        return isinstance(data, dict) and "sample_seed" not in data
 
     def read_config_tree(self) -> dict:
         """config.yaml as written (not migrated, not validated): to tell an xlpt <= 0.1 layout apart."""

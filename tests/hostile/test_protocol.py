@@ -139,3 +139,39 @@ def test_the_average_without_source_leaves_out_the_runs_own_source(xlpt, tmp_pat
     partial = json.loads(next(run.glob("results-*.json")).read_text())
     assert source not in partial["languages"]
     assert partial["average_without_source"] == pytest.approx(partial["average"])
+
+
+def _as_written_by_an_older_xlpt(run: Path) -> None:
+    """An older xlpt wrote no data.sample_seed (its caps kept the first N rows): strip the key."""
+    import yaml
+
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    del config["data"]["sample_seed"], config["data"]["allow_label_imbalance"]
+    (run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def test_an_older_runs_prefix_caps_are_reconstructed_and_never_resumed_as_samples(xlpt, tmp_path, tiny_model_dir):
+    labels = SORTED[::3]  # 30 rows, dev only: training reads a part of dev, selection the held-back rest
+    tasks, data = write_task(tmp_path, PARALLEL_YAML, {lang: {"dev": labels} for lang in ("en", "de")})
+    run = tmp_path / "run"
+    caps = ["data.eval_split=dev", "data.max_train_examples=6", "data.max_dev_examples=3"]
+    assert train(xlpt, tasks, data, tiny_model_dir, run, *caps).code == 0
+    _as_written_by_an_older_xlpt(run)
+    result = xlpt("evaluate", "--run", run, "--quiet", "--include-path", tasks)
+    assert result.code == 0, result.err
+    results = json.loads((run / "results-dev.json").read_text())
+    assert results["legacy_caps"] is True and any("older xlpt" in notice for notice in results["notices"])
+    from xlpt.data.plan import heldout_order
+
+    held = sorted(heldout_order(30, 0.2, 42))
+    trained_prefix = [i for i in range(30) if i not in held][:6]  # what the older xlpt trained on
+    selected_prefix = held[:3]
+    scored = {int(json.loads(line)["id"][1:]) for line in (run / "predictions/dev/en.jsonl").open()}
+    assert scored == set(range(30)) - set(trained_prefix) - set(selected_prefix)
+    de = results["languages"]["de"]
+    assert de["excluded_parallel"] == 6 and de["n"] == 24 and de["parallel_to_selection"] == 3
+
+    # An unfinished run of an older xlpt is not resumed with other training rows: one line
+    (run / "train_summary.json").unlink()
+    result = train(xlpt, tasks, data, tiny_model_dir, run, *caps)
+    assert_one_line_error(result, "unfinished run of an older xlpt", "use a new --out directory")

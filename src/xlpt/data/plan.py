@@ -55,6 +55,9 @@ class Use:
     """Seed of the held-back part (train.seed)."""
     sample_seed: int = 0
     """Seed of the cap's sample (data.sample_seed)."""
+    prefix: bool = False
+    """Legacy caps: the first `cap` rows of the part, as xlpt did before caps were samples. Only to reconstruct
+    what an older run read (data.plan.LEGACY_CAPS_NOTE); never used to train."""
 
     def part_rows(self, n: int) -> list[int]:
         """Row indices of the part, in file order (before the cap)."""
@@ -65,6 +68,9 @@ class Use:
 
     def sample(self, strata: list) -> Sample:
         """The rows read from a split whose row i has label `strata[i]` (None for every row: by sentence)."""
+        if self.prefix:
+            rows = self.part_rows(len(strata))
+            return Sample(rows[: self.cap] if self.cap else rows, len(rows), self.sample_seed, False)
         by_label = strata if any(label is not None for label in strata) else None
         return draw(self.part_rows(len(strata)), self.cap, self.sample_seed, by_label)
 
@@ -80,7 +86,12 @@ class Use:
     def describe(self) -> str:
         part = {"all": "", "train-part": f" minus a held-back {self.fraction:.0%}",
                 "heldout-part": f", held-back {self.fraction:.0%} (seed {self.seed})"}[self.part]
-        cap = f", at most {self.cap} (a seeded sample, seed {self.sample_seed})" if self.cap else ""
+        if not self.cap:
+            cap = ""
+        elif self.prefix:
+            cap = f", the first {self.cap} (legacy caps)"
+        else:
+            cap = f", at most {self.cap} (a seeded sample, seed {self.sample_seed})"
         return f"{self.split}{part}{cap}"
 
 
@@ -95,8 +106,14 @@ class TrainingPlan:
         return [use for use in (self.train, self.selection) if use.split == split]
 
 
-def plan_training(cfg, available: set[str]) -> TrainingPlan:
-    """The training and selection rows of a run; `available` = the source language's labeled splits."""
+LEGACY_CAPS_NOTE = ("NOTE: this run was trained by an older xlpt, whose caps (data.max_train_examples, "
+                    "data.max_dev_examples) kept the first N rows, not a sample: evaluation reconstructs those rows "
+                    "to leave them out (results: legacy_caps)")
+
+
+def plan_training(cfg, available: set[str], legacy_caps: bool = False) -> TrainingPlan:
+    """The training and selection rows of a run; `available` = the source language's labeled splits.
+    `legacy_caps`: reconstruct a run of an older xlpt whose caps were prefixes (see `Use.prefix`)."""
     data, lang = cfg.data, cfg.data.train_lang
     fraction, seed, sample_seed = data.heldout_fraction, cfg.train.seed, data.sample_seed
     notes = []
@@ -111,11 +128,13 @@ def plan_training(cfg, available: set[str]) -> TrainingPlan:
         raise ConfigError(f"{cfg.data.task}/{lang}: no labeled {data.train_split!r} split to train on in "
                           f"{data.data_dir} (labeled splits of {lang}: {have})")
     if split != "dev" and "dev" in available:
-        plan = TrainingPlan(lang, Use(split, "all", data.max_train_examples, fraction, seed, sample_seed),
-                            Use("dev", "all", data.max_dev_examples, fraction, seed, sample_seed), notes)
+        plan = TrainingPlan(lang, Use(split, "all", data.max_train_examples, fraction, seed, sample_seed, legacy_caps),
+                            Use("dev", "all", data.max_dev_examples, fraction, seed, sample_seed, legacy_caps), notes)
     else:
-        plan = TrainingPlan(lang, Use(split, "train-part", data.max_train_examples, fraction, seed, sample_seed),
-                            Use(split, "heldout-part", data.max_dev_examples, fraction, seed, sample_seed), notes)
+        plan = TrainingPlan(lang, Use(split, "train-part", data.max_train_examples, fraction, seed, sample_seed,
+                                      legacy_caps),
+                            Use(split, "heldout-part", data.max_dev_examples, fraction, seed, sample_seed, legacy_caps),
+                            notes)
         notes.append(f"NOTE: checkpoints are selected on a held-back {fraction:.0%} of {lang} {split} (seed {seed}), "
                      "which training never reads")
     return plan

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from xlpt import checkpoints, provenance
 from xlpt.data import parallel
-from xlpt.data.plan import evaluation_rows, plan_languages, plan_training, rows_read
+from xlpt.data.plan import LEGACY_CAPS_NOTE, evaluation_rows, plan_languages, plan_training, rows_read
 from xlpt.data.sources import TaskData
 from xlpt.distributed import devices, setup
 from xlpt.errors import ConfigError
@@ -97,7 +97,8 @@ def _evaluate(run: RunDir, cfg, split, languages, limit, progress, echo, skip_mi
     wanted = _wanted(languages, cfg)
     limit = limit if limit is not None else cfg.data.max_eval_examples
     skip = cfg.data.missing_languages == "skip" if skip_missing is None else skip_missing
-    jobs, skipped, data = plan_jobs(cfg, task, split, wanted, limit, log)
+    legacy_caps = run.legacy_caps() and cfg.method_record.trains
+    jobs, skipped, data = plan_jobs(cfg, task, split, wanted, limit, log, legacy_caps)
     if skipped and not skip:
         shown = "; ".join(f"{lang}: {why}" for lang, why in skipped.items())
         raise ConfigError(f"cannot evaluate {', '.join(skipped)} ({shown}); leave them out of --languages, or pass "
@@ -125,6 +126,8 @@ def _evaluate(run: RunDir, cfg, split, languages, limit, progress, echo, skip_mi
     if not context.is_main:
         return context.broadcast(None)  # rank 0's results
     per_language = {job.lang: scored[job.lang] for job in jobs}
+    if legacy_caps:
+        notices.append(LEGACY_CAPS_NOTE)
     for note in (job.note for job in jobs if job.note):
         notices.append(note)
         log(note)
@@ -132,6 +135,7 @@ def _evaluate(run: RunDir, cfg, split, languages, limit, progress, echo, skip_mi
     files = [path for job in jobs for path in job.files]
     results = {**assemble_results(cfg, task, run, evaluation, per_language, skipped, model, files, notices), **execution}
     results["data"] = data.record()  # the data contract: files used, ignored (and why), rules, problems
+    results["legacy_caps"] = legacy_caps
     path = run.write_results(key, results)
     log(f"wrote {path}: average {task.metric} {100 * results['average']:.2f} over {len(per_language)} languages"
         + (f" (capped at {limit} examples per language)" if limit else ""))
@@ -149,14 +153,17 @@ def assign(sizes: list[int], processes: int) -> list[list[int]]:
     return [sorted(share) for share in shares]
 
 
-def plan_jobs(cfg, task, split: str, wanted, limit, log) -> tuple[list[LanguageJob], dict[str, str], TaskData]:
+def plan_jobs(cfg, task, split: str, wanted, limit, log, legacy_caps: bool = False) -> tuple[list[LanguageJob], dict[str, str],
+                                                                                           TaskData]:
     """Every language's examples to score (data read and checked), the languages that cannot be, and the
     task's data (its contract goes into the results)."""
     data = TaskData(task, cfg.data.data_dir)
     for line in data.log_lines():
         log(line)
     plan, skipped = plan_languages(cfg, data, split, wanted)
-    read = training_rows_read(cfg, data)
+    if legacy_caps:
+        log(LEGACY_CAPS_NOTE)
+    read = training_rows_read(cfg, data, legacy_caps)
     jobs = []
     for lang, lang_split in plan.items():
         loaded = data.load(lang, lang_split)
@@ -173,12 +180,12 @@ def plan_jobs(cfg, task, split: str, wanted, limit, log) -> tuple[list[LanguageJ
     return jobs, skipped, data
 
 
-def training_rows_read(cfg, data: TaskData):
+def training_rows_read(cfg, data: TaskData, legacy_caps: bool = False):
     """What the run's training and selection read (recomputed from the same plan and seeds), or None for a
-    method that trains nothing."""
+    method that trains nothing. `legacy_caps`: the run is an older xlpt's, whose caps were prefixes."""
     if not cfg.method_record.trains:
         return None
-    training = plan_training(cfg, data.labeled_splits(cfg.data.train_lang))
+    training = plan_training(cfg, data.labeled_splits(cfg.data.train_lang), legacy_caps)
     splits = {training.train.split, training.selection.split}
     return rows_read(training, {split: data.load(cfg.data.train_lang, split).examples for split in splits})
 
