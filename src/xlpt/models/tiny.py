@@ -35,11 +35,13 @@ def default_corpus() -> list[str]:
 
 def template_lines(repeat: int = 30) -> list[str]:
     """Lines that make every template's label words single pieces in a tiny vocabulary (the verbalizer
-    formulation requires single-token label words, and a small corpus would otherwise split them)."""
-    from xlpt.tasks import all_tasks
+    formulation requires single-token label words, and a small corpus would otherwise split them).
+    Built-in tasks only: the same call must give the same tokenizer whatever tasks this process registered
+    before (with every registered task, a test's tiny model depended on the tests that ran before it)."""
+    from xlpt.tasks.registry import builtin_tasks
 
     lines = []
-    for task in all_tasks().values():
+    for task in builtin_tasks().values():
         for template in task.templates.values():
             filled = template.text.format(**{name: "x" for name in template.placeholders()})
             lines += [filled + word for word in template.label_words.values()] * repeat

@@ -23,6 +23,7 @@ from xlpt.tasks.spec import TaskSpec
 
 _TASKS: dict[str, TaskSpec] = {}
 _BUILTIN_LOADED = False
+BUILTIN_SOURCE = "xlpt/tasks/builtin/"
 
 
 def _builtin() -> None:
@@ -33,7 +34,7 @@ def _builtin() -> None:
     folder = resources.files("xlpt.tasks").joinpath("builtin")
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
-            register(parse_task(entry.read_text(encoding="utf-8"), f"xlpt/tasks/builtin/{entry.name}"))
+            register(parse_task(entry.read_text(encoding="utf-8"), f"{BUILTIN_SOURCE}{entry.name}"))
 
 
 def parse_task(text: str, source: str) -> TaskSpec:
@@ -93,3 +94,9 @@ def get_task(name: str) -> TaskSpec:
 def all_tasks() -> dict[str, TaskSpec]:
     _builtin()
     return dict(_TASKS)
+
+
+def builtin_tasks() -> dict[str, TaskSpec]:
+    """Only the tasks shipped in tasks/builtin/, whatever else this process registered."""
+    _builtin()
+    return {name: spec for name, spec in _TASKS.items() if spec.source.startswith(BUILTIN_SOURCE)}
