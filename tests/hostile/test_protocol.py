@@ -54,6 +54,16 @@ def yaml_name(tasks: Path) -> str:
     return next(tasks.glob("*.yaml")).stem
 
 
+@pytest.fixture(autouse=True)
+def _registry_restored(monkeypatch):
+    """`--include-path` registers the test's tasks for the whole process: undo it, so later tests see the
+    built-in tasks only."""
+    from xlpt.tasks import registry
+
+    registry._builtin()
+    monkeypatch.setattr(registry, "_TASKS", dict(registry._TASKS))
+
+
 SORTED = ["science"] * 30 + ["travel"] * 30 + ["sports"] * 30  # a label-sorted file
 
 

@@ -66,17 +66,12 @@ class Use:
         held = heldout_order(n, self.fraction, self.seed)
         return [i for i in range(n) if (i in held) == (self.part == "heldout-part")]
 
-    def sample(self, strata: list) -> Sample:
-        """The rows read from a split whose row i has label `strata[i]` (None for every row: by sentence)."""
+    def sample(self, examples: list) -> Sample:
+        """The rows read from a split of `examples`: the part, then the cap's seeded sample (`strata`)."""
+        rows = self.part_rows(len(examples))
         if self.prefix:
-            rows = self.part_rows(len(strata))
             return Sample(rows[: self.cap] if self.cap else rows, len(rows), self.sample_seed, False)
-        by_label = strata if any(label is not None for label in strata) else None
-        return draw(self.part_rows(len(strata)), self.cap, self.sample_seed, by_label)
-
-    def indices(self, strata: list) -> list[int]:
-        """Row indices read, in file order (the part, then the cap's seeded sample)."""
-        return self.sample(strata).indices
+        return draw(rows, self.cap, self.sample_seed, strata(examples))
 
     def count(self, n: int) -> int:
         """How many rows are read from an n-row split (what the estimator needs; no labels required)."""
@@ -115,7 +110,11 @@ def plan_training(cfg, available: set[str], legacy_caps: bool = False) -> Traini
     """The training and selection rows of a run; `available` = the source language's labeled splits.
     `legacy_caps`: reconstruct a run of an older xlpt whose caps were prefixes (see `Use.prefix`)."""
     data, lang = cfg.data, cfg.data.train_lang
-    fraction, seed, sample_seed = data.heldout_fraction, cfg.train.seed, data.sample_seed
+    fraction, seed = data.heldout_fraction, cfg.train.seed
+
+    def use(split: str, part: Part, cap: int | None) -> Use:
+        return Use(split, part, cap, fraction, seed, data.sample_seed, legacy_caps)
+
     notes = []
     if data.train_split in available:
         split = data.train_split
@@ -128,21 +127,20 @@ def plan_training(cfg, available: set[str], legacy_caps: bool = False) -> Traini
         raise ConfigError(f"{cfg.data.task}/{lang}: no labeled {data.train_split!r} split to train on in "
                           f"{data.data_dir} (labeled splits of {lang}: {have})")
     if split != "dev" and "dev" in available:
-        plan = TrainingPlan(lang, Use(split, "all", data.max_train_examples, fraction, seed, sample_seed, legacy_caps),
-                            Use("dev", "all", data.max_dev_examples, fraction, seed, sample_seed, legacy_caps), notes)
-    else:
-        plan = TrainingPlan(lang, Use(split, "train-part", data.max_train_examples, fraction, seed, sample_seed,
-                                      legacy_caps),
-                            Use(split, "heldout-part", data.max_dev_examples, fraction, seed, sample_seed, legacy_caps),
+        plan = TrainingPlan(lang, use(split, "all", data.max_train_examples), use("dev", "all", data.max_dev_examples),
                             notes)
+    else:
+        plan = TrainingPlan(lang, use(split, "train-part", data.max_train_examples),
+                            use(split, "heldout-part", data.max_dev_examples), notes)
         notes.append(f"NOTE: checkpoints are selected on a held-back {fraction:.0%} of {lang} {split} (seed {seed}), "
                      "which training never reads")
     return plan
 
 
-def strata(examples) -> list:
-    """Each row's label for a stratified cap; None for every row of a tagging split (sampled by sentence)."""
-    return [getattr(example, "label", None) for example in examples]
+def strata(examples) -> list | None:
+    """Each row's label for a stratified cap, or None when no row has one (a tagging split: sampled by sentence)."""
+    labels = [getattr(example, "label", None) for example in examples]
+    return labels if any(label is not None for label in labels) else None
 
 
 @dataclass(frozen=True)
@@ -174,7 +172,7 @@ class RowsRead:
 def rows_read(plan: TrainingPlan, loaded: dict[str, list]) -> RowsRead:
     """The rows the plan reads, given the source language's examples per split (`loaded[split]`)."""
     train_rows, sel_rows = loaded[plan.train.split], loaded[plan.selection.split]
-    train, selection = plan.train.sample(strata(train_rows)), plan.selection.sample(strata(sel_rows))
+    train, selection = plan.train.sample(train_rows), plan.selection.sample(sel_rows)
     return RowsRead(plan.lang, train, plan.train.split, frozenset(train_rows[i].id for i in train.indices),
                     selection, plan.selection.split, frozenset(sel_rows[i].id for i in selection.indices))
 
@@ -213,8 +211,7 @@ def evaluation_rows(examples: list, lang: str, split: str, read: RowsRead | None
         if excluded:
             note = (f"{lang} {split}: {excluded} rows left out because they translate rows training read "
                     f"(data.parallel={parallel}); scored on the other {len(rows)}")
-    labels = strata(examples)
-    sample = draw(rows, limit, sample_seed, labels if any(x is not None for x in labels) else None)
+    sample = draw(rows, limit, sample_seed, strata(examples))
     return EvalRows(sample.indices, label, note, len(rows), excluded, len(to_selection.intersection(sample.indices)),
                     sample if len(sample.indices) < len(rows) else None)
 
