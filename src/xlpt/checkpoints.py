@@ -77,6 +77,32 @@ def _write_error(path: Path, err: Exception) -> RunFileError:
                         "folder read-only? The previous checkpoint, if any, is intact")
 
 
+BASE_IDENTITY = "base_model_identity"
+"""Metadata key of best.safetensors holding the base model's identity as JSON (export/base_model.py): which
+model the weights were trained on, so a later export or predict on another base is refused."""
+
+
+def identity_metadata(identity: dict) -> dict[str, str]:
+    """The metadata entry training adds to best.safetensors (`save_weights(..., metadata=...)`)."""
+    import json
+
+    return {BASE_IDENTITY: json.dumps(identity, sort_keys=True)}
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """The `__metadata__` of a safetensors file, read from its header without torch; {} when unreadable."""
+    import json
+
+    try:
+        with open(path, "rb") as handle:
+            size = int.from_bytes(handle.read(8), "little")
+            header = json.loads(handle.read(size)) if 0 < size < 100_000_000 else {}
+    except (OSError, ValueError):
+        return {}
+    metadata = header.get("__metadata__") if isinstance(header, dict) else None
+    return metadata if isinstance(metadata, dict) else {}
+
+
 def load_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """A state dict from best.safetensors (or a best.pt written by xlpt <= 0.1)."""
     path = Path(path)

@@ -18,11 +18,12 @@ def check_out_dir(out: str | Path) -> None:
 
 
 def check_model(name: str) -> None:
+    """A folder must hold a model; a hub id must be reachable or cached (one line within seconds, not
+    minutes of retries offline: models.hub_access)."""
+    from xlpt.models.hub_access import model_access
+
     path = Path(name).expanduser()
-    looks_local = name.startswith((".", "/", "~")) or path.exists()
-    if looks_local and not path.is_dir():
-        raise ConfigError(f"model folder {name} does not exist")
-    if path.is_dir() and not (path / "config.json").exists():
+    if model_access(name) == "local" and not (path / "config.json").exists():
         raise ConfigError(f"model folder {name} has no config.json (not a Hugging Face model folder)")
 
 

@@ -4,15 +4,20 @@
     task.yaml             the task's definition as used (a user task stays evaluable without its folder)
     run.log               human-readable log (data read, truncations, notes, selection)
     train_log.jsonl       loss / lr / grad norm / tokens/s / memory / dev scores (valid JSON, one per line)
-    train_summary.json    parameters, best step, throughput, data, status (done | diverged)
+    train_summary.json    parameters, best step, throughput, data, status (done | diverged), and the config as
+                          trained (`config`: `xlpt evaluate` refuses a config.yaml edited afterwards)
     checkpoint/best.safetensors  trainable weights at the best source-language dev step
     checkpoint/last.pt    resumable snapshot (trainable state + optimizer + scheduler + cursor + RNG),
                           every train.checkpoint_every steps / checkpoint_minutes, at the end, on SIGTERM
-    results.json          evaluation of data.eval_split on all languages (see `evaluation_key`)
+    results.json          evaluation of data.eval_split on all languages (see `evaluation_key`); `unfinished`
+                          is {state, checkpoint_step, reason} when `evaluate --allow-unfinished` scored a run whose
+                          training did not finish (null otherwise)
     results-<key>.json    any other evaluation (another split, a language subset, a --limit)
     predictions/<key>/<lang>.jsonl
     tensorboard/, wandb/  experiment-tracker files when train.report_to asks for them (xlpt.tracking)
-    status.json, .lock    lifecycle: pending | running | done | failed | diverged, and who works on it
+    status.json, .lock    lifecycle: pending | running | done | failed | diverged, and who works on it. `xlpt train`
+                          and `xlpt evaluate` hold .lock (flock) while they work (`RunDir.hold`): a second
+                          process is refused with one line naming the holder (host:pid, command, since)
     job.json              the cluster job a sweep submitted for the run (written by the submitting process only)
 
 Every write is atomic (temporary file + rename). Every read of a damaged file is one `RunFileError`
@@ -190,11 +195,34 @@ class RunDir:
             raise ConfigError(f"{self.path} is not a run directory (no config.yaml)")
         tree = self._read_yaml(self.config_path)
         if self.task_path.exists():
-            register(parse_task(self.task_path.read_text(encoding="utf-8"), str(self.task_path)))
+            register(parse_task(self._read_text(self.task_path), str(self.task_path)))
         try:
             return config_from_dict(tree, str(self.config_path))
         except (ConfigError, ValidationError) as err:
             raise RunFileError(self.config_path, f"is not a valid run config ({err})") from None
+
+    @staticmethod
+    def _read_text(path: Path) -> str:
+        try:
+            return path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise RunFileError(path, f"is not UTF-8 text (byte {err.start}); restore it, or start a new run "
+                               "directory") from None
+        except OSError as err:
+            raise RunFileError(path, f"cannot be read ({err.strerror or err})") from None
+
+    def check_recorded_config(self) -> None:
+        """config.yaml against the copy training recorded in train_summary.json (`config`): a hand-edited
+        config.yaml would evaluate settings the checkpoint was never trained with. `xlpt train` refuses the
+        same edit (`claim`); runs trained before the copy was recorded have nothing to compare with."""
+        recorded = (self.read_summary() or {}).get("config")
+        if not isinstance(recorded, dict):
+            return
+        changed = _differences(self._comparable(recorded), self._comparable(self._read_yaml(self.config_path)))
+        if changed:
+            raise RunFileError(self.config_path, f"was edited after training: it differs from the config recorded in "
+                               f"{self.summary_path.name} in {', '.join(changed)}; restore it (the recorded values "
+                               "are in train_summary.json), or train a new run with the new settings")
 
     def legacy_caps(self) -> bool:
         """Whether an older xlpt wrote this run: its config has no data.sample_seed, so its caps kept the first
@@ -261,7 +289,37 @@ class RunDir:
         return self.read_json(self.results_path(key), missing_ok=True)
 
     # ------------------------------------------------------------------------------------ lifecycle
+    def training_state(self) -> tuple[str, str | None]:
+        """("finished", None) when training ended normally (train_summary.json says done), else (state, why):
+        diverged | failed | interrupted | unfinished (no record of an end: killed, or never trained)."""
+        summary = self.read_summary()
+        if summary is not None:
+            status = summary.get("status", "done")
+            if status == "done":
+                return "finished", None
+            if status == "diverged":
+                return "diverged", summary.get("error")
+            return "unfinished", f"{self.summary_path.name} says status {status!r}, not done"
+        info = self.read_status()
+        recorded = info.get("status")
+        if recorded in ("failed", "interrupted", "diverged"):
+            return recorded, info.get("error")
+        said = f"status.json says {recorded!r}" if isinstance(recorded, str) else "no status.json"
+        return "unfinished", f"no {self.summary_path.name} and {said} (killed, or not trained yet)"
+
+    def checkpoint_step(self) -> int | None:
+        """The step of checkpoint/best.safetensors, from its metadata (read without torch); None if unknown."""
+        try:
+            with open(self.best_checkpoint, "rb") as handle:
+                size = int.from_bytes(handle.read(8), "little")
+                header = json.loads(handle.read(size)) if 0 < size < 100_000_000 else {}
+            return int(header.get("__metadata__", {}).get("step"))
+        except (OSError, ValueError, TypeError, AttributeError):
+            return None
+
     def write_status(self, **fields) -> dict:
+        if self.status_path.is_dir():  # read_status ignores it; writing over it would name a temporary file
+            raise RunFileError(self.status_path, "is a folder, not the run's status file; remove it")
         status = self.read_status()
         status.update(fields)
         write_json_atomic(self.status_path, status)
@@ -312,40 +370,114 @@ class RunDir:
         return RunLock(self.path)
 
     def is_locked(self) -> bool:
-        if fcntl is None or not (self.path / ".lock").exists():
-            return False
-        lock = self.lock()
-        if lock.acquire():
+        """Whether a process (this one included) holds the run's lock."""
+        return RunLock(self.path).held()
+
+    def holder(self) -> str:
+        """Who holds the lock, as its holder wrote it in .lock (host:pid, command, since), with what
+        status.json says it does; "another process" when neither says."""
+        try:
+            written = (self.path / ".lock").read_text(encoding="utf-8", errors="replace").strip()
+        except OSError:
+            written = ""
+        info = self.read_status()
+        doing = f"status {info['status']}" if isinstance(info.get("status"), str) else ""
+        if isinstance(info.get("sweep"), str):
+            doing += f" in sweep {info['sweep']}"
+        who = written or (info.get("owner") if isinstance(info.get("owner"), str) else "") or "another process"
+        return f"{who}{f' ({doing.strip()})' if doing.strip() else ''}"
+
+    @contextmanager
+    def hold(self, doing: str):
+        """Work on the run with its lock held; another process holding it is one RunFileError naming it.
+        Within one process the lock is shared: a sweep that holds it may run `train` on the run in-process."""
+        if self.path.exists() and not self.path.is_dir():
+            raise ConfigError(f"--out {self.path} is a file, not a run directory")
+        lock = RunLock(self.path, doing)
+        try:
+            acquired = lock.acquire()
+        except OSError as err:
+            raise RunFileError(lock.path, f"cannot be opened to lock the run ({err.strerror or err}); the run "
+                               "directory and its .lock file must be writable (copy a read-only run elsewhere)") from None
+        if not acquired:
+            raise RunFileError(self.path, f"is in use by {self.holder()}; wait for it to finish (or stop it), "
+                               "or use another directory")
+        try:
+            yield
+        finally:
             lock.release()
-            return False
-        return True
+
+
+_HELD: dict[tuple[int, str], list] = {}
+"""Locks this process holds: (pid, real path of .lock) -> [open handle, holders]. flock conflicts between two
+handles of one process too, so a second holder in the same process shares the first one's handle."""
 
 
 class RunLock:
-    """Non-blocking exclusive flock on `<run>/.lock`; the kernel releases it however its process ends."""
+    """Non-blocking exclusive flock on `<run>/.lock`; the kernel releases it however its process ends.
+    The holder writes who it is into the file (host:pid, what it does, since when) for the refusal line."""
 
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, doing: str = "works on it"):
         self.path = Path(run_dir) / ".lock"
-        self._handle = None
+        self.doing = doing
+        self._key = None
+
+    def _held_key(self) -> tuple[int, str]:
+        return os.getpid(), os.path.realpath(self.path)
 
     def acquire(self) -> bool:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")
+        key = self._held_key()
+        if key in _HELD:  # this process holds it already (a sweep running train/evaluate in-process)
+            _HELD[key][1] += 1
+            self._key = key
+            return True
+        handle = open(self.path, "a+", encoding="utf-8")
         if fcntl is not None:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 handle.close()
                 return False
-        self._handle = handle
+        try:
+            handle.truncate(0)
+            handle.write(f"{owner()} {self.doing} since {now()}\n")
+            handle.flush()
+        except OSError:
+            pass  # who holds it is a courtesy; the flock is the lock
+        _HELD[key] = [handle, 1]
+        self._key = key
         return True
 
     def release(self) -> None:
-        if self._handle is not None:
+        if self._key is None:
+            return
+        entry = _HELD[self._key]
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _HELD[self._key]
             if fcntl is not None:
-                fcntl.flock(self._handle, fcntl.LOCK_UN)
-            self._handle.close()
-            self._handle = None
+                fcntl.flock(entry[0], fcntl.LOCK_UN)
+            entry[0].close()
+        self._key = None
+
+    def held(self) -> bool:
+        """Whether any process, this one included, holds the lock (probed without writing anything)."""
+        if fcntl is None or not self.path.exists():
+            return False
+        if self._held_key() in _HELD:
+            return True
+        try:
+            handle = open(self.path, "r")
+        except OSError:
+            return False
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            handle.close()  # closing drops the probe's own lock
+        return False
 
 
 def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:

@@ -65,3 +65,16 @@ def test_no_data_folder_is_a_one_line_error(capsys, monkeypatch):
     monkeypatch.delenv("XLPT_DATA_DIR", raising=False)
     assert main(["tokenization", "--model", "unused"]) == 2
     assert "pass --data-dir or set $XLPT_DATA_DIR" in capsys.readouterr().err
+
+
+def test_a_pipeline_check_model_is_named_in_the_json_and_on_the_console(tiny_model_dir, data_dir, capsys):
+    """`xlpt model tiny` statistics say what they are, also in a file taken out of context."""
+    assert main(["tokenization", "--model", str(tiny_model_dir), "--task", "xnli", "--data-dir", str(data_dir),
+                 "--languages", "en", "--max-examples", "5", "--json"]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)  # standard output stays one JSON object
+    assert result["pipeline_check"] is True and result["notices"][0].startswith("PIPELINE CHECK, NOT A FINDING")
+    assert captured.err.startswith("PIPELINE CHECK, NOT A FINDING")
+    assert main(["tokenization", "--model", str(tiny_model_dir), "--task", "xnli", "--data-dir", str(data_dir),
+                 "--languages", "en", "--max-examples", "5"]) == 0
+    assert capsys.readouterr().out.startswith("PIPELINE CHECK, NOT A FINDING")

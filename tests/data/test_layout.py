@@ -212,3 +212,9 @@ def test_every_real_file_is_sniffed_as_its_manifest_says(data_dir, manifest_rows
         if (data_file.fmt, data_file.labeled) != (row["fmt"], row["labeled"]):
             wrong.append((row["dest"], data_file.fmt, data_file.labeled))
     assert wrong == []
+
+
+def test_a_file_given_as_data_folder_is_called_a_file(tmp_path):
+    (tmp_path / "data.tsv").write_text("x\n")
+    with pytest.raises(ConfigError, match="is a file, not a folder"):
+        scan("xnli", tmp_path / "data.tsv")

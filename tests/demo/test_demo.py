@@ -22,12 +22,16 @@ def test_default_demo_is_the_lab_study_and_its_finding_holds(tmp_path, capsys):
         assert unseen["low"] < 0 < unseen["high"]
     assert "greek, full_finetune: pretrained minus no-pretraining control is above 0" in out
     assert "--what pipeline" in out
+    # one screen: a line per stage and run, the notice once, the tables; the detail is in lab.log
+    assert len(out.splitlines()) <= 80 and out.count("SYNTHETIC LANGUAGES") == 1
+    assert "\r" not in next((tmp_path / "lab").glob("lab-*/lab.log")).read_text(encoding="utf-8")
 
 
 def test_pipeline_demo_trains_both_methods_and_writes_the_report(tmp_path, capsys):
     assert main(["demo", "--what", "pipeline", "--out", str(tmp_path), "--steps", "60", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "prompt_tuning" in out and "full_finetune" in out and "avg-src" in out
+    assert len(out.splitlines()) <= 80 and "\r" not in out
     results = {m: json.loads((tmp_path / "runs" / m / "results.json").read_text())
                for m in ("prompt_tuning", "full_finetune")}
     for res in results.values():

@@ -43,6 +43,12 @@ def test_exported_folder_computes_what_the_trained_model_computes(tmp_path, tiny
     assert not torch.allclose(base, exported(input_ids=ids).logits)  # it is the trained model, not the base
     assert (out / HEAD_FILE).exists()  # the linear head is not part of a causal LM
     assert read_origin(out)["pipeline_check"] is True  # built from a random model: still marked as one
+    import json
+
+    manifest = json.loads((out / "xlpt_export.json").read_text())  # the run, its state and step, the notice
+    assert manifest["pipeline_check"] is True and manifest["notices"][0].startswith("PIPELINE CHECK")
+    assert manifest["run"]["state"] == "done" and manifest["run"]["checkpoint_step"] == RunDir(run).checkpoint_step()
+    assert not list(tmp_path.glob(".hf.partial-*"))
 
 
 def test_export_refuses_what_it_cannot_do(tmp_path, tiny_model_dir, data_dir):
@@ -52,5 +58,5 @@ def test_export_refuses_what_it_cannot_do(tmp_path, tiny_model_dir, data_dir):
     _, ft = trained(tmp_path, tiny_model_dir, data_dir, "full_finetune")
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("x")
-    with pytest.raises(ConfigError, match="not an empty folder"):
+    with pytest.raises(ConfigError, match="already exists and is not empty"):
         export_run(ft, tmp_path / "full")

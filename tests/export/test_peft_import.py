@@ -193,6 +193,15 @@ def test_broken_folders_are_one_line(trained, exported, run_model, tmp_path):
     shutil.copytree(folder, manifest)
     (manifest / "xlpt_export.json").write_text('{"format": "xlpt-peft-export", "version": 99}')
     cases["manifest"] = (manifest, "version 99")
+    a_file = tmp_path / "adapter.safetensors"
+    a_file.write_bytes(b"x")
+    cases["a file"] = (a_file, "is a file; give the adapter's folder")
+    run_dir = trained(*PREFIX)
+    cases["a run"] = (run_dir, f"is an xlpt run directory, not an adapter: export it first (xlpt export --run {run_dir}")
+    hf_folder = tmp_path / "hf"
+    hf_folder.mkdir()
+    (hf_folder / "config.json").write_text("{}")
+    cases["a model"] = (hf_folder, "is a model folder, not a PEFT adapter (use it as model.name")
     for name, (path, message) in cases.items():
         model, _, new_cfg = fresh_model(cfg, path)
         with pytest.raises(ConfigError) as err:
@@ -216,3 +225,66 @@ def test_a_tagging_head_round_trips_and_reads_the_same_subwords(trained, exporte
     model, _, new_cfg = fresh_model(cfg, folder, word_repr="last")
     with pytest.raises(ConfigError, match="trained on each word's mean subword"):
         start_from_adapter(model, new_cfg, task, tokenizer)
+
+
+# ------------------------------------------------------------------------------------------- base model
+
+
+@pytest.fixture(scope="module")
+def other_base(tmp_path_factory):
+    """A tiny XGLM of exactly the same shapes and tokenizer as the test's base, built with another seed."""
+    from xlpt.models.tiny import TinyModelSpec, build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("other-tiny"), spec=TinyModelSpec(seed=1))
+
+
+def on_base(cfg, folder, base):
+    changed = cfg.model_copy(deep=True)
+    changed.method.init_from = str(folder)
+    changed.model.name = str(base)
+    model, tokenizer = load_task_model(changed, device="cpu")
+    return model, tokenizer, changed
+
+
+def test_an_adapter_of_another_base_model_is_refused_even_when_the_shapes_fit(trained, exported, run_model,
+                                                                            other_base):
+    _, _, cfg, task = run_model(trained(*PROMPT_START))
+    folder, manifest = exported(trained(*PROMPT_START))
+    assert manifest["base_model_identity"]["model_type"] == "xglm"
+    model, tokenizer, new_cfg = on_base(cfg, folder, other_base)
+    with pytest.raises(ConfigError, match=r"the adapter was trained on another base model \(.*same shapes, but "
+                                          r"different embedding weights\); this run's model is .*other-tiny"):
+        start_from_adapter(model, new_cfg, task, tokenizer)
+
+
+def test_the_same_base_in_another_folder_is_accepted(trained, exported, run_model, tiny_model_dir, tmp_path):
+    _, _, cfg, task = run_model(trained(*PROMPT_START))
+    folder, _ = exported(trained(*PROMPT_START))
+    moved = shutil.copytree(tiny_model_dir, tmp_path / "moved")
+    model, tokenizer, new_cfg = on_base(cfg, folder, moved)
+    assert start_from_adapter(model, new_cfg, task, tokenizer).warning is None
+
+
+def test_an_adapter_without_a_recorded_base_is_a_warning(trained, exported, run_model, other_base, tmp_path):
+    _, _, cfg, task = run_model(trained(*PROMPT_START))
+    folder, _ = exported(trained(*PROMPT_START))
+    old = shutil.copytree(folder, tmp_path / "old")
+    manifest = json.loads((old / "xlpt_export.json").read_text())
+    del manifest["base_model_identity"]  # as an export of an older xlpt wrote it
+    (old / "xlpt_export.json").write_text(json.dumps(manifest))
+    model, tokenizer, new_cfg = on_base(cfg, old, other_base)
+    imported = start_from_adapter(model, new_cfg, task, tokenizer)
+    assert imported.describe().startswith(f"WARNING: method.init_from={old.resolve()} records no base-model identity")
+    assert "warning" in imported.summary()
+
+
+def test_an_adapter_of_another_task_is_said(trained, exported, run_model):
+    """Starting a task from a prompt trained on another one is legitimate (prompt transfer), never unsaid."""
+    _, _, cfg, _ = run_model(trained(*PROMPT_START))
+    folder, _ = exported(trained(*PROMPT_START))
+    xnli = cfg.model_copy(deep=True)
+    xnli.data.task = "xnli"
+    xnli.method.init_from = str(folder)
+    model, tokenizer = load_task_model(xnli, device="cpu")
+    imported = start_from_adapter(model, xnli, get_task("xnli"), tokenizer)
+    assert "trained on task pawsx (this run: xnli)" in imported.describe()

@@ -86,7 +86,7 @@ def test_a_second_run_with_the_same_spec_reuses_everything(first_run, spec_file,
     summary = json.loads((folder / "lab.json").read_text())
     assert summary["reused"] == {"text": True, "tokenizer": True, "pretraining": True}
     assert (folder / "pretrained" / "model.safetensors").read_bytes() == weights
-    assert "greek" in printed and "retr(pre)" in printed and "(cached)" in printed
+    assert "greek" in printed and "retrieval:pretrained" in printed and "(cached)" in printed
     assert len(list(out.glob("lab-*"))) == 1
 
 

@@ -105,8 +105,8 @@ def test_segmented_scripts_need_one_setting_per_script():
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("base: {name: base, share: 1}\nbase: {name: b, share: 1}\n", "lab.yaml:2: invalid YAML: duplicate key 'base' (first on line 1)"),
-    ("base: [unclosed\n", "lab.yaml:2: invalid YAML"),
+    ("base: {name: base, share: 1}\nbase: {name: b, share: 1}\n", "lab.yaml:2: duplicate key 'base' (first at line 1)"),
+    ("base: [unclosed\n", "lab.yaml:2: not valid YAML"),
     ("- a list\n", "lab.yaml: a lab spec must be a YAML mapping, got list"),
 ])
 def test_unreadable_files_name_file_and_line(tmp_path, text, expected):
@@ -118,7 +118,7 @@ def test_unreadable_files_name_file_and_line(tmp_path, text, expected):
 
 
 def test_missing_file_is_a_config_error(tmp_path):
-    with pytest.raises(ConfigError, match="cannot read lab spec"):
+    with pytest.raises(ConfigError, match="lab spec .*absent.yaml does not exist"):
         load_spec(tmp_path / "absent.yaml")
 
 

@@ -25,3 +25,14 @@ def test_template_lines_ignore_tasks_registered_later(user_task):
     assert "extratask" in all_tasks() and "extratask" not in builtin_tasks()
     assert template_lines() == before  # with every registered task, the zebra/quokka lines changed the corpus
     assert not any("zebra" in line for line in template_lines())
+
+
+def test_tiny_out_that_is_a_file_is_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "taken").write_text("x")
+    done = subprocess.run([sys.executable, "-m", "xlpt", "model", "tiny", "--out", str(tmp_path / "taken")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        f"xlpt: error: --out {tmp_path / 'taken'} is a file; give a folder to write the model into"]

@@ -154,3 +154,28 @@ def _md_table(markdown: str, title: str) -> tuple[list[str], list[list[tuple[str
 def md_table():
     """Parser for the report's Markdown tables (see `_md_table`)."""
     return _md_table
+
+
+@pytest.fixture(scope="session")
+def lora_rank_runs(tmp_path_factory):
+    """Two real tiny LoRA runs (trained and evaluated through train_run/evaluate_run) that differ only in
+    method.lora_r: the runs folder. Few steps and a small evaluation: seconds, not minutes."""
+    from xlpt.config import load_config
+    from xlpt.demo.sample_data import corpus_lines, write_sample
+    from xlpt.evaluation.evaluate import evaluate_run
+    from xlpt.models.tiny import build_tiny_model, default_corpus
+    from xlpt.training.run import train_run
+
+    root = tmp_path_factory.mktemp("lora-rank")
+    data_dir = write_sample(root / "data").parent
+    model_dir = build_tiny_model(root / "tiny", default_corpus() + corpus_lines())
+    for rank in (2, 4):
+        cfg = load_config(None, ["data.task=pawsx", f"data.data_dir={data_dir}", f"model.name={model_dir}",
+                                 "model.device=cpu", "method.name=lora", f"method.lora_r={rank}",
+                                 "train.learning_rate=0.001", "train.max_steps=4", "train.batch_size=8",
+                                 "train.eval_every=4", "train.log_every=4", "data.max_dev_examples=16",
+                                 "data.max_eval_examples=12", "train.seed=1"])
+        run_dir = root / "runs" / f"lora-r{rank}"
+        train_run(cfg, run_dir, progress=False, echo=False)
+        evaluate_run(run_dir, "test", progress=False, echo=False)
+    return root / "runs"

@@ -29,9 +29,19 @@ def test_print_results_shows_banner_splits_and_caps(runs, capsys):
     assert lines[-1].split() == ["bg", "skipped", "on", "request:", "asked", "to", "skip"]
     # averages over languages scored on different splits say so; without the source (en): de test, th dev
     avg = next(line for line in lines if line.split()[:1] == ["avg"])
-    assert avg.endswith("(mixed: 2 test, 1 dev)")
+    assert avg.endswith("(average over en, de, th; mixed: 2 test, 1 dev)")
     assert next(line for line in lines if line.split()[:1] == ["-src"]).endswith(
         "(average without the source language, en; mixed: 1 dev, 1 test)")
+
+
+def test_a_language_subset_without_the_source_has_no_line_without_it(runs, capsys):
+    """`xlpt evaluate --languages de,sw`: the average is over de and sw; there is no source to leave out."""
+    results = runs.write("pt", scores={"de": 0.55, "sw": 0.5})
+    print_results(results)
+    lines = capsys.readouterr().out.splitlines()
+    assert next(line for line in lines if line.split()[:1] == ["avg"]).endswith("(average over de, sw)")
+    assert not any(line.split()[:1] == ["-src"] for line in lines)
+    assert not any("without" in line for line in lines)
 
 
 def test_print_results_of_older_files_has_no_banner(runs, capsys):

@@ -146,3 +146,15 @@ def test_the_smoke_sweep_deduplicates_prompt_lengths_for_fine_tuning():
     assert sorted((r.method, getattr(r.cfg.method, "prompt_length", None) or 0, r.cfg.train.seed) for r in runs) == [
         ("full_finetune", 0, 1), ("full_finetune", 0, 2),
         ("prompt_tuning", 4, 1), ("prompt_tuning", 4, 2), ("prompt_tuning", 8, 1), ("prompt_tuning", 8, 2)]
+
+
+def test_runs_of_several_models_name_their_model_in_their_line():
+    """The lab's pretrained and control runs differ only in the model: their progress lines must not read alike."""
+    from xlpt.sweeps.runner import run_label
+
+    runs = plan(sweep({"model.name": ["lab/pretrained", "lab/control"], "train.seed": [1, 2]}))
+    labels = [run_label(run, k, len(runs)).split(" ", 2)[2] for k, run in enumerate(runs, 1)]
+    assert len(set(labels)) == 4 and all("model=pretrained" in label for label in labels[:2])
+    assert all("model=control" in label for label in labels[2:])
+    single = plan(sweep({"train.seed": [1, 2]}))
+    assert all("model=" not in run_label(run, 1, 2) for run in single)

@@ -9,6 +9,8 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -85,7 +87,11 @@ def test_status_comes_from_the_files_and_the_lock(tmp_path):
             run.write_status(status="running", attempts=2)
             store.sync()
             assert store.status(run_id(cfg)) == "running"
-            assert not RunLock(run.path).acquire()  # a second claimant is refused
+            # a second claimant (another process: within one process the lock is shared) is refused
+            other = subprocess.run([sys.executable, "-c", "import sys; from xlpt.run_dir import RunLock; "
+                                    "print(RunLock(sys.argv[1]).acquire())", str(run.path)],
+                                   capture_output=True, text=True, timeout=60)
+            assert other.stdout.strip() == "False", other.stderr
         finally:
             lock.release()
         # the holder was killed (the kernel released its lock); nothing changed on disk

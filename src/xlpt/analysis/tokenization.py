@@ -72,9 +72,9 @@ def _as_tokenizer(tokenizer):
 
 
 def _progress(items: list[str], enabled: bool):
-    from tqdm import tqdm
+    from xlpt.progress import progress_bar
 
-    return tqdm(items, desc="languages", unit="lang", file=sys.stderr, disable=not enabled, leave=False)
+    return progress_bar(items, desc="languages", unit="lang", file=sys.stderr, disable=not enabled, leave=False)
 
 
 def tokenization_stats(tokenizer, task: str | TaskSpec, data_dir: str | os.PathLike, split: str = "dev",

@@ -14,6 +14,7 @@ import os
 import re
 import sys
 
+from xlpt import __version__
 from xlpt.errors import XlptError
 
 # One line per command module (xlpt.cli.<name>), in the order they appear in --help.
@@ -40,11 +41,33 @@ def build_parser() -> argparse.ArgumentParser:
         description="Zero-shot cross-lingual transfer with decoder-only multilingual LMs: "
         "soft prompt tuning vs fine-tuning on XNLI, PAWS-X, UDPOS, PAN-X, SIB-200 and your own tasks.",
     )
+    parser.add_argument("--version", action=_PrintVersion, nargs=0,
+                        help="print xlpt's version, its source commit and the versions of torch, transformers "
+                        "and peft, then exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMAND_MODULES:
         importlib.import_module(f"xlpt.cli.{name}").register(sub)
     return parser
+
+
+class _PrintVersion(argparse.Action):
+    """argparse's own version action wraps the line at the terminal's width; a bug report wants it whole."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_line())
+        parser.exit()
+
+
+def version_line() -> str:
+    """What a bug report needs: xlpt's version and commit, and the libraries numbers depend on (read from
+    package metadata, so --version costs no torch import)."""
+    from xlpt.provenance import git_commit, package_versions
+
+    versions = package_versions()
+    commit = git_commit()
+    libraries = ", ".join(f"{name} {versions.get(name) or 'not installed'}" for name in ("torch", "transformers", "peft"))
+    return f"xlpt {versions.get('xlpt') or __version__}{f' (commit {commit})' if commit else ''}; {libraries}"
 
 
 OVERRIDE = re.compile(r"^(model|data|method|train)\.[A-Za-z_][A-Za-z0-9_.]*=")

@@ -21,7 +21,10 @@ def register(sub) -> None:
         "from an export (or any PEFT adapter of the same kind) with method.init_from=OUT. With --format hf, a fully "
         "fine-tuned run (also one trained sharded) becomes an ordinary Hugging Face model folder "
         "(AutoModelForCausalLM.from_pretrained) with its tokenizer; a task head goes beside it in "
-        "xlpt_head.safetensors.",
+        "xlpt_head.safetensors. Either way the console and xlpt_export.json name the run's state and the "
+        "checkpoint's step, and carry a pipeline-check model's notice; a run whose training did not finish "
+        "(diverged, failed, interrupted, still running) is refused unless --allow-unfinished. The folder is "
+        "written beside --out and renamed when complete: a failed export (a full disk) leaves nothing behind.",
         epilog="A prompt placed after the tokenizer's start tokens (method.prompt_position=after_bos, the default, on "
         "XGLM) has no PEFT equivalent: it is refused unless --start-tokens-in-prompt is given, which makes the start "
         "tokens the first virtual tokens; that adapter must then be fed text without its start tokens "
@@ -40,25 +43,34 @@ def register(sub) -> None:
     parser.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32",
                         help="dtype the models are loaded in for the check (default float32; the adapter's tensors "
                         "are float32 either way)")
+    add_unfinished_and_model(parser)
     add_include_path(parser)
     parser.set_defaults(func=_export)
 
 
-def _export(args) -> int:
-    from xlpt.run_dir import RunDir
+def add_unfinished_and_model(parser) -> None:
+    """The options `xlpt export` and `xlpt predict` share about the run they read."""
+    parser.add_argument("--allow-unfinished", action="store_true",
+                        help="use the best checkpoint of a run whose training did not finish (diverged, failed, "
+                        "interrupted, still running); the output then says which checkpoint and why")
+    parser.add_argument("--model", default=None,
+                        help="the run's base model from where it is now (a folder or hub name), when the recorded "
+                        "model.name cannot be found (a run trained in another directory or machine)")
 
+
+def _export(args) -> int:
     apply_include_path(args)
-    RunDir(args.run).read_config()  # a missing or damaged run directory fails here, before torch is imported
     if args.format == "hf":
         from xlpt.export.hf_export import export_run as export_hf
 
-        out = export_hf(args.run, args.out)
+        out = export_hf(args.run, args.out, args.allow_unfinished, args.model, echo=print)
         print(f"wrote {out}: load it with AutoModelForCausalLM.from_pretrained({str(out)!r})")
         return 0
 
     from xlpt.export.peft_export import export_run
 
-    manifest = export_run(args.run, args.out, args.start_tokens_in_prompt, args.device, args.dtype)
+    manifest = export_run(args.run, args.out, args.start_tokens_in_prompt, args.device, args.dtype,
+                          args.allow_unfinished, args.model, echo=print)
     check = manifest["check"]
     print(f"wrote {args.out}: {manifest['adapter']}"
           + (", task head in xlpt_head.safetensors" if manifest["head"] else "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 
@@ -39,6 +40,9 @@ Everything goes to OUT/lab-<hash of the spec>/; rerunning the same spec reuses f
 finished runs, and resumes an interrupted pretraining or run. The study's runs can also be rerun or
 extended with the ordinary commands (the report prints them), e.g.
   xlpt sweep --config OUT/lab-.../study-.../sweep.yaml --include-path OUT/lab-.../data/tasks
+The console gets one line per stage and per finished study run, the synthetic-languages notice once and
+the summary tables; OUT/lab-.../lab.log has every line (each run's training log too). Exit status 1 when
+any study run failed (the summary counts them and names the spec key to change).
 The summary tables are printed; lab.json and the study's report.json hold every number.
 """
 
@@ -69,7 +73,8 @@ def register(sub) -> None:
     parser.add_argument("--no-xlpt-report", action="store_true",
                         help="write the lab report but not the ordinary `xlpt report` over the study's runs")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON instead of tables")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars or training log")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bars and no per-stage lines: only the summary (lab.log has everything)")
     parser.set_defaults(func=run)
 
 
@@ -93,13 +98,17 @@ def run(args) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    log = (lambda *_, **__: None) if args.quiet or args.json else print
-    lab = Lab(spec, args.out, device=args.device, log=log, progress=not (args.quiet or args.json))
-    log(f"lab {spec.name!r} -> {lab.root}")
+    from xlpt.lab.console import LabLog
+
+    logbook = LabLog(console=not (args.quiet or args.json))
+    lab = Lab(spec, args.out, device=args.device, log=logbook.detail, progress=not (args.quiet or args.json),
+              announce=logbook.say)
+    logbook.open(lab.root / "lab.log")
+    logbook.say(f"lab {spec.name!r} -> {lab.root} (log: {logbook.path})")
     if args.stage != "all":
         for stage in STAGES[: STAGES.index(args.stage) + 1]:
             getattr(lab, stage)()
-        log(f"stopped after stage {args.stage}: {lab.root}")
+        logbook.say(f"stopped after stage {args.stage}: {lab.root}")
         return 0
     started, cpu_started = time.perf_counter(), time.process_time()
     summary = lab.run()
@@ -108,17 +117,40 @@ def run(args) -> int:
         from xlpt.lab.study import Study
 
         study = Study(lab, device=args.device, progress=not (args.quiet or args.json),
-                      say=print if not args.json else log)
+                      say=logbook.sweep_line, detail=logbook)
+        if not args.json:  # every run's log carries it; the console once, --quiet included
+            _print_logged(logbook, lab.notice("pretrained"))
         result["study"] = study.report(study.run(), summary, ordinary=not args.no_xlpt_report)
     result["seconds"] = {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu_started}
+    failed = result["study"]["runs"]["failed"] if "study" in result else []
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=1))
-        return 0
-    print(format_summary(summary))
+        return 1 if failed else 0
+    _print_logged(logbook, format_summary(summary))
     if "study" in result:
-        print(format_study(result["study"]))
-    print(f"total: {result['seconds']['wall']:.0f} s wall, {result['seconds']['cpu']:.0f} s CPU (this process)")
-    return 0
+        _print_logged(logbook, format_study(result["study"]))
+    _print_logged(logbook, f"total: {result['seconds']['wall']:.0f} s wall, {result['seconds']['cpu']:.0f} s CPU "
+                           f"(this process); full log: {logbook.path}")
+    if failed:
+        _print_logged(logbook, f"exit status 1: {failures_line(result['study'])}")
+    return 1 if failed else 0
+
+
+def _print_logged(logbook, text: str) -> None:
+    """The summary: always on the console (even --quiet), and in lab.log."""
+    logbook.detail(text)
+    print(text, file=logbook.stream)
+
+
+def failures_line(report: dict) -> str:
+    failed, planned = report["runs"]["failed"], report["runs"]["planned"]
+    return (f"{len(failed)} of {planned} study runs failed (no results; left out of every number): "
+            f"{', '.join(run['id'] for run in failed)}")
+
+
+def _loss(loss: float) -> str:
+    """'1.756 (perplexity 5.8)': a dev loss in nats per token, lower is better."""
+    return f"{loss:.3f} (perplexity {math.exp(min(loss, 700)):.1f})"
 
 
 def _fmt(value, pattern="{:.2f}") -> str:
@@ -137,9 +169,9 @@ def _retrieval_note(retrieval: dict) -> str:
             "the wrong ones, a permutation)")
 
 
-# "pre" = the pretrained model, "ctrl" = the no-pretraining control ("PT" means prompt tuning everywhere else).
+# The two models in full ("pretrained", "control"): abbreviations such as "PT" mean prompt tuning elsewhere.
 _HEADER = ("lang", "script", "lexicon", "order", "share", "tok-share", "fertility", "dev-loss",
-           "retr(pre)", "layer", "retr(ctrl)", "chance", "topic(pre)", "topic-chance")
+           "retrieval:pretrained", "layer", "retrieval:control", "chance", "topic:pretrained", "topic-chance")
 
 
 def _language_row(name: str, lang: dict, summary: dict, is_base: bool) -> tuple[str, ...]:
@@ -167,8 +199,8 @@ def format_summary(summary: dict) -> str:
     lines += [
         _retrieval_note(retrieval),
         f"pretraining: {train['steps']} steps, {train['tokens_seen']:,} tokens, {train['seconds']:.0f} s "
-        f"({train['tokens_per_second']:,.0f} tok/s), dev loss {-train['dev_history'][-1]['dev_score']:.3f} "
-        f"(control {pretraining['control_dev_loss']:.3f}), {pretraining['parameters']:,} parameters",
+        f"({train['tokens_per_second']:,.0f} tok/s), dev loss {_loss(-train['dev_history'][-1]['dev_score'])} "
+        f"(control {_loss(pretraining['control_dev_loss'])}), {pretraining['parameters']:,} parameters",
         "label words split into several pieces: " + (", ".join(
             f"{task}.{label}" for task, words in summary["label_word_pieces"].items()
             for label, pieces in words.items() if pieces != 1) or "none"),
@@ -212,8 +244,11 @@ def format_study(report: dict) -> str:
             lines.append("† one-label: every seed predicts one label for >= 95% of the examples (accuracy = its share)")
     failed = report["runs"]["failed"]
     if failed:
-        lines.append(f"WARNING: {len(failed)} of {report['runs']['planned']} runs have no results: "
-                     + "; ".join(f"{r['id']}: {r['error']}" for r in failed))
+        from xlpt.reporting.tables import cell_text
+
+        lines.append(f"WARNING: {failures_line(report)}")
+        lines += [f"  - {run['id']}: {cell_text(run['error'], 200)}" for run in failed[:10]]
+        lines += [f"  ... and {len(failed) - 10} more (study.json)"] if len(failed) > 10 else []
     shown = [c for c in report["claims"] if c["kind"] in ("over_control", "contrast")
              or (c["kind"] == "gap" and "pretrained model" in c["text"])]
     lines.append(f"claims ({len(shown)} of {len(report['claims'])} shown: transfer above the control, the gap on the "

@@ -37,6 +37,8 @@ def _tiny(args) -> int:
             corpus = [line for line in Path(args.corpus).read_text(encoding="utf-8").splitlines() if line.strip()]
         except (OSError, UnicodeDecodeError) as err:
             raise ConfigError(f"cannot read corpus {args.corpus}: {err}") from err
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ConfigError(f"--out {args.out} is a file; give a folder to write the model into")
     spec = TinyModelSpec(vocab_size=args.vocab_size, d_model=args.d_model, num_layers=args.layers,
                          attention_heads=args.heads, ffn_dim=2 * args.d_model, seed=args.seed)
     out = build_tiny_model(args.out, corpus, spec)

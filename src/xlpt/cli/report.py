@@ -63,13 +63,17 @@ def handler(args: argparse.Namespace) -> int:
     report = build_report(args.runs, args.out, args.tokenization, options)
     c = report.collection
     from xlpt.reporting.banner import banner_lines
+    from xlpt.reporting.collect import unfinished_text
 
     for line in banner_lines(c.runs):
         print(line)
     counts = f"{len(c.runs)} runs, {len(c.skipped)} skipped, {len(c.incomplete)} incomplete"
+    counts += f", {len(c.unfinished)} evaluated unfinished (not in the tables)" if c.unfinished else ""
     print(f"report: {counts} -> {report.markdown_path}")
     for problem in c.skipped:
         print(f"  skipped {problem.path}: {problem.reason}", file=sys.stderr)
+    for record in c.unfinished:
+        print(f"  unfinished {record.path}: {unfinished_text(record)}", file=sys.stderr)
     return 0 if c.runs else 1
 
 

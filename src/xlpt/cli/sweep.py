@@ -32,12 +32,15 @@ def register(sub) -> None:
     add_include_path(sweep)
     sweep.add_argument("--out", help="output folder (default: the file's sweep.out, else runs/<sweep name>)")
     what = sweep.add_mutually_exclusive_group()
-    what.add_argument("--dry-run", action="store_true", help="list the runs with their status and token cost; run nothing")
+    what.add_argument("--dry-run", action="store_true", help="list the runs with their status and token cost; with --executor slurm also the "
+                      "job arrays and sbatch scripts it would submit; run and submit nothing")
     what.add_argument("--status", action="store_true", help="one line per run (status, job, error) read from disk; "
                       "run nothing. Exit status 1 when a run failed or diverged")
     sweep.add_argument("--only", help="comma-separated run ids (or unique prefixes) to run; the others are left alone")
     sweep.add_argument("--json", action="store_true", help="with --dry-run or --status: print JSON")
     sweep.add_argument("--quiet", action="store_true", help="no progress bars or run logs, one line per run")
+    sweep.add_argument("--yes", action="store_true", help=f"expand a grid of more than {10_000:,} runs (refused "
+                       "without it: a product of long axes is easily millions of runs)")
     cluster = sweep.add_argument_group("executors (see xlpt/sweeps/executors.py)")
     cluster.add_argument("--executor", choices=["local", "submitit-local", "slurm"], default="local",
                          help="local: in this process, one run after the other (default); submitit-local: one "
@@ -126,13 +129,15 @@ def _sweep(args) -> int:
         raise ConfigError("--json only applies to --dry-run and --status (query runs with `xlpt runs list --json`)")
     cluster_options = _cluster_options(args)
     spec = load_sweep(args.config, args.overrides)
-    plan = expand(spec)
+    plan = expand(spec, yes=args.yes)
+    for note in spec.notes:
+        print(f"note: {note}", file=sys.stderr)
     if not plan:
         raise ConfigError(f"{args.config}: the sweep has no runs (every grid point was excluded)")
     out = Path(args.out) if args.out else default_out(spec)
     selected = select(plan, [x.strip() for x in args.only.split(",") if x.strip()]) if args.only else plan
     if args.dry_run:
-        return _dry_run(spec.name, selected, out, args.json)
+        return _dry_run(spec.name, selected, out, args.json, cluster_options)
     if args.status:
         return _status(spec.name, selected, out, args.json)
     print(f"sweep {spec.name}: {len(selected)} runs -> {out}"
@@ -166,9 +171,12 @@ def _cluster_options(args):
     from xlpt.sweeps.executors import ClusterOptions
     from xlpt.sweeps.resources import requested_resources
 
-    return ClusterOptions(executor=args.executor, requested=requested_resources(args.gpus, args.cpus, args.mem, args.time),
-                          partition=args.partition, account=args.account, max_parallel=args.max_parallel,
-                          wait=args.wait)
+    options = ClusterOptions(executor=args.executor,
+                             requested=requested_resources(args.gpus, args.cpus, args.mem, args.time),
+                             partition=args.partition, account=args.account, max_parallel=args.max_parallel,
+                             wait=args.wait)
+    options.check_values()
+    return options
 
 
 def _status(name: str, runs, out: Path, as_json: bool) -> int:
@@ -191,7 +199,7 @@ def _status(name: str, runs, out: Path, as_json: bool) -> int:
     return 1 if bad else 0
 
 
-def _dry_run(name: str, runs, out: Path, as_json: bool) -> int:
+def _dry_run(name: str, runs, out: Path, as_json: bool, cluster=None) -> int:
     from xlpt.sweeps.estimate import estimate
     from xlpt.sweeps.grid import short_settings
     from xlpt.sweeps.rundir import disk_status
@@ -203,8 +211,10 @@ def _dry_run(name: str, runs, out: Path, as_json: bool) -> int:
                      "model": run.model, "settings": run.settings,
                      "status": disk_status(out / run.id, run.cfg.data.eval_split, run.id), "estimate": vars(cost)})
     totals = {key: sum(row["estimate"][key] for row in rows) for key in ("train_tokens", "dev_tokens", "eval_tokens")}
+    jobs = _planned_jobs(name, runs, rows, out, cluster)
     if as_json:
-        print(json.dumps({"sweep": name, "out": str(out), "runs": rows, "totals": totals}, indent=2))
+        print(json.dumps({"sweep": name, "out": str(out), "runs": rows, "totals": totals,
+                          **({"jobs": jobs} if jobs is not None else {})}, indent=2))
         return 0
     print(f"sweep {name}: {len(rows)} runs -> {out}")
     table = [[str(r["position"]), r["id"], r["task"], r["method"], Path(r["model"]).name or r["model"],
@@ -230,7 +240,43 @@ def _dry_run(name: str, runs, out: Path, as_json: bool) -> int:
     for r in rows:
         states[r["status"]] = states.get(r["status"], 0) + 1
     print("status: " + ", ".join(f"{n} {state}" for state, n in sorted(states.items())))
+    if jobs is not None:
+        print_jobs(jobs, len(rows))
     return 0
+
+
+# Runs a submission leaves alone (executors._needs_work); --dry-run does not ask squeue whether a job lives.
+NOT_SUBMITTED = ("done", "diverged", "running", "submitted")
+
+
+def _planned_jobs(name: str, runs, rows: list[dict], out: Path, cluster) -> list[dict] | None:
+    """--executor slurm: the job arrays a submission would make (None for the other executors)."""
+    if cluster is None or cluster.executor != "slurm":
+        return None
+    from xlpt.sweeps.executors import slurm_plan
+
+    todo = [run for run, row in zip(runs, rows) if row["status"] not in NOT_SUBMITTED]
+    return slurm_plan(todo, out, name, cluster)
+
+
+def print_jobs(jobs: list[dict], n_runs: int) -> None:
+    """The Slurm submission of --dry-run: per array its size, resources and the sbatch script."""
+    total = sum(job["size"] for job in jobs)
+    arrays = sum(job["array"] for job in jobs)
+    left = f"; {n_runs - total} runs done, diverged or in a job are not submitted" if total < n_runs else ""
+    print(f"slurm: {total} job{'s' * (total != 1)} in {len(jobs)} submission{'s' * (len(jobs) != 1)} "
+          f"({arrays} job array{'s' * (arrays != 1)}){left}; --dry-run submits nothing")
+    for k, job in enumerate(jobs, 1):
+        res = job["resources"]
+        hours, minutes = divmod(res["timeout_min"], 60)
+        shape = (f"array of {job['size']} tasks, at most {job['parallelism']} at once" if job["array"]
+                 else "1 job")
+        print(f"submission {k}: {shape}; per job {res['gpus']} GPU, {res['cpus']} CPU, {res['mem_gb']:g} GB, "
+              f"time limit {hours}h{minutes:02d}; partition {job['partition'] or '(cluster default)'}, "
+              f"account {job['account'] or '(default)'}")
+        print(f"  runs: {', '.join(job['runs'])}")
+        print("  sbatch script:")
+        print("\n".join(f"    {line}" for line in job["script"].strip().splitlines() if line.strip()))
 
 
 def plan_cells(cost: dict) -> list[str]:
@@ -288,7 +334,9 @@ def _show(args) -> int:
     print(f"run {run['id']} ({run['status']}) of sweep {run['sweep'] or '-'}: {run['task']} / {run['method']} / "
           f"{run['model']}, seed {run['seed']}")
     print(f"  directory  {run_dir}")
-    print(f"  started    {run['started'] or '-'}   finished {run['finished'] or '-'}   attempts {run['attempts']}"
+    # attempts are counted by sweeps only: a run made by `xlpt train` has none recorded (not 0)
+    print(f"  started    {run['started'] or '-'}   finished {run['finished'] or '-'}"
+          + (f"   attempts {run['attempts']}" if run["attempts"] is not None else "")
           + (f"   {run['elapsed_s']:.0f}s" if run["elapsed_s"] is not None else "")
           + (f"   job {run['job_id']}" if run["job_id"] else ""))
     if run["legacy_id"]:

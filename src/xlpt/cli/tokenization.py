@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-
 import os
+import sys
 
 from xlpt.cli.options import add_include_path, apply_include_path
 from xlpt.errors import ConfigError
@@ -58,7 +58,8 @@ def register(subparsers) -> None:
                         "(seed 0; the same rows in every language of a parallel task), never the first N "
                         "(default: all)")
     parser.add_argument("--json", action="store_true",
-                        help="print one JSON object {model, task, split, languages: {LANG: {...}}} instead of a table")
+                        help="print one JSON object {model, task, split, languages: {LANG: {...}}, pipeline_check, "
+                        "notices} instead of a table")
     parser.set_defaults(func=run)
 
 
@@ -70,12 +71,29 @@ def run(args) -> int:
     task = get_task(args.task)  # unknown task -> ConfigError listing the valid ones, before loading anything
     if not args.data_dir:
         raise ConfigError(f"no data folder given: pass --data-dir or set ${DATA_DIR_ENV}")
+    from xlpt.models.hub_access import model_access
+
+    model_access(args.model)  # a missing folder or an unreachable hub id: one line before any text is read
     result = tokenization_stats(args.model, task, args.data_dir, split=args.split, languages=args.languages,
                                 max_examples=args.max_examples, progress=True)
     if not result["languages"]:
         raise ConfigError(f"no {task.name} text could be read from {args.data_dir} for the requested languages")
+    result.update(model_notices(args.model))
+    if args.json:
+        for notice in result["notices"]:  # the console says it too; standard output stays one JSON object
+            print(notice, file=sys.stderr)
     print(json.dumps(result, ensure_ascii=False, indent=1) if args.json else format_table(result))
     return 0
+
+
+def model_notices(model: str) -> dict:
+    """{pipeline_check, notices}: what train, evaluate and report say of the model (a pipeline check built by
+    `xlpt model tiny`, or an `xlpt lab` model's own notice), so statistics of it say so wherever they go."""
+    from xlpt.models.origin import pipeline_notice, read_origin
+
+    notice = pipeline_notice(model, read_origin(model))
+    return {"pipeline_check": bool(notice and notice.startswith("PIPELINE CHECK")),
+            "notices": [notice] if notice else []}
 
 
 def _fmt(value, pattern: str = "{:.2f}", scale: float = 1.0) -> str:
@@ -103,7 +121,8 @@ def format_table(result: dict) -> str:
     """A fixed-width table, one row per language, followed by the per-language notes."""
     rows = [_COLUMNS] + [_row(lang, stats) for lang, stats in result["languages"].items()]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
-    lines = [f"model: {result['model']}  task: {result['task']}  split: {result['split']}  "
+    lines = [*result.get("notices", ())]
+    lines += [f"model: {result['model']}  task: {result['task']}  split: {result['split']}  "
              f"vocabulary: {result['vocab_size']}  words: {result['word_unit']}"]
     lines += ["  ".join(cell.rjust(width) for cell, width in zip(row, widths)) for row in rows]
     notes = [f"  {lang}: {stats['note']}" for lang, stats in result["languages"].items() if stats["note"]]

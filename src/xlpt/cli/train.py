@@ -9,9 +9,10 @@ option here may be a prefix of one of torchrun's (`--run` would be read as its `
 from __future__ import annotations
 
 import argparse
+from contextlib import contextmanager
 
 from xlpt.cli.options import add_include_path, apply_include_path
-from xlpt.errors import ConfigError
+from xlpt.errors import ConfigError, XlptError
 
 SINGLE_PROCESS_ALIASES = ("--run",)
 """Option names kept for one process that torchrun would take for its own (`--run` -> its `--run-path`)."""
@@ -76,6 +77,10 @@ def register(sub) -> None:
                           help="score at most N examples of each language (lm-evaluation-harness's name): a seeded "
                           "sample stratified by label (data.sample_seed), the same rows for every run; the results "
                           "say they are capped and record the sample")
+    evaluate.add_argument("--allow-unfinished", action="store_true",
+                          help="score the best checkpoint of a run whose training did not finish (diverged, failed, "
+                          "interrupted, killed); the results record the checkpoint's step and the run's state "
+                          "(`unfinished`), and the run keeps its status")
     evaluate.add_argument("--skip-missing", action="store_true",
                           help="list languages that cannot be evaluated (no labeled split) as skipped instead of "
                           "failing (data.missing_languages=skip)")
@@ -105,12 +110,16 @@ def _positive_float(text: str) -> float:
 
 
 def config_from_args(args, notes: list[str] | None = None):
+    import json
+
     from xlpt.config import load_config
 
     apply_include_path(args)
     flags = {"data.task": args.task, "method.name": args.method, "model.name": args.model,
              "data.data_dir": args.data_dir}
-    overrides = [f"{key}={value}" for key, value in flags.items() if value is not None] + list(args.overrides)
+    # A flag's value is a literal string (a folder named `~` or `1e3` is a name, not YAML null or a number):
+    # quoted as JSON, which the override parser reads as a YAML string.
+    overrides = [f"{key}={json.dumps(value)}" for key, value in flags.items() if value is not None] + list(args.overrides)
     return load_config(args.config, overrides, notes)
 
 
@@ -131,17 +140,57 @@ def _train(args) -> int:
     if args.dry_run:
         return _dry_run(cfg, args)
     preflight(cfg, args.out)  # paths, data files and splits: before torch is imported
+    from contextlib import nullcontext
 
+    from xlpt.run_dir import RunDir
+
+    run = RunDir(args.out)
+    # Held from here to the end (train_run and evaluate_run share it): a second process on this folder is
+    # refused with one line before it imports torch, and nobody evaluates between our training and evaluation.
+    with run.hold("xlpt train") if main else nullcontext():
+        return _train_and_evaluate(cfg, args, run, main)
+
+
+def _train_and_evaluate(cfg, args, run, main: bool) -> int:
     from xlpt.evaluation.evaluate import evaluate_run
     from xlpt.reporting.console import print_results
     from xlpt.training.run import train_run
 
-    train_run(cfg, args.out, progress=not args.quiet, echo=main)
+    trained_before = (run.read_summary() or {}).get("status") == "done"
+    train_run(cfg, args.out, progress=not args.quiet, echo=main)  # refuses another config; returns at once if done
+    if trained_before:
+        # Re-running a finished command is most often "make sure it is done" (as a sweep re-run is): do no work
+        # and never overwrite results.json without being asked; `xlpt evaluate` is the explicit way to redo it.
+        done = _own_results(run, cfg)
+        if args.evaluate and done is not None:
+            if main:
+                print(f"already trained and evaluated: {done}; use `xlpt evaluate --run-dir {run.path}` to "
+                      "re-evaluate")
+            return 0
+        if main:
+            print(f"already trained: {run.summary_path} (nothing to train)" +
+                  ("; evaluating" if args.evaluate else f"; `xlpt evaluate --run-dir {run.path}` evaluates it"))
     if args.evaluate:
-        results = evaluate_run(args.out, progress=not args.quiet, echo=main)
+        with _sigterm_stops("evaluation"):
+            results = evaluate_run(args.out, progress=not args.quiet, echo=main)
         if main:
             print_results(results)
     return 0
+
+
+def _own_results(run, cfg):
+    """The path of the run's own results file when it holds a finished run's evaluation, else None (absent,
+    damaged, or the look at an unfinished run's checkpoint that `evaluate --allow-unfinished` leaves)."""
+    from xlpt.errors import RunFileError
+
+    try:
+        results = run.read_results(cfg.data.eval_split)
+    except RunFileError as err:
+        print(f"note: {err}; evaluating again")
+        return None
+    if results is None or results.get("unfinished"):
+        return None
+    return run.results_path(cfg.data.eval_split)
 
 
 def _dry_run(cfg, args) -> int:
@@ -163,9 +212,19 @@ def _dry_run(cfg, args) -> int:
     cost = estimate(cfg, **assumptions)
     if launched_rank() != 0:
         return 0
+    from xlpt.data.preview import data_files, file_lines, protocol_lines
+    from xlpt.tasks import get_task
+
+    task = get_task(cfg.data.task)
     if args.json:
-        print(json.dumps({"config": cfg.to_dict(), "assumptions": assumptions, "estimate": vars(cost)}, indent=2))
+        try:
+            files = {f"{lang} {split}": where for (lang, split), where in data_files(cfg, task).items()}
+        except XlptError as err:
+            files = {"error": str(err)}
+        print(json.dumps({"config": cfg.to_dict(), "files": files, "assumptions": assumptions,
+                          "estimate": vars(cost)}, indent=2))
         return 0
+    _print_config_and_files(cfg, task, file_lines)
     memory = cost.memory_gb
     print(f"{cfg.method.name} on {cfg.data.task} with {cfg.model.name} ({cfg.model.dtype} weights, "
           f"train.sharding={cfg.train.sharding}, gradient checkpointing {'on' if cfg.train.gradient_checkpointing else 'off'})")
@@ -187,30 +246,76 @@ def _dry_run(cfg, args) -> int:
           + (f" (here {args.seq_len} tokens)" if args.seq_len else ""))
     for note in cost.plan_notes:
         print(f"  note: {note}")
-    from xlpt.data.preview import protocol_lines
-    from xlpt.tasks import get_task
-
-    for line in protocol_lines(cfg, get_task(cfg.data.task)):
+    for line in protocol_lines(cfg, task):
         print(f"  {line}")
     return 0
+
+
+def _print_config_and_files(cfg, task, file_lines) -> None:
+    """The README's promise: the resolved config (every key, as config.yaml will hold it) and the file each
+    language and split will be read from, before the plan."""
+    import yaml
+
+    print("resolved config:")
+    for line in yaml.safe_dump(cfg.to_dict(), sort_keys=False, allow_unicode=True).splitlines():
+        if line.strip() == "learning_rate: null":  # resolved: say which value the method's default is
+            line += f"  # {cfg.method.name}'s default: {cfg.learning_rate:g}"
+        print(f"  {line}")
+    print(f"\ndata files ({task.name} in {cfg.data.data_dir}):")
+    for line in file_lines(cfg, task):
+        print(f"  {line}")
+    print()
 
 
 
 
 def _evaluate(args) -> int:
+    from contextlib import nullcontext
+
+    from xlpt.distributed import launched_rank
     from xlpt.run_dir import RunDir
 
     apply_include_path(args)
-    RunDir(args.run).read_config()  # a missing or damaged run directory fails here, before torch is imported
+    run = RunDir(args.run)
+    run.read_config()  # a missing or damaged run directory fails here, before torch is imported
+    main = launched_rank() == 0
+    with run.hold("xlpt evaluate") if main else nullcontext():  # a busy run: one line, before torch is imported
+        return _evaluate_held(args, main)
 
+
+def _evaluate_held(args, main: bool) -> int:
     from xlpt.evaluation.evaluate import evaluate_run
     from xlpt.reporting.console import print_results
 
-    from xlpt.distributed import launched_rank
-
-    main = launched_rank() == 0
-    results = evaluate_run(args.run, args.split, args.languages, args.limit, progress=not args.quiet, echo=main,
-                           skip_missing=True if args.skip_missing else None)
+    with _sigterm_stops("evaluation"):
+        results = evaluate_run(args.run, args.split, args.languages, args.limit, progress=not args.quiet, echo=main,
+                               skip_missing=True if args.skip_missing else None,
+                               allow_unfinished=args.allow_unfinished)
     if main:
         print_results(results)
     return 0
+
+
+@contextmanager
+def _sigterm_stops(phase: str):
+    """SIGTERM (`kill`, a scheduler's stop) ends an evaluation as Ctrl-C does: one line, exit 130, status.json
+    says interrupted (not a stale "evaluating"). Nothing is lost: every results and predictions file is written
+    atomically, so none is half-written. (Training has its own handler: it snapshots first, training/loop.py.)"""
+    import signal
+    import threading
+
+    from xlpt.errors import TrainingInterrupted
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise TrainingInterrupted(f"stopped by signal {signum} during the {phase}; no results file was written by it: "
+                                  "run the same command again")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -69,8 +69,12 @@ def describe_error(error: dict, prefix: str = "") -> str:
     value = error.get("input")
     if isinstance(value, (dict, list)) and kind.startswith("value_error"):
         return message  # a rule over a whole section: its message names the keys
-    shown = value if not isinstance(value, (dict, list)) else type(value).__name__
-    return f"{key}={shown!r}: {message}" if kind != "extra_forbidden" else f"{key} {message}"
+    if kind == "extra_forbidden":
+        return f"{key} {message}"
+    if isinstance(value, (dict, list)):  # the value itself, shortened (its type name alone read as text 'dict')
+        text = repr(value)
+        return f"{key}={text if len(text) <= 80 else text[:77] + '...'}: {message}"
+    return f"{key}={value!r}: {message}"
 
 
 def describe_validation_error(err: ValidationError, prefix: str = "") -> str:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import copy
 import os
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from xlpt.config.errors import describe_validation_error
-from xlpt.schema import load_yaml, parse_value
+from xlpt import schema
+from xlpt.schema import parse_value
 from xlpt.config.run import RunConfig
 from xlpt.errors import ConfigError
 
@@ -97,21 +97,15 @@ def _flatten(values: dict, prefix: str = ""):
 
 
 def read_yaml_file(path: str | os.PathLike) -> Any:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"cannot read config file {path}: {err}") from None
-    return load_yaml(text, str(path)) or {}
+    """A run config file through the project's one YAML reader (xlpt.schema.read_yaml_file); empty is {}."""
+    return schema.read_yaml_file(path, "config file") or {}
 
 
 def split_override(item: str) -> tuple[str, Any]:
     if "=" not in item:
         raise ConfigError(f"override {item!r} must look like section.key=value (e.g. train.learning_rate=1e-5)")
     key, raw = item.split("=", 1)
-    return key.strip(), parse_value(raw.strip())
+    return key.strip(), parse_value(raw.strip(), key.strip())
 
 
 def build(layers: ConfigLayers, where: str = "config") -> RunConfig:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
+from xlpt.progress import progress_bar
 
 from xlpt.data.choice import Resolved, SplitSource
 from xlpt.data.contract import Contract
@@ -63,7 +63,7 @@ def check_task(task: str, data_dir: Path | str, *, progress: bool | None = None)
     parallel = get_task(found.task).data.label_parallel
     rows: dict[Path, _FileRows] = {}
     disable = None if progress is None else not progress
-    for data_file in tqdm(found.files, desc=f"{found.task} check", unit="file", disable=disable):
+    for data_file in progress_bar(found.files, desc=f"{found.task} check", unit="file", disable=disable):
         sink = ProblemSink(collect=True)
         examples = list(read_file(data_file.path, data_file.fmt, task=found.task, lang=data_file.lang,
                                   problems=sink))

@@ -118,10 +118,17 @@ def load_hub_split(task: str, lang: str, split: str, *, repo: str | None = None,
         import datasets
     except ImportError as err:  # pragma: no cover - datasets is a declared dependency
         raise ConfigError("source 'hf' needs the Hugging Face `datasets` package") from err
+    from xlpt.models.hub_access import hub_unusable
+
+    offline = hub_unusable()
+    if offline:
+        datasets.config.HF_HUB_OFFLINE = True  # read at call time: the cache only, no minutes of retries
     try:
         dataset = datasets.load_dataset(location.repo, location.config, split=location.split)
     except Exception as err:  # network, auth, unknown config: all mean "cannot get it", say so plainly
-        raise ConfigError(f"could not load {location} from the Hugging Face hub: {err}") from err
+        hint = f" (the hub cannot be used: {offline}; point --data-dir at a local copy of the task's files)" if offline else ""
+        raise ConfigError(f"could not load {location} from the Hugging Face hub{hint}: "
+                          f"{' '.join(str(err).split())}") from err
     if limit is not None:
         dataset = dataset.select(range(min(limit, len(dataset))))
     examples = rows_to_examples(task, lang, split, dataset, where=str(location))

@@ -55,7 +55,8 @@ def scan(task: str, data_dir: Path | str) -> Scan:
     spec = get_task(task)
     root = Path(data_dir)
     if not root.is_dir():
-        raise ConfigError(f"data folder {root} does not exist")
+        raise ConfigError(f"data folder {root} is a file, not a folder" if root.exists() else
+                          f"data folder {root} does not exist")
     if spec.data.layout == "path":
         return scan_pattern(spec, root)
     task_dirs = [d for d in (root / spec.name, root / "download" / spec.name) if d.is_dir()]

@@ -40,6 +40,47 @@ def protocol_lines(cfg, task, splits: tuple[str, ...] | None = None) -> list[str
     return lines
 
 
+def file_lines(cfg, task) -> list[str]:
+    """The file each (language, split) the run reads comes from: the source language's training and selection
+    splits, then every evaluated language's data.eval_split (or the dev split it falls back to). A problem is
+    described, not raised: this is a preview."""
+    try:
+        return [f"{lang} {split:<5}  {where}" for (lang, split), where in data_files(cfg, task).items()]
+    except XlptError as err:
+        return [f"cannot list the data files: {err}"]
+
+
+def data_files(cfg, task) -> dict[tuple[str, str], str]:
+    """(language, split) -> where it is read from (files, format, labels), in the order the run reads them."""
+    data = TaskData(task, cfg.data.data_dir)
+    roles: dict[tuple[str, str], list[str]] = {}
+    if cfg.method_record.trains:
+        plan = plan_training(cfg, data.labeled_splits(cfg.data.train_lang))
+        roles.setdefault((plan.lang, plan.train.split), []).append("training")
+        roles.setdefault((plan.lang, plan.selection.split), []).append("selection")
+    plan_eval, skipped = plan_languages(cfg, data, cfg.data.eval_split, cfg.data.languages_wanted())
+    for lang, split in plan_eval.items():
+        roles.setdefault((lang, split), []).append("evaluation")
+    found = {}
+    for (lang, split), used_for in roles.items():
+        found[(lang, split)] = f"({', '.join(used_for)}) {_where(data, cfg, lang, split, plan_eval)}"
+    for lang, why in skipped.items():
+        found[(lang, "-")] = f"not evaluated: {why}"
+    return found
+
+
+def _where(data: TaskData, cfg, lang: str, split: str, plan_eval: dict[str, str]) -> str:
+    source = (data.sources or {}).get(lang, {}).get(split)
+    if source is None:  # the hub: no files until it is downloaded
+        return f"the Hugging Face hub ({data.data_dir})"
+    files = ", ".join(str(path) for path in source.files)
+    state = "labeled" if source.labeled else "unlabeled"
+    labels = f", labels from {', '.join(str(p) for p in source.label_source.files)}" if source.label_source else ""
+    fallback = (f" (no labeled {cfg.data.eval_split} split: evaluated on {split})"
+                if plan_eval.get(lang) == split != cfg.data.eval_split else "")
+    return f"{files}  [{source.fmt}, {state}{labels}]{fallback}"
+
+
 def _overlap_line(cfg, task, data: TaskData, read, split: str) -> str:
     plan, _ = plan_languages(cfg, data, split, cfg.data.languages_wanted())
     excluded, to_selection = {}, {}

@@ -10,7 +10,7 @@ from collections import Counter
 from itertools import chain
 from pathlib import Path
 
-from tqdm import tqdm
+from xlpt.progress import progress_bar
 
 from xlpt.data.contract import summary_lines
 from xlpt.data.examples import PairExample, TextExample
@@ -76,7 +76,7 @@ def task_stats(
     work = [(lang, split) for lang in selected if lang in sources for split in SPLITS if split in sources[lang]]
     result: dict = {"task": spec.name, "languages": {}, "unusable": {lang: blocked[lang] for lang in selected
                                                                     if lang in blocked}, "errors": {}}
-    for lang, split in tqdm(work, desc=f"{spec.name} stats", unit="split", disable=_disabled(progress)):
+    for lang, split in progress_bar(work, desc=f"{spec.name} stats", unit="split", disable=_disabled(progress)):
         try:
             loaded = load_split(spec.name, lang, split, sources[lang][split], repair_iob=repair_iob)
         except DataFormatError as err:

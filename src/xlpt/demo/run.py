@@ -17,6 +17,7 @@ from xlpt.config import load_config
 from xlpt.demo.sample_data import corpus_lines, write_sample
 from xlpt.evaluation.evaluate import evaluate_run
 from xlpt.models.tiny import build_tiny_model, default_corpus
+from xlpt.progress import on_terminal
 from xlpt.reporting import build_report
 from xlpt.reporting.console import comparison_table
 from xlpt.training.run import train_run
@@ -35,6 +36,10 @@ def run_demo(out: str | Path, steps: int = 600, progress: bool = True) -> dict[s
     started = time.perf_counter()
     data_dir = write_sample(out / "data").parent
     print(f"sample data: {data_dir / 'pawsx'} (English train, 7 languages dev/test)")
+    if not (progress and on_terminal()):  # Hugging Face's own bars (saving shards) obey xlpt.progress's rule too
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
     model_dir = build_tiny_model(out / "tiny-xglm", default_corpus() + corpus_lines())
     print(f"tiny model: {model_dir}")
     results = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-from tqdm.auto import tqdm
+from xlpt.progress import progress_bar
 
 from xlpt.evaluation.metrics import classification_scores
 from xlpt.tasks.classification_encoding import encode_examples
@@ -20,7 +20,7 @@ def predict_classes(model, items, pad_id: int, batch_size: int, progress: bool =
     predictions = [None] * len(items)
     batches = list(sorted_batches([len(item.input_ids) for item in items], batch_size, max_tokens,
                                   extra=model.prompt_length))
-    with (tqdm(total=len(items), desc=desc, unit="ex", disable=not progress, leave=False) as bar,
+    with (progress_bar(total=len(items), desc=desc, unit="ex", disable=not progress, leave=False) as bar,
           model.shared_prefix([item.input_ids for item in items])):  # `</s>` + prompt etc.: computed once
         for indices in batches:
             batch = collate_classification(items, indices, pad_id)

@@ -24,11 +24,12 @@ world_size/backend/devices, which say how it ran).
 
 from __future__ import annotations
 
+import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from xlpt.progress import progress_bar
 
 from xlpt import checkpoints, provenance
 from xlpt.data import parallel
@@ -63,15 +64,45 @@ def evaluate_language(task, model, tokenizer, cfg, examples, progress: bool, des
 
 
 def evaluate_run(run_dir: str | Path, split: str | None = None, languages: list[str] | str | None = None,
-                 limit: int | None = None, progress: bool = True, echo: bool = True, skip_missing: bool | None = None) -> dict:
+                 limit: int | None = None, progress: bool = True, echo: bool = True, skip_missing: bool | None = None,
+                 allow_unfinished: bool = False) -> dict:
     """Evaluate the run's best checkpoint. `languages`: None = the run's data.eval_languages; `limit`:
-    examples per language (None = the run's data.max_eval_examples). Returns the results written (to every
-    process, under torchrun)."""
+    examples per language (None = the run's data.max_eval_examples). A run whose training did not finish
+    (diverged, failed, interrupted, killed) is refused unless `allow_unfinished`; then the results say which
+    checkpoint was scored and why (`unfinished`). Returns the results written (to every process, under torchrun)."""
     run = RunDir(run_dir)
     cfg = run.read_config()
     context = setup(cfg.model.device)
-    with run.lifecycle("evaluating", done="evaluated") if context.is_main else nullcontext():
-        return _evaluate(run, cfg, split, languages, limit, progress, echo, skip_missing, context)
+    # The lock: an evaluation never reads a checkpoint that a training process is still replacing.
+    with run.hold("xlpt evaluate") if context.is_main else nullcontext():
+        unfinished = unfinished_state(run, cfg, allow_unfinished)
+        run.check_recorded_config()
+        # An unfinished run keeps its status (diverged, interrupted, ...): scoring one of its checkpoints does
+        # not make it a finished, evaluated run, and `xlpt runs`/the report must not show it as one.
+        own_status = run.lifecycle("evaluating", done="evaluated") if context.is_main and unfinished is None \
+            else nullcontext()
+        with own_status:
+            return _evaluate(run, cfg, split, languages, limit, progress, echo, skip_missing, context, unfinished)
+
+
+def unfinished_state(run: RunDir, cfg, allow: bool) -> dict | None:
+    """None when the run's training finished (or it trains nothing); else results.json's `unfinished` record
+    {state, checkpoint_step, reason}, or a ConfigError when `allow` (--allow-unfinished) is not given."""
+    if not cfg.method_record.trains:
+        return None  # nothing trained: the evaluation is the same whatever happened to the run
+    state, why = run.training_state()
+    if state == "finished":
+        return None
+    step = run.checkpoint_step()
+    if not allow:
+        then = {"diverged": "a diverged run does not resume (train a new one)",
+                "failed": "fix the cause and rerun the same `xlpt train` command"}.get(
+                    state, "rerun the same `xlpt train` command to finish it")
+        at = f"step {step}" if step is not None else "step unknown"
+        raise ConfigError(f"{run.path}: training {'did not finish' if state == 'unfinished' else state}: {why}. Its "
+                          f"best checkpoint ({at}) is not the run's result: {then}, or pass --allow-unfinished to "
+                          "score that checkpoint anyway (the results then say so)")
+    return {"state": state, "checkpoint_step": step, "reason": why}
 
 
 @dataclass
@@ -90,9 +121,13 @@ class LanguageJob:
     the cap's sample, partial."""
 
 
-def _evaluate(run: RunDir, cfg, split, languages, limit, progress, echo, skip_missing, context) -> dict:
+def _evaluate(run: RunDir, cfg, split, languages, limit, progress, echo, skip_missing, context,
+              unfinished: dict | None = None) -> dict:
     task = get_task(cfg.data.task)
     log = run.logger(echo) if context.is_main else (lambda message: None)
+    warning = unfinished_notice(unfinished)
+    if warning:
+        log(warning)
     split = split or cfg.data.eval_split
     wanted = _wanted(languages, cfg)
     limit = limit if limit is not None else cfg.data.max_eval_examples
@@ -114,12 +149,25 @@ def _evaluate(run: RunDir, cfg, split, languages, limit, progress, echo, skip_mi
     mine = assign([len(job.examples) for job in jobs], context.world_size)[context.rank]
     scored = {}
     total = sum(len(jobs[i].examples) for i in mine)
-    with tqdm(total=total, desc=f"evaluate {split} ({len(mine)} languages)", unit="ex",
+    if context.is_main:
+        step = run.checkpoint_step() if cfg.method_record.trains else None
+        run.log(f"evaluating {split} -> {run.results_path(key).name}: {len(jobs)} languages, "
+                f"{sum(len(job.examples) for job in jobs)} examples"
+                + (f", checkpoint of step {step}" if step is not None else ""), echo=False)
+    with progress_bar(total=total, desc=f"evaluate {split} ({len(mine)} languages)", unit="ex",
               disable=not (progress and context.is_main)) as bar:
         for job in (jobs[i] for i in mine):
             bar.set_postfix(lang=job.lang)
+            began = time.perf_counter()
             scored[job.lang] = score_language(job, task, model, tokenizer, cfg, run.predictions_dir(key), progress)
             bar.update(len(job.examples))
+            if context.is_main:  # run.log: one line per language with counts and rate (the bar is terminal-only)
+                seconds = max(time.perf_counter() - began, 1e-9)
+                value = scored[job.lang].get(task.metric)
+                run.log(f"evaluated {job.lang} ({job.label}): {task.metric} "
+                        f"{f'{value:.4f}' if isinstance(value, float) else value} on "
+                        f"{len(job.examples)} examples in {seconds:.1f} s ({len(job.examples) / seconds:.1f} "
+                        "examples/s)", echo=False)
     for part in context.gather(scored):  # every process's languages, put back in the plan's order
         scored.update(part)
     execution = context.describe()
@@ -128,6 +176,8 @@ def _evaluate(run: RunDir, cfg, split, languages, limit, progress, echo, skip_mi
     per_language = {job.lang: scored[job.lang] for job in jobs}
     if legacy_caps:
         notices.append(LEGACY_CAPS_NOTE)
+    if warning:
+        notices.append(warning)
     for note in (job.note for job in jobs if job.note):
         notices.append(note)
         log(note)
@@ -136,10 +186,20 @@ def _evaluate(run: RunDir, cfg, split, languages, limit, progress, echo, skip_mi
     results = {**assemble_results(cfg, task, run, evaluation, per_language, skipped, model, files, notices), **execution}
     results["data"] = data.record()  # the data contract: files used, ignored (and why), rules, problems
     results["legacy_caps"] = legacy_caps
+    results["unfinished"] = unfinished  # {state, checkpoint_step, reason} when training did not finish, else null
     path = run.write_results(key, results)
     log(f"wrote {path}: average {task.metric} {100 * results['average']:.2f} over {len(per_language)} languages"
         + (f" (capped at {limit} examples per language)" if limit else ""))
     return context.broadcast(results)
+
+
+def unfinished_notice(unfinished: dict | None) -> str | None:
+    if unfinished is None:
+        return None
+    step = unfinished["checkpoint_step"]
+    return (f"UNFINISHED RUN: training {unfinished['state']} ({unfinished['reason']}); scoring its best checkpoint "
+            f"({f'step {step}' if step is not None else 'step unknown'}) on request (--allow-unfinished): these "
+            "numbers are not the run's result")
 
 
 def assign(sizes: list[int], processes: int) -> list[list[int]]:
@@ -217,8 +277,12 @@ def _wanted(languages, cfg) -> list[str] | None:
     if languages is None:
         return cfg.data.languages_wanted()
     if isinstance(languages, str):
-        return None if languages.strip() == "all" else [x.strip() for x in languages.split(",") if x.strip()]
-    return list(languages)
+        if languages.strip() == "all":
+            return None
+        languages = [x.strip() for x in languages.split(",") if x.strip()]
+        if not languages:  # an empty list would read as "every language": never widen what was asked
+            raise ConfigError("--languages names no language: give all, or comma-separated languages (e.g. de,sw)")
+    return list(dict.fromkeys(languages))  # a language named twice is evaluated (and keyed) once
 
 
 def assemble_results(cfg, task, run: RunDir, evaluation, per_language, skipped, model, files, notices) -> dict:

@@ -41,7 +41,7 @@ from typing import Sequence
 
 import torch
 from torch.nn import functional as F
-from tqdm.auto import tqdm
+from xlpt.progress import progress_bar
 from transformers import DynamicCache
 
 from xlpt.errors import ConfigError
@@ -125,7 +125,7 @@ def loglikelihoods(backbone, groups: Sequence[Sequence[Scored]], *, token_budget
     # Longest first (peak memory shows at once, as in lm-eval). Groups without a shared prefix are batched
     # apart: a row with no real prefix token cannot be part of a cached batch (it would attend to nothing).
     order = sorted(plans, key=lambda p: (-p.prefix_length, -p.cost, p.index))
-    bar = tqdm(total=len(plans), desc=desc, unit="example", disable=not progress, leave=False)
+    bar = progress_bar(total=len(plans), desc=desc, unit="example", disable=not progress, leave=False)
     for kind in ([p for p in order if p.prefix_length], [p for p in order if not p.prefix_length]):
         for batch in _batches(kind, [p.prefix_length for p in kind], token_budget):
             _read_batch(backbone, batch, head, token_budget, pad_id)

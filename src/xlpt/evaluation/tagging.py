@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
+from xlpt.progress import progress_bar
 
 from xlpt.data.examples import TaggedSentence
 from xlpt.data.formats.tagged import write_tagged
@@ -30,7 +30,7 @@ def predict_windows(model, windows: list[Window], sentence_lengths: list[int], p
     batches = list(sorted_batches([len(w.input_ids) for w in windows], batch_size, max_tokens,
                                   extra=model.prompt_length))
     with model.shared_prefix([w.input_ids for w in windows]):  # `</s>` (+ prompt): computed once
-        for indices in tqdm(batches, desc=desc, unit="batch", disable=not progress, leave=False):
+        for indices in progress_bar(batches, desc=desc, unit="batch", disable=not progress, leave=False):
             batch = collate_windows(windows, indices, pad_id)
             logits = model(*(batch[k].to(device) for k in ("input_ids", "attention_mask", "word_start", "word_end")))
             _record(predicted, [windows[i] for i in indices], logits.argmax(dim=-1).tolist())

@@ -4,7 +4,14 @@ xlpt_export.json (format "xlpt-peft-export", version 1), a JSON object:
 
     format, version        "xlpt-peft-export", 1
     peft_type              PROMPT_TUNING | PREFIX_TUNING | LORA (as in adapter_config.json)
-    base_model             the run's model.name (what PeftModel.from_pretrained must be given as base)
+    base_model             the run's model.name, resolved to where it was found (what PeftModel.from_pretrained
+                           must be given as base)
+    base_model_identity    {name_or_path, model_type, hidden_size, vocab_size, embedding_fingerprint}: which
+                           base the adapter was trained on; `method.init_from` refuses another base
+                           (export/base_model.py); absent in exports of older versions
+    pipeline_check         true when the base model is a pipeline check (`xlpt model tiny`): not a finding
+    notices                sentences every use of the export must carry (the pipeline-check banner, an
+                           unfinished run's checkpoint used with --allow-unfinished)
     input                  how text must reach the adapter:
         start_tokens         "keep": tokenize as the tokenizer does by default (add_special_tokens=True;
                              lm-eval's default) | "omit": without the start tokens (add_special_tokens=False;
@@ -18,7 +25,8 @@ xlpt_export.json (format "xlpt-peft-export", version 1), a JSON object:
                            each word's last/first/mean subword (method.word_repr) for tagging
     task                   the task definition as used (name, family, labels in head-row order, templates, ...)
     template               the resolved template {"template", "label_words"} of a verbalizer run, else null
-    run                    {"path", "run_id", "best_step", "best_dev_score"}
+    run                    {"path", "run_id", "best_step", "best_dev_score", "state", "reason", "checkpoint_step"}:
+                           state is done | diverged | failed | interrupted | running | unfinished
     config                 the run's resolved config
     check                  {"max_abs_logprob_difference", "tolerance", "dtype", "probe_texts"}: export's own check
     versions               xlpt, torch, transformers, peft, ... used for the export
@@ -39,17 +47,18 @@ HEAD_FILE = "xlpt_head.safetensors"
 FORMAT, VERSION = "xlpt-peft-export", 1
 
 
-def build_manifest(cfg, task, run, form, head: dict, check: dict) -> dict:
+def build_manifest(cfg, task, opened, form, head: dict, check: dict, identity: dict | None = None) -> dict:
     from xlpt import provenance
-    from xlpt.run_dir import run_id
 
-    summary = run.read_summary() or {}
     verbalizer = task.family_info.has_verbalizer and getattr(cfg.method, "formulation", "verbalizer") == "verbalizer"
     template = task.resolve_template(cfg.data.template).model_dump(mode="json", by_alias=True) if verbalizer else None
     return {
         "format": FORMAT, "version": VERSION,
         "peft_type": form.peft_type,
-        "base_model": cfg.model.name,
+        "base_model": opened.model,
+        "base_model_identity": identity,
+        "pipeline_check": opened.source.pipeline_check,
+        "notices": opened.notices(),
         "input": {"start_tokens": "keep" if form.feeds_start_tokens else "omit",
                   "virtual_start_tokens": form.virtual_start_tokens,
                   "prompt_position": getattr(cfg.method, "prompt_position", None)},
@@ -58,12 +67,20 @@ def build_manifest(cfg, task, run, form, head: dict, check: dict) -> dict:
             "reads": head_reads(cfg, task)},
         "task": task.model_dump(mode="json", by_alias=True),
         "template": template,
-        "run": {"path": str(run.path.resolve()), "run_id": run_id(cfg), "best_step": summary.get("best_step"),
-                "best_dev_score": summary.get("best_dev_score")},
+        "run": run_record(opened),
         "config": cfg.to_dict(),
         "check": check,
         "versions": provenance.package_versions(),
     }
+
+
+def run_record(opened) -> dict:
+    """The run an export comes from: where, which, its state and the checkpoint's step (see source_run.py)."""
+    from xlpt.run_dir import run_id
+
+    summary = opened.run.read_summary() or {}
+    return {"path": str(opened.run.path.resolve()), "run_id": run_id(opened.cfg), "best_step": summary.get("best_step"),
+            "best_dev_score": summary.get("best_dev_score"), **opened.source.record()}
 
 
 def head_reads(cfg, task) -> str:
@@ -96,6 +113,7 @@ def usage_notes(manifest: dict) -> str:
     """The README section: how to load the adapter and feed it text so it computes what xlpt computed."""
     base, keep = manifest["base_model"], manifest["input"]["start_tokens"] == "keep"
     lines = ["", "", "## Using this adapter (written by `xlpt export`)", "",
+             *[f"**{notice}**\n" for notice in manifest.get("notices", ())],
              "```python",
              "from peft import PeftModel",
              "from transformers import AutoModelForCausalLM, AutoTokenizer",

@@ -44,15 +44,23 @@ class ImportedAdapter:
     """file name -> SHA-256 of every file whose tensors were used."""
     head: str = "none"
     """loaded | fresh (the run has a head, the adapter none) | none (the run has no trainable head)."""
+    warning: str | None = None
+    """Set when the adapter's base model could not be checked (no recorded identity)."""
+    note: str | None = None
+    """Set when the adapter was trained on another task (legitimate, e.g. prompt transfer, but said)."""
 
     def describe(self) -> str:
         hashes = ", ".join(f"{name} sha256 {digest[:12]}" for name, digest in self.files.items())
         heads = {"loaded": f"its head from {HEAD_FILE}", "fresh": "a freshly initialised head (the adapter has none)",
                  "none": "no trainable head"}
-        return f"starting from the PEFT {self.peft_type} adapter in {self.folder} ({hashes}), with {heads[self.head]}"
+        said = f"starting from the PEFT {self.peft_type} adapter in {self.folder} ({hashes}), with {heads[self.head]}" \
+            + (f"; {self.note}" if self.note else "")
+        return f"WARNING: {self.warning}; {said}" if self.warning else said
 
     def summary(self) -> dict:
-        return {"folder": str(self.folder), "peft_type": self.peft_type, "sha256": self.files, "head": self.head}
+        summary = {"folder": str(self.folder), "peft_type": self.peft_type, "sha256": self.files, "head": self.head}
+        extra = {key: value for key, value in (("warning", self.warning), ("note", self.note)) if value}
+        return {**summary, **extra}
 
 
 def start_from_adapter(model, cfg, task, tokenizer) -> ImportedAdapter:
@@ -63,6 +71,7 @@ def start_from_adapter(model, cfg, task, tokenizer) -> ImportedAdapter:
     config, weights_file = read_adapter_config(folder)
     weights = read_adapter_weights(folder, weights_file)
     manifest = read_manifest(folder)
+    warning = check_base_model(folder, manifest, config, model.backbone.lm, cfg.model.name)
     if model.prompt is not None:
         load_prompt(model, cfg, tokenizer, config, weights, manifest)
     elif model.prefix is not None:
@@ -73,20 +82,47 @@ def start_from_adapter(model, cfg, task, tokenizer) -> ImportedAdapter:
         raise ConfigError(f"{KEY}: method {cfg.method.name} has no adapter to start from")
     imported = ImportedAdapter(folder, config.peft_type.value,
                                {weights_file.name: provenance.sha256_file(weights_file)})
+    imported.warning = warning
+    trained_on = manifest.get("task", {}).get("name") if manifest and isinstance(manifest.get("task"), dict) else None
+    if trained_on and trained_on != task.name:
+        imported.note = f"the adapter was trained on task {trained_on} (this run: {task.name})"
     imported.head = load_head(model, cfg, task, folder, manifest)
     if imported.head == "loaded":
         imported.files[HEAD_FILE] = provenance.sha256_file(folder / HEAD_FILE)
     return imported
 
 
+def check_base_model(folder: Path, manifest: dict | None, config, lm, model_name: str) -> str | None:
+    """Refuse an adapter trained on another base model (a ConfigError naming both); the warning to log when
+    the adapter records no identity to check (a plain PEFT adapter, an export of an older xlpt)."""
+    from xlpt.models.identity import base_identity, identity_difference
+
+    recorded = manifest.get("base_model_identity") if manifest else None
+    if not isinstance(recorded, dict):
+        peft_says = getattr(config, "base_model_name_or_path", None)
+        return (f"{KEY}={folder} records no base-model identity (" + ("an export of an older xlpt" if manifest else
+                "not an xlpt export") + (f"; PEFT names base {peft_says!r}" if peft_says else "") +
+                f"): it is used on {model_name} without checking that it was trained on that model")
+    current = base_identity(lm, model_name)
+    difference = identity_difference(recorded, current)
+    if difference:
+        raise ConfigError(f"{KEY}: the adapter was trained on another base model ({recorded.get('name_or_path')}: "
+                          f"{difference}); this run's model is {model_name}. An adapter only fits the weights it was "
+                          f"trained with: set model.name to its base, or train from scratch without {KEY}")
+    return None
+
+
 def read_adapter_config(folder: Path):
     """(PEFT config, weights file) of an adapter folder, or one ConfigError saying what is missing."""
     from peft import PeftConfig
 
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{KEY}={folder}: is a file; give the adapter's folder (written by `xlpt export` or PEFT's "
+                          "save_pretrained)")
     if not folder.is_dir():
         raise ConfigError(f"{KEY}={folder}: no such folder")
     if not (folder / "adapter_config.json").is_file():
-        raise ConfigError(f"{KEY}={folder}: not a PEFT adapter folder (no adapter_config.json)")
+        raise ConfigError(f"{KEY}={folder}: {what_it_is(folder)}")
     weights = [folder / name for name in WEIGHT_FILES if (folder / name).is_file()]
     if not weights:
         raise ConfigError(f"{KEY}={folder}: no adapter weights ({' or '.join(WEIGHT_FILES)})")
@@ -96,6 +132,17 @@ def read_adapter_config(folder: Path):
         raise ConfigError(f"{KEY}={folder}: adapter_config.json cannot be read ({type(err).__name__}: "
                           f"{str(err)[:150]})") from None
     return config, weights[0]
+
+
+def what_it_is(folder: Path) -> str:
+    """Why a folder without adapter_config.json is not an adapter, and what to do with it."""
+    if (folder / "config.yaml").is_file() and (folder / "checkpoint").is_dir():
+        return (f"is an xlpt run directory, not an adapter: export it first (xlpt export --run {folder} --out "
+                "FOLDER), then start from FOLDER")
+    if (folder / "config.json").is_file():
+        return ("is a model folder, not a PEFT adapter (use it as model.name to train on it; method.init_from takes "
+                "an adapter folder)")
+    return "not a PEFT adapter folder (no adapter_config.json)"
 
 
 def read_adapter_weights(folder: Path, weights_file: Path) -> dict:

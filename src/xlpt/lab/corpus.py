@@ -84,12 +84,12 @@ def _documents(spec: LabSpec, lexicon: Lexicon, stream: str, n_sentences: int, b
 def pretraining_documents(spec: LabSpec, lexicon: Lexicon, languages: dict[str, Language],
                           test_meanings: list[Clause], progress: bool = False) -> tuple[dict, dict, dict]:
     """(train documents, dev documents, statistics), each a dict keyed by language; documents are strings."""
-    from tqdm.auto import tqdm
+    from xlpt.progress import progress_bar
 
     train, dev, stats = {}, {}, {}
     dev_counts = _dev_allocation(spec)
     test = set(test_meanings)
-    bar = tqdm(total=spec.corpus.sentences, desc="corpus", unit="sentence", disable=not progress, leave=False)
+    bar = progress_bar(total=spec.corpus.sentences, desc="corpus", unit="sentence", disable=not progress, leave=False)
     for name, language in languages.items():
         n_sentences = round(spec.language(name).share * spec.corpus.sentences)
         clauses = _documents(spec, lexicon, f"pretraining/{name}", n_sentences, bar)

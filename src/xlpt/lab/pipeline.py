@@ -18,6 +18,7 @@ gets a different folder, so nothing built from one spec is ever overwritten by a
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import time
@@ -26,6 +27,7 @@ from pathlib import Path
 from xlpt.atomic_files import write_json_atomic
 from xlpt.errors import ConfigError
 from xlpt.lab.spec import LabSpec, build_key
+from xlpt.schema import load_yaml
 
 STAGES = ("text", "tokenizer", "pretraining")
 
@@ -43,14 +45,30 @@ def _done(root: Path, stage: str) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
+def stage_line(stage: str, done: dict, seconds: float, reused: bool) -> str:
+    """One console line for a finished stage; the pretraining's says its dev loss (a loss, lower is
+    better, never a score) and perplexity."""
+    line = f"stage {stage}: {'reused' if reused else 'done'} in {seconds:.1f} s"
+    if stage == "pretraining":
+        train = done["train"]
+        loss = done["train"]["dev_history"][-1]["dev_score"] * -1 if train.get("dev_history") else None
+        line += f"; {train['steps']} steps, {train['tokens_seen']:,} tokens ({train.get('tokens_per_second') or 0:,.0f} tok/s)"
+        if loss is not None:
+            line += f", dev loss {loss:.3f} (perplexity {math.exp(min(loss, 700)):.1f})"
+    return line
+
+
 class Lab:
     """One spec's build folder and its stages."""
 
     def __init__(self, spec: LabSpec, out_dir: str | os.PathLike, device: str = "auto", log=print,
-                 progress: bool = True):
+                 progress: bool = True, announce=None):
+        """`log`: the detail (the pretraining's evaluations); `announce`: one line per finished stage
+        (default: `log`)."""
         self.spec, self.key = spec, build_key(spec)
         self.root = lab_folder(spec, out_dir)
         self.device, self.log, self.progress = device, log, progress
+        self.announce = announce or log
         self.timings: dict[str, float] = {}
         self.reused: dict[str, bool] = {}
         self._claim_folder()
@@ -107,6 +125,7 @@ class Lab:
             done = build()
             _write_json(self.root / f"{stage}.done.json", done)
         self.timings[stage] = time.perf_counter() - started
+        self.announce(stage_line(stage, done, self.timings[stage], self.reused[stage]))
         return done
 
     # ---------------------------------------------------------------------------------------- stages
@@ -280,6 +299,7 @@ class Lab:
                                              topics)
         _write_json(self.root / "retrieval.json", result)
         self.timings["retrieval"] = time.perf_counter() - started
+        self.announce(stage_line("retrieval", result, self.timings["retrieval"], False))
         return result
 
     def fertility(self) -> dict:
@@ -289,12 +309,11 @@ class Lab:
         return fertility_report(self.load_tokenizer(), words)
 
     def label_words(self) -> dict:
-        import yaml
-
         from xlpt.lab.corpus import TASKS
         from xlpt.lab.tokenizer import label_word_report
 
-        definitions = {task: yaml.safe_load((self.tasks_dir / f"{task}.yaml").read_text(encoding="utf-8"))
+        definitions = {task: load_yaml((self.tasks_dir / f"{task}.yaml").read_text(encoding="utf-8"),
+                                       str(self.tasks_dir / f"{task}.yaml"))
                        for task in TASKS}
         return label_word_report(self.load_tokenizer(), definitions)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 import time
 from pathlib import Path
 
@@ -172,6 +173,29 @@ def train_config(spec: LabSpec, steps: int):
                        seed=budget.seed, log_every=max(1, min(50, steps // 20)), autocast="auto")
 
 
+_DEV_SCORE = re.compile(r"dev score (-?[0-9.]+(?:e[-+]?[0-9]+)?|-?inf|nan) \(best (-?[0-9.]+(?:e[-+]?[0-9]+)?|-?inf|nan)")
+
+
+_BEST_DEV = re.compile(r"best dev (-?[0-9.]+(?:e[-+]?[0-9]+)?|-?inf|nan) at step")
+
+
+def as_loss_log(log):
+    """The training loop reports a dev *score* (higher is better); the pretraining objective's score is the
+    negative dev loss, which printed as "dev score -1.7558" reads as a score. Say what it is: the dev loss
+    (nats per token) and its perplexity."""
+    def loss_text(score: str) -> str:
+        loss = -float(score)
+        return f"{loss:.4f} (perplexity {math.exp(min(loss, 700)):.1f})" if math.isfinite(loss) else str(loss)
+
+    def rewritten(*parts, **kwargs):
+        text = " ".join(str(part) for part in parts)
+        text = _DEV_SCORE.sub(lambda m: f"dev loss {loss_text(m.group(1))} (best {loss_text(m.group(2))}", text)
+        text = _BEST_DEV.sub(lambda m: f"best dev loss {loss_text(m.group(1))} at step", text)
+        return log(text, **kwargs)
+
+    return rewritten
+
+
 def pretrain(spec: LabSpec, model, objective: CausalLMObjective, run_dir: Path, device, log=print,
              progress: bool = True) -> dict:
     """Pretrain `model` in place (resuming from `run_dir` if a checkpoint is there); returns the summary."""
@@ -188,7 +212,8 @@ def pretrain(spec: LabSpec, model, objective: CausalLMObjective, run_dir: Path, 
         plan_path.write_text(json.dumps(plan, indent=1) + "\n", encoding="utf-8")
     n_params = sum(p.numel() for p in model.parameters())
     summary = train(model, objective, train_config(spec, plan["steps"]), spec.pretraining.learning_rate, run_dir,
-                    device, log=log, progress=progress, flops_per_token=6.0 * n_params)
+                    device, log=as_loss_log(log), progress=progress, flops_per_token=6.0 * n_params,
+                    settings=f"pretraining.learning_rate={spec.pretraining.learning_rate:g}")
     return {"plan": plan, "train": asdict(summary), "parameters": n_params}
 
 

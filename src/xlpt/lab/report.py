@@ -25,6 +25,7 @@ from xlpt.atomic_files import write_text_atomic
 from xlpt.lab.gaps import gap_verdict, study_gaps, why_no_claim
 from xlpt.lab.intervals import binomial_halfwidth, mean_interval, shifted, verdict, welch_interval
 from xlpt.lab.pipeline import _write_json
+from xlpt.reporting.tables import ERROR_LIMIT, cell_text, markdown_table
 
 ONE_LABEL = 0.95
 """A run predicting one label for at least this share of a language's examples is *one-label* there: its
@@ -196,8 +197,11 @@ def build(study: dict, lab: dict) -> dict:
                         "fertility": lab["fertility"][name]["fertility"],
                         "shared_words": study["overlap"].get(name)}
                  for name, spec in lab["languages"].items()}
-    tested = study_gaps(study)
-    tasks = {task: task_report(task, study, lab, tested) for task in study["spec"]["tasks"]}
+    scored = any(run["scores"] is not None for run in study["runs"])
+    tested = study_gaps(study) if scored else {}
+    # With no run scored there is nothing to estimate (an interval over no seeds is NaN): no task tables,
+    # the failures are the report.
+    tasks = {task: task_report(task, study, lab, tested) for task in study["spec"]["tasks"]} if scored else {}
     notices = sorted({n for run in study["runs"] for n in run.get("notices") or []})
     report = {"lab": lab["lab"], "key": lab["key"], "study_key": study["key"], "base": base, "intervals": INTERVALS,
               "seeds": study["spec"]["seeds"], "budgets": _budgets(study), "notices": notices,
@@ -343,8 +347,7 @@ def gap_cell(entry: dict) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|",
-            *("| " + " | ".join(row) + " |" for row in rows)]
+    return markdown_table(header, rows)  # the report's one table writer: one escaped line per cell
 
 
 def markdown(report: dict, commands: dict[str, str]) -> str:
@@ -364,7 +367,8 @@ def markdown(report: dict, commands: dict[str, str]) -> str:
     if report["runs"]["failed"]:
         lines += ["", f"**{len(report['runs']['failed'])} of {report['runs']['planned']} runs have no results** (left "
                   "out of every number above):", ""]
-        lines += [f"- {run['id']}: {run['error']}" for run in report["runs"]["failed"]]
+        lines += [f"- {run['id']}: {cell_text(run['error'], ERROR_LIMIT)} (full error: its status.json)"
+                  for run in report["runs"]["failed"]]
     ordinary = report.get("ordinary_report")
     if ordinary:
         lines += ["", "The ordinary `xlpt report` over the same runs (per-language tables, the same seed-aware PT − FT "

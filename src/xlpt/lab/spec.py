@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
-from pathlib import Path
 from typing import Annotated, Literal, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from xlpt.errors import ConfigError
 from xlpt.lab.scripts import SCRIPT_NAMES, SCRIPTS
-from xlpt.schema import Bool
+from xlpt.schema import Bool, read_yaml_file
 
 FORMAT_VERSION = 2
 """Bumped whenever generation, tokenization or pretraining code changes what a spec builds, so that a
@@ -46,20 +45,26 @@ def _integral(value):
             value = float(value.replace("_", ""))
         except ValueError:
             return value  # pydantic reports it
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"expected a finite whole number, got {value}")
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
 
 
 def _real(value):
-    """Reject true/false for a number key (pydantic would read them as 1.0 and 0.0)."""
+    """Reject true/false for a number key (pydantic would read them as 1.0 and 0.0), and .inf/.nan: an
+    infinite learning rate or init std would pass `> 0` and fail deep inside pretraining."""
     if isinstance(value, bool):
         raise ValueError(f"expected a number, got {str(value).lower()}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value}")
     return value
 
 
 Count = Annotated[int, BeforeValidator(_integral), Field(ge=1)]
-Seed = Annotated[int, BeforeValidator(_integral), Field(ge=0)]
+Seed = Annotated[int, BeforeValidator(_integral), Field(ge=0, le=2**32 - 1)]
+"""Seeds stay within 32 bits, like train.seed: torch.manual_seed overflows past 64 bits mid-run."""
 Probability = Annotated[float, BeforeValidator(_real), Field(ge=0.0, le=1.0)]
 Positive = Annotated[float, BeforeValidator(_real), Field(gt=0)]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
@@ -292,7 +297,9 @@ class MethodBudget(_Section):
     def _check(self):
         from xlpt.sweeps.grid import check_key
 
-        for key in self.settings:
+        for key, value in self.settings.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"settings: {key}: expected a finite number, got {value}")
             if key in RESERVED_SETTINGS:
                 raise ValueError(f"settings: {key} is set by the study itself (learning_rate, steps, seeds, "
                                  "models); remove it here")
@@ -431,38 +438,10 @@ def build_key(spec: LabSpec) -> str:
 # ---------------------------------------------------------------------------------------------- loading
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML keeps the last of two equal keys silently; a spec with a duplicated key is an error."""
-
-
-def _construct_mapping(loader, node, deep=False):
-    seen = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})", key_node.start_mark)
-        seen[key] = key_node.start_mark.line
-    return yaml.SafeLoader.construct_mapping(loader, node, deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def load_spec(path: str | os.PathLike) -> LabSpec:
-    """Read and validate a spec file; any problem is one ConfigError line naming the file and the key."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"cannot read lab spec {path}: {err}") from err
-    try:
-        tree = yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problem = getattr(err, "problem", None) or str(err)
-        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
-    return spec_from_dict(tree, str(path))
+    """Read and validate a spec file (the project's one YAML reader: duplicate keys, size, aliases, UTF-8);
+    any problem is one ConfigError line naming the file and the key (or line)."""
+    return spec_from_dict(read_yaml_file(path, "lab spec"), str(path))
 
 
 def spec_from_dict(tree, source: str = "lab spec") -> LabSpec:

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections import Counter
+from contextlib import nullcontext, redirect_stdout
 from pathlib import Path
 
 import yaml
@@ -34,8 +36,37 @@ import yaml
 from xlpt.atomic_files import write_text_atomic
 from xlpt.errors import ConfigError
 from xlpt.lab.pipeline import Lab, _write_json
+from xlpt.schema import load_yaml
 
 MODELS = ("pretrained", "control")
+
+LAB_KEYS = {
+    "train.learning_rate": "study.methods.{method}.learning_rate",
+    "train.max_steps": "study.methods.{method}.steps",
+    "train.batch_size": "study.batch_size",
+    "train.eval_every": "study.eval_every",
+    "train.seed": "study.seeds",
+    "data.max_dev_examples": "study.max_dev_examples",
+    "data.max_length": "study.max_length",
+}
+"""The study's run-config keys and the lab spec key that sets each: a message about a study run names
+what the lab's user would change (a lab spec has no `train.learning_rate`)."""
+
+_RUN_KEY = re.compile(r"\b(?:train|data|method|model)\.[a-z_]+\b")
+
+
+def lab_terms(text: str, method: str | None) -> str:
+    """`text` (an error of a study run) with run-config keys replaced by the lab spec keys that set them;
+    other method keys are the method's `settings` (study.methods.<method>.settings)."""
+    def spec_key(match: re.Match) -> str:
+        key = match.group(0)
+        if key in LAB_KEYS:
+            return LAB_KEYS[key].format(method=method or "<method>")
+        if key.startswith("method.") and key != "method.name":
+            return f"study.methods.{method or '<method>'}.settings[{key}]"
+        return key
+
+    return _RUN_KEY.sub(spec_key, text)
 
 
 def study_key(lab: Lab) -> str:
@@ -56,9 +87,11 @@ def top_label_share(predictions: Path) -> float | None:
 class Study:
     """The study of one built lab: its sweep file, its runs and its majority baselines."""
 
-    def __init__(self, lab: Lab, device: str = "auto", progress: bool = True, say=print):
+    def __init__(self, lab: Lab, device: str = "auto", progress: bool = True, say=print, detail=None):
+        """`say`: the sweep's lines (a run's outcome); `detail`: a LabLog that receives the runs' training
+        output (None: it is printed)."""
         self.lab, self.spec = lab, lab.spec.study
-        self.device, self.progress, self.say = device, progress, say
+        self.device, self.progress, self.say, self.detail = device, progress, say, detail
         self.key = study_key(lab)
         self.root = lab.root / f"study-{self.key[:8]}"
 
@@ -118,7 +151,7 @@ class Study:
         from xlpt.tasks import include_path
 
         include_path(self.lab.tasks_dir)
-        tree = yaml.safe_load(self.sweep_path.read_text(encoding="utf-8"))
+        tree = load_yaml(self.sweep_path.read_text(encoding="utf-8"), str(self.sweep_path))
         return expand(parse_sweep(tree, self.sweep_path))
 
     # ----------------------------------------------------------------------------------- running
@@ -131,7 +164,17 @@ class Study:
         self.write_sweep()
         plan = self.plan()
         self.say(f"study: {len(plan)} runs -> {self.runs_dir}", flush=True)
-        outcome = run_sweep(plan, self.runs_dir, self.name, progress=self.progress, echo=self.progress, say=self.say)
+        methods = {run.id: run.method for run in plan}
+
+        def say(*parts, **kwargs):  # the sweep's lines, in the lab spec's key names
+            text = " ".join(str(part) for part in parts)
+            method = next((m for run_id, m in methods.items() if run_id in text), None)
+            self.say(lab_terms(text, method) if method else text, **kwargs)
+
+        echo = redirect_stdout(self.detail.as_file()) if self.detail is not None else nullcontext()
+        with echo:
+            outcome = run_sweep(plan, self.runs_dir, self.name, progress=self.progress,
+                                echo=self.progress or self.detail is not None, say=say)
         runs = [self.collect(run) for run in plan]
         study = {
             "key": self.key, "folder": str(self.root), "sweep": str(self.sweep_path), "runs_dir": str(self.runs_dir),
@@ -160,7 +203,10 @@ class Study:
         results = folder.read_results(key)
         if results is None or results.get("run_id") != run.id:
             status = folder.read_status()
-            record["error"] = status.get("error") or "no results"
+            record["error"] = lab_terms(str(status.get("error") or "no results"), run.method)
+            return record
+        if results.get("unfinished"):  # evaluated with --allow-unfinished: a checkpoint, not the run's result
+            record["error"] = f"results.json is from an unfinished run ({results['unfinished']}); rerun the study"
             return record
         metric = results["metric"]
         record.update(metric=metric, scores={lang: m[metric] for lang, m in results["languages"].items()},

@@ -7,6 +7,7 @@ import os
 import torch
 
 from xlpt.errors import ConfigError
+from xlpt.models.hub_access import local_files_only
 from xlpt.models.tokenizer import load_tokenizer
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -30,9 +31,10 @@ def load_causal_lm(name_or_path: str | os.PathLike, dtype: str = "float32", devi
         raise ConfigError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}")
     tokenizer = load_tokenizer(name_or_path)
     try:
-        model = AutoModelForCausalLM.from_pretrained(str(name_or_path), dtype=DTYPES[dtype])
+        model = AutoModelForCausalLM.from_pretrained(str(name_or_path), dtype=DTYPES[dtype],
+                                                     local_files_only=local_files_only(str(name_or_path)))
     except (OSError, ValueError) as err:
-        raise ConfigError(f"cannot load model {str(name_or_path)!r}: {err}") from err
+        raise ConfigError(f"cannot load model {str(name_or_path)!r}: {' '.join(str(err).split())}") from err
     if len(tokenizer) > model.get_input_embeddings().num_embeddings:
         raise ConfigError(f"{name_or_path}: tokenizer has {len(tokenizer)} entries but the model only "
                           f"{model.get_input_embeddings().num_embeddings} embeddings")
@@ -57,7 +59,7 @@ def max_positions(name_or_path: str) -> int | None:
     from transformers import AutoConfig
 
     try:
-        config = AutoConfig.from_pretrained(str(name_or_path))
+        config = AutoConfig.from_pretrained(str(name_or_path), local_files_only=local_files_only(str(name_or_path)))
     except (OSError, ValueError):
         return None  # load_causal_lm reports an unloadable model in its own words
     for key in ("max_position_embeddings", "n_positions", "max_sequence_length"):

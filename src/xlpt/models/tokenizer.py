@@ -41,13 +41,13 @@ def load_tokenizer(name_or_path: str | os.PathLike):
     """Load a tokenizer by hub name or local folder and check it works. Right padding always."""
     from transformers import AutoTokenizer
 
+    from xlpt.models.hub_access import local_files_only
+
     text = str(name_or_path)
-    if text.startswith((".", "/", "~")) and not Path(text).expanduser().exists():
-        raise ConfigError(f"model folder {text} does not exist")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(text)
+        tokenizer = AutoTokenizer.from_pretrained(text, local_files_only=local_files_only(text))
     except (OSError, ValueError) as err:
-        raise ConfigError(f"cannot load tokenizer {str(name_or_path)!r}: {err}") from err
+        raise ConfigError(f"cannot load tokenizer {str(name_or_path)!r}: {' '.join(str(err).split())}") from err
     from xlpt.models.origin import read_origin
 
     check_tokenizer(tokenizer, str(name_or_path), read_origin(text).get("probe_text"))

@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from xlpt.methods import METHODS
-from xlpt.reporting.collect import RunRecord, System
+from xlpt.reporting.collect import RunRecord, System, variant_text
 from xlpt.reporting.coverage import LanguageCoverage, language_coverage
 from xlpt.reporting.source import LEGACY_SOURCE, without_source_label
 from xlpt.reporting.stats import SeedSummary, summarize
@@ -41,6 +41,11 @@ class TaskTable:
     """Language -> split(s) and example counts it was scored on, over all runs of the task."""
     sources: frozenset[str] = frozenset({LEGACY_SOURCE})
     """The training language(s) of the task's runs (one, unless runs trained on different languages)."""
+
+    @property
+    def varies(self) -> list[str]:
+        """The config keys that tell apart columns of the same method and model (the labels' legend)."""
+        return varying_keys(self.systems)
 
     def average_languages(self, which: str) -> list[str]:
         return [lang for lang in self.languages if which == "all" or lang not in self.sources]
@@ -147,15 +152,41 @@ def system_sort_key(system: System):
     return (
         system.model, method_rank, system.method, system.prompt_length or 0,
         system.prompt_init or "", system.learning_rate or 0.0, system.formulation or "", system.source_language or "",
+        system.variant,
     )
 
 
+# Config keys the labels already show in their own words (L=, init=, lr=, src=, the model).
+_LABELLED_KEYS = frozenset({"method.prompt_length", "method.prompt_init", "method.formulation", "data.train_lang",
+                            "train.learning_rate", "model.name", "method.name", "data.task"})
+
+
+def _siblings(systems: list[System], system: System) -> list[System]:
+    return [s for s in systems if (s.model, s.method) == (system.model, system.method)]
+
+
+def _differing(systems: list[System]) -> list[str]:
+    """Config keys whose value (or presence) is not the same in every one of `systems`."""
+    configs = [dict(s.variant) for s in systems]
+    keys = sorted({key for config in configs for key in config})
+    return [key for key in keys if len({config.get(key) for config in configs}) > 1]
+
+
+def varying_keys(systems: list[System]) -> list[str]:
+    """Every config key that differs between two columns of the same method and model."""
+    found: dict[str, None] = {}
+    for system in systems:
+        found.update(dict.fromkeys(_differing(_siblings(systems, system))))
+    return sorted(found)
+
+
 def system_labels(systems: list[System]) -> dict[System, str]:
-    """Method name plus only the settings that tell columns apart (model, L=, init=, lr=)."""
+    """Method name plus only the settings that tell columns apart (model, L=, init=, lr=, then any other
+    config key in which columns of the same method and model differ, e.g. lora_r=8)."""
     several_models = len({s.model for s in systems}) > 1
     labels = {}
     for system in systems:
-        siblings = [s for s in systems if (s.model, s.method) == (system.model, system.method)]
+        siblings = _siblings(systems, system)
         details = []
         if len({s.prompt_length for s in siblings}) > 1 and system.prompt_length is not None:
             details.append(f"L={system.prompt_length}")
@@ -167,6 +198,9 @@ def system_labels(systems: list[System]) -> dict[System, str]:
             details.append(f"src={system.source_language}")
         if len({s.learning_rate for s in siblings}) > 1:
             details.append(f"lr={system.learning_rate:g}" if system.learning_rate is not None else "lr=?")
+        config = dict(system.variant)
+        details += [variant_text(key, config[key]) if key in config else f"{key.rsplit('.', 1)[-1]}=—"
+                    for key in _differing(siblings) if key not in _LABELLED_KEYS]
         if several_models:
             details.append(short_model(system.model))
         label = method_label(system.method)
@@ -210,10 +244,11 @@ def prompt_curves(table: TaskTable) -> list[PromptCurve]:
     families: dict[tuple, list[System]] = defaultdict(list)
     for system in table.systems:
         if system.prompt_length is not None:
+            rest = tuple(item for item in system.variant if item[0] != "method.prompt_length")
             families[(system.model, system.method, system.prompt_init, system.learning_rate,
-                      system.formulation, system.source_language)].append(system)
+                      system.formulation, system.source_language, rest)].append(system)
     curves = []
-    for (model, method, init, lr, formulation, _), members in families.items():
+    for (model, method, init, lr, formulation, _, _), members in families.items():
         if len(members) < 2:
             continue
         members.sort(key=lambda s: s.prompt_length)

@@ -103,7 +103,8 @@ def audit_collections(collections: list[tuple[Path, Collection]], split: str = "
                 if not sep:
                     file, reason = results_filename(split), problem.reason
                 unreadable.append((name, problem.path / file, reason))
-        listed = [(r.path, r) for r in collection.runs] + [(p.path, None) for p in collection.incomplete]
+        listed = [(r.path, r) for r in collection.runs + collection.unfinished] + \
+                 [(p.path, None) for p in collection.incomplete]
         for path, record in listed:
             if path.resolve() not in seen:
                 seen.add(path.resolve())

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from xlpt.reporting.audit_runs import RunFiles, as_dict
-from xlpt.reporting.collect import System
+from xlpt.reporting.collect import System, unfinished_text
 from xlpt.reporting.gaps import FT_METHOD, PT_METHOD
 
 DEFAULT_DEV_CAP = 1000
@@ -31,6 +31,9 @@ def _check_status(runs: list[RunFiles], found) -> None:
                 found.add("status", f"not evaluated on the audited split (has {', '.join(others)})", run.name)
             else:
                 found.add("status", f"unfinished: no results yet (status.json: {state or 'not recorded'})", run.name)
+        elif run.record.unfinished is not None:  # `xlpt evaluate --allow-unfinished`: the user was told, not us
+            found.add("status", f"{unfinished_text(run.record)}: the report lists it apart, out of every table",
+                      run.name)
         elif state in FAILED:
             found.add("status", f"results exist but status.json says {state}: they may come from an earlier attempt",
                       run.name)
@@ -281,7 +284,7 @@ def _systems(runs: list[RunFiles]) -> dict[tuple[str, System], list[RunFiles]]:
     """Trained runs by (task, system); zero-shot baselines have no seed to vary."""
     systems: dict[tuple[str, System], list[RunFiles]] = defaultdict(list)
     for run in _complete(runs):
-        if run.trains:
+        if run.trains and run.record.unfinished is None:  # an unfinished run's result is no seed of its system
             systems[(run.record.task, run.record.system)].append(run)
     return systems
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from xlpt.reporting import banner
 from xlpt.reporting.aggregate import AVERAGE_ROWS, TaskTable, short_model
-from xlpt.reporting.collect import Collection, EvaluationScope, System, relative_path
+from xlpt.reporting.collect import Collection, EvaluationScope, System, relative_path, unfinished_text
 from xlpt.reporting.split_mix import table_average_label
 from xlpt.reporting.stats import SeedSummary
-from xlpt.reporting.tables import Cell, Table
+from xlpt.reporting.tables import ERROR_LIMIT, Cell, Table, cell_text
 
 DEV_MARK, PARTIAL_MARK = "†", "‡"
 PARTIAL_NOTE = f"{PARTIAL_MARK} average over fewer languages than the row set: the system lacks some languages."
@@ -72,7 +72,14 @@ def results_table(table: TaskTable, decimals: int = 1) -> Table:
     out.footnotes += [_dev_note(table)] if table.substitute_splits else []
     out.footnotes += [PARTIAL_NOTE] if partial else []
     out.footnotes += [CAPPED_NOTE] if any(c.capped is not False for c in table.coverage.values()) else []
+    out.footnotes += [varies_note(table)] if table.varies else []
     return out
+
+
+def varies_note(table: TaskTable) -> str:
+    """The labels' legend: which config keys tell columns of the same method and model apart."""
+    return (f"varies: {', '.join(table.varies)} (columns of the same method and model differ in these config keys; "
+            "every other key but the seed is the same)")
 
 
 def _dev_note(table: TaskTable) -> str:
@@ -180,5 +187,10 @@ def problems_table(collection: Collection, root: Path) -> Table:
     out = Table("Runs not in the tables", ["Status", "Run", "Reason"])
     for status, problems in (("skipped", collection.skipped), ("incomplete", collection.incomplete)):
         for problem in problems:
-            out.add_row([status, relative_path(problem.path, root), problem.reason])
+            reason = problem.reason
+            if problem.full_text is not None:  # the cell keeps one line: say where the rest is
+                reason = f"see {relative_path(problem.full_text, root)} for the full error; {reason}"
+            out.add_row([status, relative_path(problem.path, root), cell_text(reason, ERROR_LIMIT)])
+    for record in collection.unfinished:
+        out.add_row(["unfinished", relative_path(record.path, root), unfinished_text(record)])
     return out

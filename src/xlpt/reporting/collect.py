@@ -43,6 +43,9 @@ class System:
     """Pair tasks: "verbalizer" or "linear_head" (how the class is read out)."""
     source_language: str | None = None
     """The training language: runs trained on different languages are different systems, never seeds."""
+    variant: tuple[tuple[str, str], ...] = ()
+    """The run's whole resolved config less the seed (`identity_config`), as sorted (dotted key, JSON value)
+    pairs: runs that differ in any setting (LoRA rank, steps, max length, ...) are different systems."""
 
 
 @dataclass(frozen=True)
@@ -95,11 +98,19 @@ class RunRecord:
     """Languages the user asked to skip, with the reason."""
     source_language: str = "en"
     """The training language (reporting.source: results, else config data.train_lang, else en)."""
+    variant: tuple[tuple[str, str], ...] = ()
+    """`identity_config` of results.json's `config` (empty for results files without one)."""
+    label_counts: dict[str, int] | None = None
+    """Training label counts (results.json `training.train_label_counts`), when recorded: the chance and
+    majority-class lines of the plots."""
+    unfinished: dict | None = None
+    """results.json's `unfinished` object: evaluated with --allow-unfinished (a checkpoint of a run that did
+    not finish: diverged, failed or still training), so never a normal result."""
 
     @property
     def system(self) -> System:
         return System(self.model, self.method, self.prompt_length, self.prompt_init, self.learning_rate,
-                      self.formulation, self.source_language)
+                      self.formulation, self.source_language, self.variant)
 
     def predictions_file(self, lang: str) -> Path | None:
         """The language's predictions, looked up under its own split first (a dev-only language)."""
@@ -116,6 +127,8 @@ class ProblemRun:
 
     path: Path
     reason: str
+    full_text: Path | None = None
+    """The file with the full message when `reason` holds only its first line (a multi-line error)."""
 
 
 @dataclass
@@ -125,6 +138,41 @@ class Collection:
     """Runs with a results file that could not be used (corrupt, malformed, duplicate)."""
     incomplete: list[ProblemRun] = field(default_factory=list)
     """Run directories without a results file for the requested split (failed or unfinished)."""
+    unfinished: list[RunRecord] = field(default_factory=list)
+    """Runs whose results were evaluated with --allow-unfinished (a checkpoint of a run that did not finish):
+    listed apart, never in a table of results."""
+
+
+NOT_IDENTITY = frozenset({"train.seed", "train.log_every", "train.checkpoint_every", "train.checkpoint_minutes"})
+"""Config keys that never make two runs different systems: the seed (runs that differ only in it are the
+seeds of one system) and how often the trainer writes its log and snapshots (bookkeeping, not computation).
+Every other key, present or future, is part of a run's identity: an exclusion list, never a chosen few."""
+
+
+def identity_config(config: object) -> tuple[tuple[str, str], ...]:
+    """A results file's `config` flattened to sorted (dotted key, JSON value) pairs, less NOT_IDENTITY."""
+    if config is None:
+        return ()
+    if not isinstance(config, dict):
+        raise RunFormatError(f"'config' is {type(config).__name__}, expected an object")
+    flat: dict[str, str] = {}
+
+    def walk(tree: dict, prefix: str) -> None:
+        for key, value in tree.items():
+            dotted = f"{prefix}{key}"
+            if isinstance(value, dict) and value:
+                walk(value, dotted + ".")
+            elif dotted not in NOT_IDENTITY:
+                flat[dotted] = json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+    walk(config, "")
+    return tuple(sorted(flat.items()))
+
+
+def variant_text(key: str, value: str) -> str:
+    """'method.lora_r', '8' -> 'lora_r=8': the key's last part, the value as JSON (strings unquoted)."""
+    shown = json.loads(value)
+    return f"{key.rsplit('.', 1)[-1]}={shown if isinstance(shown, str) else value}"
 
 
 class RunFormatError(ValueError):
@@ -148,7 +196,8 @@ def find_run_dirs(root: Path) -> list[Path]:
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
         names = set(filenames) | set(dirnames)
-        has_results = any(n == "results.json" or (n.startswith("results-") and n.endswith(".json")) for n in filenames)
+        # names, not only files: a results.json that is not a file still marks a run (listed as incomplete)
+        has_results = any(n == "results.json" or (n.startswith("results-") and n.endswith(".json")) for n in names)
         if has_results or names & set(RUN_MARKERS):
             found.append(Path(dirpath))
             dirnames[:] = []
@@ -164,12 +213,15 @@ def collect_runs(root: Path, split: str = "test") -> Collection:
     for run_dir in find_run_dirs(root):
         results_path = run_dir / results_filename(split)
         if not results_path.is_file():
-            collection.incomplete.append(ProblemRun(run_dir, _incomplete_reason(run_dir, split)))
+            collection.incomplete.append(_incomplete(run_dir, split))
             continue
         try:
             record = parse_results(json.loads(results_path.read_text(encoding="utf-8")), run_dir, split)
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, RunFormatError) as err:
             collection.skipped.append(ProblemRun(run_dir, f"{results_path.name}: {_describe(err)}"))
+            continue
+        if record.unfinished is not None:
+            collection.unfinished.append(record)
             continue
         key = (record.task, record.system, record.seed)
         if key in seen:
@@ -187,9 +239,12 @@ def _describe(err: Exception) -> str:
     return str(err)
 
 
-def _incomplete_reason(run_dir: Path, split: str) -> str:
-    """Say what is there instead of results, and the run's own error message when it left one."""
-    reason = f"no {results_filename(split)}"
+def _incomplete(run_dir: Path, split: str) -> ProblemRun:
+    """Say what is there instead of results, and the first line of the run's own error when it left one
+    (a multi-line error is pointed to in status.json, never pasted: it would break every table and list)."""
+    from xlpt.reporting.tables import cell_text
+
+    reason, full_text = f"no {results_filename(split)}", None
     others = sorted(p.name for p in run_dir.glob("results*.json"))
     if others:
         reason += f" (has {', '.join(others)})"
@@ -199,10 +254,12 @@ def _incomplete_reason(run_dir: Path, split: str) -> str:
             info = json.loads(status.read_text(encoding="utf-8"))
             detail = info.get("error") or info.get("status") if isinstance(info, dict) else None
             if detail:
-                reason += f"; status: {str(detail)[:200]}"
+                shown = cell_text(detail, 120)
+                reason += f"; status: {shown}"
+                full_text = status if shown != str(detail).strip() else None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             reason += "; status.json unreadable"
-    return reason + "; failed or not finished"
+    return ProblemRun(run_dir, reason + "; failed or not finished", full_text)
 
 
 def parse_results(data: object, run_dir: Path, split: str) -> RunRecord:
@@ -240,7 +297,37 @@ def parse_results(data: object, run_dir: Path, split: str) -> RunRecord:
         scores=scores, lang_split=lang_split, lang_n=lang_n, lang_n_available=available, lang_capped=capped,
         pipeline_check=pipeline_check, notices=notices, pipeline_check_source=check_source,
         evaluation=evaluation, skipped_languages=_skipped_languages(data), source_language=_source_language(data),
+        variant=identity_config(data.get("config")), unfinished=_unfinished(data), label_counts=_label_counts(data),
     )
+
+
+def _label_counts(data: dict) -> dict[str, int] | None:
+    """training.train_label_counts when it is a non-empty object of non-negative integers, else None (older or
+    hand-written results say nothing, which the plots respect by drawing no majority line)."""
+    training = data.get("training")
+    counts = training.get("train_label_counts") if isinstance(training, dict) else None
+    if not isinstance(counts, dict) or not counts:
+        return None
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts.values()):
+        return None
+    return {str(k): v for k, v in counts.items()} if sum(counts.values()) else None
+
+
+def unfinished_text(record: RunRecord) -> str:
+    """'evaluated with --allow-unfinished: run diverged, checkpoint step 120; not a normal result'."""
+    info = record.unfinished or {}
+    state = info.get("state") or info.get("status") or "not finished"
+    step = info.get("checkpoint_step")
+    where = f", checkpoint step {step}" if step is not None else ""
+    return f"evaluated with --allow-unfinished: run {state}{where}; not a normal result"
+
+
+def _unfinished(data: dict) -> dict | None:
+    """results.json's `unfinished` (written by `xlpt evaluate --allow-unfinished`), read defensively."""
+    value = data.get("unfinished")
+    if value in (None, False):
+        return None
+    return value if isinstance(value, dict) else {"state": str(value)}
 
 
 def _pipeline_check(data: dict, model: str) -> tuple[bool, tuple[str, ...], str]:

@@ -52,9 +52,14 @@ def print_results(results: dict) -> None:
     source = source_language(results)
     splits = {lang: m.get("split") or split for lang, m in results["languages"].items()}
     mix = mix_text(splits)
-    print(f"  {'avg':>{width}}  {100 * results['average']:6.2f}" + (f"  (mixed: {mix})" if mix else ""))
+    # Say what the average is over: with --languages de,sw it is those two, and "without the source
+    # language" is only a distinct number when the source was among the evaluated languages.
+    evaluated = list(results["languages"])
+    over = ", ".join(evaluated) if len(evaluated) <= 8 else f"{len(evaluated)} languages"
+    print(f"  {'avg':>{width}}  {100 * results['average']:6.2f}  (average over {over}"
+          + (f"; mixed: {mix})" if mix else ")"))
     without = average_without_source(results)
-    if without is not None:
+    if without is not None and source in results["languages"]:
         mix = mix_text({lang: s for lang, s in splits.items() if lang != source})
         print(f"  {'-src':>{width}}  {100 * without:6.2f}  (average without the source language, {source}"
               + (f"; mixed: {mix})" if mix else ")"))

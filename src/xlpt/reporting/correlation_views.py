@@ -121,7 +121,27 @@ def scatter_figure(analyses: list[CorrelationAnalysis], variable: str, pipeline_
         ax.axis("off")
     if pipeline_check:
         fig.suptitle(banner.TITLE, color="#b00020", fontweight="bold", fontsize="medium")
+    fig.canvas.draw()  # lay the figure out once, then freeze it: moving labels must not move the axes
+    fig.set_layout_engine("none")
+    for ax in axes.flat:
+        separate_labels(ax.texts, fig)
     return fig
+
+
+def separate_labels(texts, fig) -> None:
+    """Greedy vertical offsets so no two point labels overlap: labels from the bottom up, each moved up
+    just past every placed label it would cover (measured with the renderer's extents, in points)."""
+    renderer = fig.canvas.get_renderer()
+    placed = []
+    for text in sorted(texts, key=lambda t: (t.get_window_extent(renderer).y0, t.get_window_extent(renderer).x0)):
+        for _ in range(len(placed) + 1):
+            box = text.get_window_extent(renderer)
+            hit = [other for other in placed if box.overlaps(other)]
+            if not hit:
+                break
+            dx, dy = text.get_position()
+            text.set_position((dx, dy + (max(o.y1 for o in hit) - box.y0 + 1) * 72 / fig.dpi))
+        placed.append(text.get_window_extent(renderer))
 
 
 def _scatter_panel(ax, analysis: CorrelationAnalysis) -> None:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from xlpt.reporting.tables import Table, to_html, to_markdown
+from xlpt.reporting.tables import Table, one_line, to_html, to_markdown
 
 
 @dataclass(frozen=True)
@@ -58,17 +58,17 @@ def render_markdown(blocks: list[Block]) -> str:
     parts = []
     for block in blocks:
         if isinstance(block, Heading):
-            parts.append("#" * block.level + " " + block.text)
+            parts.append("#" * block.level + " " + one_line(block.text))
         elif isinstance(block, Paragraph):
             parts.append(block.text)
         elif isinstance(block, Bullets):
-            parts.append("\n".join(f"- {item}" for item in block.items))
+            parts.append("\n".join(f"- {one_line(item)}" for item in block.items))
         elif isinstance(block, TableBlock):
-            parts.append(f"*{block.table.title}*\n\n" + to_markdown(block.table))
+            parts.append(f"*{one_line(block.table.title)}*\n\n" + to_markdown(block.table))
         elif isinstance(block, Image):
             parts.append(f"![{block.alt}]({block.path.name})")
         elif isinstance(block, Banner):
-            parts.append(f"> **{block.title}**\n>\n" + "\n".join(f"> - {item}" for item in block.items))
+            parts.append(f"> **{one_line(block.title)}**\n>\n" + "\n".join(f"> - {one_line(item)}" for item in block.items))
     return "\n\n".join(parts) + "\n"
 
 

@@ -36,6 +36,25 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+def baselines(table: TaskTable) -> dict[str, float]:
+    """The floor a score plot is read against, as label -> fraction: chance (1 / number of labels) and the
+    majority class (the most frequent training label's share), for accuracy only and only when every run
+    of the table recorded the same training label counts (else nothing is drawn rather than a guess)."""
+    if table.metric != "accuracy":
+        return {}
+    counts = [run.label_counts for runs in table.runs.values() for run in runs]
+    if not counts or any(c is None for c in counts) or any(c != counts[0] for c in counts):
+        return {}
+    total, top = sum(counts[0].values()), max(counts[0], key=counts[0].get)
+    return {f"chance (1/{len(counts[0])} = {100 / len(counts[0]):.1f}%)": 1 / len(counts[0]),
+            f"majority class ({top}: {100 * counts[0][top] / total:.1f}% of training labels)": counts[0][top] / total}
+
+
+def _baseline_lines(ax, lines: dict[str, float]) -> None:
+    for (label, value), style in zip(lines.items(), (":", "-.")):
+        ax.axhline(100 * value, ls=style, lw=1, color="black", alpha=0.7, label=label)
+
+
 def language_bars(table: TaskTable, path: Path) -> Path:
     return _save(bars_figure(table), path)
 
@@ -56,17 +75,18 @@ def bars_figure(table: TaskTable):
     # † as in the tables: scored on another split than the report's (e.g. dev).
     labels = [lang + ("†" if lang in table.substitute_splits else "") for lang in langs]
     ax.set_xticks(x, labels, rotation=90 if len(langs) > 20 else 0)
+    _baseline_lines(ax, baselines(table))
     ax.set_ylabel(f"{table.metric} (%)")
     ax.set_title(f"{table.task}: per-language {table.metric}, {seed_phrase(table.min_seeds, table.max_seeds)}")
     if table.pipeline_check:
         _mark_pipeline_check(fig)
-    fig.legend(loc="outside lower center", fontsize="small", ncols=min(len(systems), 4))
+    fig.legend(loc="outside lower center", fontsize="small", ncols=min(len(ax.get_legend_handles_labels()[0]), 4))
     ax.grid(axis="y", alpha=0.3)
     return fig
 
 
 def prompt_length_curves(curves: list[PromptCurve], path: Path, references: dict[str, float] | None = None,
-                         pipeline_check: bool = False) -> Path:
+                         pipeline_check: bool = False, floors: dict[str, float] | None = None) -> Path:
     """Metric against prompt length: thin grey line per language, bold lines for the training language(s)
     and the averages.
 
@@ -84,6 +104,7 @@ def prompt_length_curves(curves: list[PromptCurve], path: Path, references: dict
                 ax.plot(curve.lengths, ys, color="grey", lw=0.7, alpha=0.5)
         for i, (label, value) in enumerate((references or {}).items()):
             ax.axhline(100 * value, ls="--", lw=1, color=f"C{3 + i}", label=label)
+        _baseline_lines(ax, floors or {})
         ax.set_xscale("log", base=2)
         ax.set_xticks(curve.lengths, [str(n) for n in curve.lengths])
         ax.minorticks_off()

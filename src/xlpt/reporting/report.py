@@ -148,7 +148,8 @@ def _write_figures(report: Report) -> dict[str, Path]:
         if curves:
             references = _ft_references(table)
             figures[f"curves:{table.task}"] = plots.prompt_length_curves(
-                curves, report.out_dir / f"prompt_length_{table.task}.png", references, table.pipeline_check)
+                curves, report.out_dir / f"prompt_length_{table.task}.png", references, table.pipeline_check,
+                plots.baselines(table))
     checks = _any_pipeline_check(report)
     for variable in VARIABLES:
         path = gap_scatter(report.analyses, variable, report.out_dir / f"gap_vs_{variable}.png", checks)
@@ -177,7 +178,9 @@ def _blocks(report: Report, runs_dir: Path, options: ReportOptions, figures: dic
         blocks.append(Banner(banner.banner_title(c.runs), tuple(lines)))
     blocks += [
         Paragraph(f"{len(c.runs)} runs from `{runs_dir}` ({_results_file(options.split)}); "
-                  f"{len(c.skipped)} skipped, {len(c.incomplete)} incomplete (listed at the end). "
+                  f"{len(c.skipped)} skipped, {len(c.incomplete)} incomplete"
+                  + (f", {len(c.unfinished)} evaluated unfinished (--allow-unfinished: not in any table)"
+                     if c.unfinished else "") + " (listed at the end). "
                   "The split each language was scored on is in every table (Split column)."),
     ]
     coverage = [note for table in report.tables for note in task_notes(table.task, _all_runs(table), options.split)]
@@ -196,7 +199,7 @@ def _blocks(report: Report, runs_dir: Path, options: ReportOptions, figures: dic
     blocks += _correlation_blocks(report, options, figures)
     if report.tables:
         blocks += [Heading("Trainable parameters"), TableBlock(builders.params_table(report.tables))]
-    if c.skipped or c.incomplete:
+    if c.skipped or c.incomplete or c.unfinished:
         blocks += [Heading("Skipped and incomplete runs"), TableBlock(builders.problems_table(c, runs_dir))]
     return blocks
 

@@ -11,10 +11,31 @@ import re
 from dataclasses import dataclass, field
 
 
+ERROR_LIMIT = 160
+"""Characters a cell keeps of a message (a run's error): the full text lives where the cell points."""
+
+
+def cell_text(text: object, limit: int | None = None) -> str:
+    """One line for a table cell (the one place run and user text is made table-safe): the first non-blank
+    line, whitespace runs as one space, truncated to `limit` when given (messages: ERROR_LIMIT); '… (+N
+    lines)' says that more was there. Every Cell goes through it; numbers and language lists are never cut."""
+    lines = [" ".join(line.split()) for line in str(text).splitlines()]
+    lines = [line for line in lines if line]
+    first = lines[0] if lines else ""
+    more = len(lines) - 1
+    suffix = f" … (+{more} line{'s' if more > 1 else ''})" if more > 0 else ""
+    if limit is not None and len(first) + len(suffix) > limit:
+        first = first[: max(1, limit - len(suffix) - 1)].rstrip() + "…"
+    return first + suffix
+
+
 @dataclass(frozen=True)
 class Cell:
     text: str
     bold: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "text", cell_text(self.text))
 
 
 @dataclass
@@ -35,15 +56,31 @@ class Table:
 def to_markdown(table: Table) -> str:
     """GitHub-flavoured pipe table; bold cells are wrapped in ** **, footnotes follow as plain lines."""
     lines = [_md_row(table.header), "|" + "|".join([" --- "] * len(table.header)) + "|"]
-    lines += [_md_row([f"**{c.text}**" if c.bold else c.text for c in row]) for row in table.rows]
+    lines += [_md_row([f"**{_md_escape(c.text)}**" if c.bold else _md_escape(c.text) for c in row], escaped=True)
+              for row in table.rows]
     if table.footnotes:
         lines.append("")
-        lines += [f"{note}  " for note in table.footnotes]
+        lines += [f"{' '.join(note.split())}  " for note in table.footnotes]  # a footnote stays one line too
     return "\n".join(lines)
 
 
-def _md_row(cells: list[str]) -> str:
-    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+def _md_escape(text: str) -> str:
+    """Pipes end a cell and backticks open code spans (which swallow the escapes): escape both."""
+    return text.replace("|", "\\|").replace("`", "\\`")
+
+
+def _md_row(cells: list[str], escaped: bool = False) -> str:
+    return "| " + " | ".join(c if escaped else _md_escape(cell_text(c)) for c in cells) + " |"
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A bare pipe table's lines (no title, no notes) for writers that build Markdown by hand (the lab)."""
+    return [_md_row(header), "|" + "|".join("---" for _ in header) + "|", *(_md_row(row) for row in rows)]
+
+
+def one_line(text: object) -> str:
+    """Text for one Markdown line (a heading, a list item, a quoted line): line breaks become spaces."""
+    return " ".join(str(text).split())
 
 
 _LATEX_SPECIAL = {

@@ -341,7 +341,9 @@ def _blocks(tables: list[XtremeTable], others: dict[str, int], decimals: int, co
     if lines:
         blocks.append(Banner(banner.banner_title(collection.runs), tuple(lines)))
     blocks += [Paragraph(f"{len(collection.runs)} runs read (results.json, test); {len(collection.skipped)} skipped, "
-                        f"{len(collection.incomplete)} incomplete. One table per XTREME task: XTREME's languages "
+                        f"{len(collection.incomplete)} incomplete"
+                        + (f", {len(collection.unfinished)} evaluated unfinished (--allow-unfinished: left out)"
+                           if collection.unfinished else "") + ". One table per XTREME task: XTREME's languages "
                         "in XTREME's order, XTREME's metric first; every cell that differs from XTREME's protocol "
                         "is marked and explained under its table.")]
     if not tables:

@@ -54,11 +54,15 @@ class ClusterOptions:
     poll_seconds: float | None = None
     """How often to look at the jobs (default 1 s locally, 15 s on Slurm)."""
 
-    def check(self) -> None:
+    def check_values(self) -> None:
+        """What --dry-run checks too (it needs neither Slurm nor submitit's jobs)."""
         if self.executor not in EXECUTORS[1:]:
             raise ConfigError(f"--executor {self.executor!r}: use one of {', '.join(EXECUTORS)}")
         if self.max_parallel is not None and self.max_parallel < 1:
             raise ConfigError(f"--max-parallel {self.max_parallel} must be 1 or more")
+
+    def check(self) -> None:
+        self.check_values()
         if self.executor == "slurm" and shutil.which("sbatch") is None:
             raise ConfigError("--executor slurm needs Slurm's sbatch on PATH (run the sweep from a login node), "
                               "or use --executor local / submitit-local")
@@ -157,13 +161,12 @@ def _submit_and_wait(todo, out: Path, sweep: str, options: ClusterOptions, outco
 def _submit(batch, out: Path, sweep: str, options: ClusterOptions, say) -> dict[str, _Active]:
     """Submit `batch` [(run, label)], one job array per group of equal resources; record job.json."""
     active = {}
-    keyed = sorted(((job_resources(run.cfg, options.requested), run, label) for run, label in batch),
-                   key=lambda item: _resource_key(item[0]))
-    for resources, group in itertools.groupby(keyed, key=lambda item: item[0]):
-        group = list(group)
+    labels = {run.id: label for run, label in batch}
+    for resources, runs in resource_groups([run for run, _ in batch], options.requested):
+        group = [(run, labels[run.id]) for run in runs]
         executor = make_executor(out / SUBMITIT_FOLDER, options, resources, sweep)
-        jobs = _submit_group(executor, [(run, label) for _, run, label in group], out, sweep)
-        for (_, run, label), job in zip(group, jobs):
+        jobs = _submit_group(executor, group, out, sweep)
+        for (run, label), job in zip(group, jobs):
             RunDir(out / run.id).write_job(executor=options.executor, job_id=str(job.job_id), submitted=now(),
                                            host=socket.gethostname(), sweep=sweep, log=str(job.paths.stdout),
                                            resources=resources.__dict__)
@@ -195,15 +198,48 @@ def make_executor(folder: Path, options: ClusterOptions, resources: JobResources
 
     cluster = "local" if options.executor == "submitit-local" else "slurm"
     executor = submitit.AutoExecutor(folder=folder, cluster=cluster)
+    executor.update_parameters(**executor_parameters(options, resources, sweep))
+    return executor
+
+
+def executor_parameters(options: ClusterOptions, resources: JobResources, sweep: str) -> dict:
+    """submitit's parameters for one group of runs (the same for a submission and its --dry-run)."""
     parameters = {"name": f"xlpt-{sweep}", "timeout_min": resources.timeout_min, "gpus_per_node": resources.gpus,
                   "cpus_per_task": resources.cpus, "mem_gb": resources.mem_gb, "nodes": 1, "tasks_per_node": 1}
-    if cluster == "slurm":
+    if options.executor == "slurm":
         parameters.update({key: value for key, value in (("slurm_partition", options.partition),
                                                          ("slurm_account", options.account),
                                                          ("slurm_array_parallelism", options.max_parallel))
                            if value is not None})
-    executor.update_parameters(**parameters)
-    return executor
+    return parameters
+
+
+def resource_groups(runs: list[PlannedRun], requested: dict) -> list[tuple[JobResources, list[PlannedRun]]]:
+    """The runs grouped by the resources their jobs ask for: one job array per group."""
+    keyed = sorted(((job_resources(run.cfg, requested), run) for run in runs), key=lambda item: _resource_key(item[0]))
+    return [(resources, [run for _, run in group])
+            for resources, group in itertools.groupby(keyed, key=lambda item: item[0])]
+
+
+def slurm_plan(runs: list[PlannedRun], out: Path, sweep: str, options: ClusterOptions) -> list[dict]:
+    """What `--executor slurm` would submit for `runs`, without submitting or writing anything: per job array
+    its runs, resources, partition/account, concurrency and the sbatch script submitit would write."""
+    import submitit
+
+    plan = []
+    for resources, group in resource_groups(runs, options.requested):
+        # AutoExecutor(cluster="slurm") neither calls Slurm nor creates its folder until a job is submitted
+        executor = submitit.AutoExecutor(folder=(out / SUBMITIT_FOLDER).resolve(), cluster="slurm")
+        executor.update_parameters(**executor_parameters(options, resources, sweep))
+        slurm = executor._executor  # noqa: SLF001 - submitit's own script writer: the dry run shows its exact text
+        if len(group) > 1:  # what submitit does for a batch: one array of len(group) tasks
+            slurm.parameters["map_count"] = len(group)
+        script = slurm._make_submission_file_text(slurm._submitit_command_str, "%j")  # noqa: SLF001
+        plan.append({"size": len(group), "array": len(group) > 1, "runs": [run.id for run in group],
+                     "resources": resources.__dict__, "partition": options.partition, "account": options.account,
+                     "parallelism": slurm.parameters.get("array_parallelism") if len(group) > 1 else None,
+                     "script": script})
+    return plan
 
 
 def _resource_key(resources: JobResources) -> tuple:

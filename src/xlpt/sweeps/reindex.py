@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,16 @@ class ReindexReport:
     moved_aside: str | None = None
 
 
+def _open(path: Path) -> RunStore:
+    """The store at `path`; one line when SQLite cannot open or create it (a folder in its place, no
+    permission): unlike `runs list`, reindex exists to write it, so a temporary index would not do."""
+    try:
+        return RunStore(path)
+    except sqlite3.OperationalError as err:
+        raise ConfigError(f"cannot open or create the runs index {path} ({err}); the run directories are "
+                          "unchanged: check that path (a folder there? permissions?)") from None
+
+
 def reindex(out: str | Path) -> ReindexReport:
     out = Path(out)
     if not out.is_dir():
@@ -48,10 +59,10 @@ def reindex(out: str | Path) -> ReindexReport:
             report.migrated.append(line)
     path = out / STORE_NAME
     try:
-        store = RunStore(path)
+        store = _open(path)
     except UnusableStore:
         report.moved_aside = str(move_aside(path))
-        store = RunStore(path)
+        store = _open(path)
     with store:
         synced = store.sync(full=True)
     report.indexed, report.dropped, report.skipped = synced.indexed, synced.dropped, synced.skipped

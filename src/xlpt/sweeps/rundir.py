@@ -64,6 +64,10 @@ def read_results(run_dir: Path, split: str, expected_id: str | None = None) -> t
         return None, f"{path.name} has no per-language results"
     if not isinstance(data.get("average"), (int, float)) or not isinstance(data.get("config"), dict):
         return None, f"{path.name} lacks average or config"
+    if data.get("unfinished"):  # `xlpt evaluate --allow-unfinished`: a look at a checkpoint, never the run's result
+        info = data["unfinished"] if isinstance(data["unfinished"], dict) else {}
+        return None, (f"{path.name} scores the checkpoint of step {info.get('checkpoint_step')} of a run whose "
+                      f"training {info.get('state', 'did not finish')} (evaluate --allow-unfinished): not the run's result")
     if expected_id is not None and not results_belong(data, expected_id):
         return None, f"{path.name} belongs to run {data.get('run_id')!r}, not {expected_id!r}"
     return data, ""
@@ -93,7 +97,8 @@ class RunState:
     started: str | None = None
     finished: str | None = None
     elapsed_s: float | None = None
-    attempts: int = 0
+    attempts: int | None = 0
+    """Attempts a sweep made at the run; None when none counted them (a run made by `xlpt train`)."""
     error: str | None = None
     owner: str | None = None
     sweep: str | None = None
@@ -117,7 +122,7 @@ def read_state(run_dir: str | Path, cfg=None) -> RunState:
     rid = run_id(cfg)
     info = run.read_status()
     state = RunState(path=run.path, cfg=cfg, id=rid, status="pending", owner=info.get("owner"),
-                     sweep=info.get("sweep"), job=run.read_job(), attempts=_int(info.get("attempts")),
+                     sweep=info.get("sweep"), job=run.read_job(), attempts=_attempts(info),
                      started=info.get("first_started") or info.get("started"), elapsed_s=_float(info.get("elapsed_s")))
     try:
         summary = run.read_summary()
@@ -188,6 +193,12 @@ def _mtime(path: Path) -> str | None:
         return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
     except OSError:
         return None
+
+
+def _attempts(info: dict) -> int | None:
+    """status.json `attempts` (written by the sweep runner); None when the run was not started by a sweep."""
+    value = info.get("attempts")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _int(value) -> int:

@@ -29,7 +29,7 @@ from xlpt.sweeps.grid import PlannedRun, short_settings
 from xlpt.sweeps.manifest import write_manifest
 from xlpt.run_dir import RunDir, RunLock, now, owner
 from xlpt.sweeps.rundir import read_results, read_status, write_status
-from xlpt.sweeps.store import STORE_NAME, open_index
+from xlpt.sweeps.store import STORE_NAME, StoreWriteError, open_index
 
 
 @dataclass
@@ -70,9 +70,16 @@ def prepare(plan: list[PlannedRun], out: Path, sweep: str, source: str | None = 
 
 
 def sync_index(out: Path, say=None) -> None:
+    """Update <out>/runs.sqlite. It is only an index: when it cannot be written (disk full) the sweep's
+    outcome still stands, so that is a note, not the sweep's error."""
     store, notes = open_index(out)
-    with store:
-        report = store.sync()
+    try:
+        with store:
+            report = store.sync()
+    except StoreWriteError as err:
+        if say:
+            say(f"note: {err}", flush=True)
+        return
     for line in (notes + report.skipped) if say else []:
         say(f"note: {line}", flush=True)
 

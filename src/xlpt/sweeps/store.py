@@ -15,8 +15,9 @@ before answering, which
 All of it is one transaction. Two directories holding the same run (a copied folder) give one row,
 the finished one if any, and the other is reported.
 
-Schema (version 3; version 2 named the average `average_without_en` and had no source_language: an
-older store is moved aside and rebuilt from the run directories, like any store of another version):
+Schema (version 4; version 3 stored 0 attempts for a run whose attempts nobody counted, version 2 named
+the average `average_without_en` and had no source_language: an older store is moved aside and rebuilt
+from the run directories, like any store of another version):
 
     runs(id PRIMARY KEY, sweep, position, task, method, model, seed, config_json, run_dir, status,
          started, finished, elapsed_s, attempts, error, owner, job_id, eval_split, metric, average,
@@ -24,7 +25,8 @@ older store is moved aside and rebuilt from the run directories, like any store 
     metrics(run_id, split, lang, metric, value, n, source_split, PRIMARY KEY (run_id, split, lang, metric))
     meta(key PRIMARY KEY, value)                      -- schema_version
 
-`average_without_source` leaves out the run's training language `source_language` (results.json's, else
+`attempts` counts the sweep's attempts at a run (status.json `attempts`); NULL when no sweep counted them
+(a run made by `xlpt train`). `average_without_source` leaves out the run's training language `source_language` (results.json's, else
 config data.train_lang; results written before it have `average_without_en`, read in its place: it left
 out data.train_lang too). `run_dir` is relative to the store's folder, so a folder can be moved or copied whole. `split` is the
 evaluated split; `source_split` is where a language's number really came from (dev when that language
@@ -45,14 +47,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xlpt.errors import ConfigError, RunFileError
+from xlpt.errors import ConfigError, RunFileError, XlptError
 from xlpt.sweeps.manifest import PATTERN as MANIFEST_PATTERN
 from xlpt.sweeps.manifest import read_manifest
 from xlpt.run_dir import now
 from xlpt.sweeps.rundir import STATUSES, RunState, is_locked, read_state
 
 STORE_NAME = "runs.sqlite"
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -70,7 +72,7 @@ CREATE TABLE IF NOT EXISTS runs (
     started TEXT,
     finished TEXT,
     elapsed_s REAL,
-    attempts INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER,
     error TEXT,
     owner TEXT,
     job_id TEXT,
@@ -102,6 +104,20 @@ WATCHED = ("config.yaml", "task.yaml", "status.json", "train_summary.json", "job
 
 class UnusableStore(ConfigError):
     """The SQLite file is damaged or has another schema version (it can be moved aside and rebuilt)."""
+
+
+class StoreWriteError(XlptError):
+    """The store could not be written (disk full, I/O error); the run directories are untouched."""
+
+
+# SQLite's primary result codes for a write that the file system refused.
+WRITE_FAILURES = ("SQLITE_FULL", "SQLITE_IOERR")
+
+
+def write_failure(err: sqlite3.OperationalError) -> bool:
+    name = getattr(err, "sqlite_errorname", None) or ""  # Python >= 3.11
+    text = str(err)
+    return name.startswith(WRITE_FAILURES) or "disk is full" in text or "disk I/O error" in text
 
 
 @dataclass
@@ -157,14 +173,32 @@ class RunStore:
 
     @contextmanager
     def transaction(self):
-        """BEGIN IMMEDIATE takes the write lock up front, so two writers never deadlock mid-transaction."""
-        self.db.execute("BEGIN IMMEDIATE")
+        """BEGIN IMMEDIATE takes the write lock up front, so two writers never deadlock mid-transaction.
+        A full disk or an I/O error (at any statement or at COMMIT) becomes StoreWriteError: one line."""
         try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self._rollback()
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.OperationalError as err:
+            if not write_failure(err):
+                raise
+            self._rollback()
+            raise StoreWriteError(f"cannot write the runs index {self.path} ({err}); the run directories are "
+                                  f"unchanged and remain the truth: free space, then `xlpt runs reindex --out "
+                                  f"{self.root}` rebuilds the index") from None
+
+    def _rollback(self) -> None:
+        """Undo what is left of a failed transaction; SQLite may already have rolled it back itself (after a
+        full disk or I/O error), and a second error here must not hide the first."""
+        if self.db.in_transaction:
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the journal is still there: the next open of the store rolls it back
 
     def _create_schema(self) -> None:
         with self.transaction() as db:
@@ -355,7 +389,7 @@ def open_index(root: str | Path) -> tuple[RunStore, list[str]]:
     except UnusableStore as err:
         aside = move_aside(path)
         return RunStore(path), [f"{err}; moved it to {aside} and rebuilt the index from the run directories"]
-    except (sqlite3.OperationalError, PermissionError) as err:
+    except (sqlite3.OperationalError, PermissionError, StoreWriteError) as err:
         return RunStore(":memory:", root=root), [f"cannot write {path} ({err}); using a temporary index"]
 
 

@@ -37,12 +37,21 @@ def fill(template: Template, fields: dict[str, str]) -> str:
     return template.text.format(**fields)
 
 
-def _shorten(words: dict[str, list[str]]) -> dict[str, list[str]] | None:
-    """Drop the last word of the longest field (keeping at least one word each); None if nothing can go."""
-    name = max(words, key=lambda key: len(words[key]))
-    if len(words[name]) <= 1:
+def _shorten(words: dict[str, list[str]], count: int = 1) -> dict[str, list[str]] | None:
+    """Drop the last word of the longest field, `count` times (keeping at least one word each); None if
+    nothing can go. Lengths are counted first and each field cut once (cutting word by word copied the
+    list each time: quadratic on a long input)."""
+    lengths = {name: len(value) for name, value in words.items()}
+    dropped = 0
+    for _ in range(count):
+        name = max(lengths, key=lambda key: lengths[key])
+        if lengths[name] <= 1:
+            break
+        lengths[name] -= 1
+        dropped += 1
+    if not dropped:
         return None
-    return {**words, name: words[name][:-1]}
+    return {name: value[:lengths[name]] for name, value in words.items()}
 
 
 def encode_examples(examples, template: Template, tokenizer, labels: tuple[str, ...],
@@ -61,15 +70,24 @@ def encode_examples(examples, template: Template, tokenizer, labels: tuple[str, 
 
 
 def _truncate(fields: dict[str, str], template: Template, tokenizer, max_length: int) -> list[int]:
-    words = {name: value.split() for name, value in fields.items()}
+    # Every word is at least one token, so no field keeps more than max_length words: cutting there first
+    # bounds every tokenization below, whatever the input's length (a 2 MB line used to hang predict).
+    words = {name: value.split()[:max_length] for name, value in fields.items()}
     while True:
         ids = tokenizer(fill(template, {k: " ".join(v) for k, v in words.items()}), add_special_tokens=True)["input_ids"]
         if len(ids) <= max_length:
             return ids
-        shorter = _shorten(words)
+        # Jump most of the way at once: long inputs would otherwise need one tokenizer call per word.
+        shorter = _shorten(words, max(1, (len(ids) - max_length) // 3)) or _halve_longest_word(words)
         if shorter is None:
             return ids[:max_length]
-        # Jump most of the way at once: long inputs would otherwise need one tokenizer call per word.
-        excess = len(ids) - max_length
-        for _ in range(max(1, excess // 3)):
-            words = _shorten(words) or words
+        words = shorter
+
+
+def _halve_longest_word(words: dict[str, list[str]]) -> dict[str, list[str]] | None:
+    """When every field is down to one word and still too long (a 1 MB "word"), halve the longest word's
+    characters, so the template's own words (and the answer slot after them) are kept."""
+    name = max(words, key=lambda key: len(words[key][-1]) if words[key] else 0)
+    if not words[name] or len(words[name][-1]) <= 1:
+        return None
+    return {**words, name: [*words[name][:-1], words[name][-1][:len(words[name][-1]) // 2]]}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from xlpt.schema import load_yaml
+from xlpt.schema import load_yaml, read_yaml_file
 from xlpt.config.errors import describe_validation_error
 from xlpt.errors import ConfigError
 from xlpt.tasks.spec import TaskSpec
@@ -39,7 +39,11 @@ def _builtin() -> None:
 
 def parse_task(text: str, source: str) -> TaskSpec:
     """A TaskSpec from YAML text; every problem is one ConfigError naming `source` and the key."""
-    tree = load_yaml(text, source)
+    return task_from_tree(load_yaml(text, source), source)
+
+
+def task_from_tree(tree, source: str) -> TaskSpec:
+    """A TaskSpec from a parsed YAML tree (see parse_task)."""
     if not isinstance(tree, dict):
         raise ConfigError(f"{source}: a task file must be a YAML mapping (name, family, labels, ...)")
     try:
@@ -49,12 +53,8 @@ def parse_task(text: str, source: str) -> TaskSpec:
 
 
 def load_task_file(path: str | Path) -> TaskSpec:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"cannot read task file {path}: {err}") from None
-    return parse_task(text, str(path))
+    """A task YAML file through the project's one YAML reader (UTF-8, size, duplicate keys, aliases)."""
+    return task_from_tree(read_yaml_file(path, "task file"), str(path))
 
 
 def register(spec: TaskSpec) -> TaskSpec:

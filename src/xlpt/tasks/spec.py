@@ -157,9 +157,12 @@ class TaskSpec(Section):
             raise ValueError(f"metric {self.metric!r} is not one of {', '.join(info.metrics)} for {self.family}")
         if len(set(self.labels)) != len(self.labels):
             raise ValueError(f"labels repeat: {list(self.labels)}")
+        self._check_labels()
         self._check_templates(info)
         self._check_data(info)
         if self.zero_shot is not None:
+            check_format(self.zero_shot.format, (*info.fields, "question", "word"), (*info.fields, "word"),
+                         "zero_shot.format")
             try:
                 self.zero_shot.check_words(self.zero_shot.words, len(self.labels))
             except ConfigError as error:
@@ -177,6 +180,25 @@ class TaskSpec(Section):
         for name, template in self.templates.items():
             check_template(template, self.labels, info.fields, f"templates.{name}")
 
+    def _check_labels(self) -> None:
+        """Files are matched stripped, and aliases lower-cased (data.labels): a label or alias that could never
+        match would silently leave its examples out or fail every file."""
+        for label in self.labels:
+            if not label.strip():
+                raise ValueError(f"labels: label {label!r} is empty")
+            if label != label.strip():
+                raise ValueError(f"labels: label {label!r} has leading or trailing spaces; labels in files are "
+                                 "read stripped, so it could never match")
+        for alias, label in self.data.label_aliases.items():
+            if alias != alias.strip().lower():
+                raise ValueError(f"data.label_aliases: {alias!r} must be lower case without outer spaces (file "
+                                 f"labels are matched lower-cased): write {alias.strip().lower()!r}")
+            if label not in self.labels:
+                raise ValueError(f"data.label_aliases: {alias!r} maps to {label!r}, which is not a label "
+                                 f"({', '.join(self.labels)})")
+            if alias in self.labels:
+                raise ValueError(f"data.label_aliases: {alias!r} is itself a label; an alias cannot rename it")
+
     def _check_data(self, info: FamilyInfo) -> None:
         data = self.data
         if data.layout == "xtreme":
@@ -190,6 +212,13 @@ class TaskSpec(Section):
         if unknown and info.has_verbalizer:
             raise ValueError(f"data.columns names unknown fields {sorted(unknown)}; {self.family} fields are "
                              f"{', '.join(sorted(allowed))}")
+        readers: dict[str, str] = {}
+        for field_name in sorted(allowed | set(data.columns)):
+            column = self.column(field_name)
+            if column in readers:
+                raise ValueError(f"data.columns: {readers[column]} and {field_name} both read column {column!r}; "
+                                 "each field needs its own column")
+            readers[column] = field_name
 
     # ------------------------------------------------------------------------------------------- use
 
@@ -225,12 +254,38 @@ class TaskSpec(Section):
 
 
 def check_template(template: Template, labels: tuple[str, ...], fields: tuple[str, ...], where: str) -> None:
-    unknown = template.placeholders() - set(fields)
-    if unknown:
-        raise ValueError(f"{where}: placeholders {sorted(unknown)} are not fields of this task ({', '.join(fields)})")
+    check_format(template.text, fields, fields, where)
     if set(template.label_words) != set(labels):
         missing, extra = set(labels) - set(template.label_words), set(template.label_words) - set(labels)
         raise ValueError(f"{where}: label_words must give one word per label (missing {sorted(missing)}, "
                          f"unknown {sorted(extra)})")
     if any(not word.strip() for word in template.label_words.values()):
         raise ValueError(f"{where}: label words must not be empty")
+
+
+def check_format(text: str, allowed: tuple[str, ...], required: tuple[str, ...], where: str) -> None:
+    """A template is filled with `str.format(**fields)`: every placeholder must be a named field, used as is,
+    and every required field must appear (a pair template without {text_b} trains on half the input)."""
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError as err:
+        raise ValueError(f"{where}: not a valid template ({err}); write a literal brace as {{{{ or }}}}") from None
+    used = set()
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name == "" or name.isdigit():
+            raise ValueError(f"{where}: positional placeholder {{{name}}} in {text!r}; name a field instead: "
+                             f"{', '.join('{' + f + '}' for f in allowed)}")
+        if spec or conversion:
+            shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            raise ValueError(f"{where}: {shown}: conversions (!r) and format specs (:d) are not supported; "
+                             f"write {{{name}}}")
+        used.add(name)
+    unknown = used - set(allowed)
+    if unknown:
+        raise ValueError(f"{where}: placeholders {sorted(unknown)} are not fields of this task ({', '.join(allowed)})")
+    missing = [name for name in required if name not in used]
+    if missing:
+        raise ValueError(f"{where}: the template never uses field(s) {', '.join(missing)}, so the model would "
+                         f"never see them; add {' '.join('{' + m + '}' for m in missing)} to {text!r}")

@@ -27,7 +27,7 @@ from typing import Protocol
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from xlpt.progress import progress_bar
 
 from xlpt import checkpoints
 from xlpt.config import TrainConfig
@@ -127,10 +127,26 @@ class StopRequest:
 
 def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, run_dir: Path,
           device: torch.device, log=print, progress: bool = True, flops_per_token: float | None = None,
-          on_log=None, context: Context | None = None) -> TrainSummary:
+          on_log=None, context: Context | None = None, settings: str | None = None,
+          checkpoint_metadata: dict[str, str] | None = None) -> TrainSummary:
     """Train `model` on `objective`; returns the summary. `on_log(record)` receives every record written
     to train_log.jsonl (experiment trackers hook in here). `context`: this process's place among those
-    torchrun started (xlpt.distributed.setup); None = one process."""
+    torchrun started (xlpt.distributed.setup); None = one process. `settings`: what the caller's user set
+    that bears on divergence, in their own key names (`xlpt train`: method, train.learning_rate, ...), for
+    the divergence message; None says only the learning rate (callers without those keys, e.g. the lab).
+    `checkpoint_metadata`: entries every best.safetensors carries besides its step and score (the base model's
+    identity, checkpoints.identity_metadata)."""
+    settings = settings or f"learning rate {lr:g}"
+
+    def diverged(what: str, value, step: int) -> TrainingDiverged:
+        # Name what the run used and where it stopped; which setting to change is the user's call (a too high
+        # learning rate is the usual cause, but fp16 overflow or missing clipping diverge the same way).
+        kept = (f"the best checkpoint so far (step {summary.best_step}) is kept" if summary.best_step else
+                "no checkpoint was kept (no dev evaluation finished before it)")
+        return TrainingDiverged(f"the {what} became {value} at step {step} (scheduled learning rate "
+                                f"{scheduler.get_last_lr()[0]:.3g} there; the run used {settings}); {kept}, "
+                                "nothing diverged was saved")
+
     context = context or Context(device=device)
     main = context.is_main
     ckpt_dir = Path(run_dir) / "checkpoint"
@@ -178,7 +194,7 @@ def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, r
         score = context.broadcast(objective.dev_score(model))  # rank 0's score decides for every process
         train_mode(model, cfg.dropout)
         if not math.isfinite(score):
-            raise TrainingDiverged(f"the dev score became {score} at step {state['step']}")
+            raise diverged("dev score", score, state["step"])
         summary.dev_history.append({"step": state["step"], "dev_score": score})
         improved = score > summary.best_dev_score
         if improved:
@@ -187,7 +203,7 @@ def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, r
             weights = engine.trainable_state()  # rank 0 only (all processes gather when sharded)
             if weights is not None:
                 best_writer.submit(weights, ckpt_dir / "best.safetensors",
-                                   {"step": str(state["step"]), "dev_score": repr(score)})
+                                   {**(checkpoint_metadata or {}), "step": str(state["step"]), "dev_score": repr(score)})
             summary.checkpoint_seconds += time.perf_counter() - handed
             state["bad_evals"] = 0
         else:
@@ -197,7 +213,7 @@ def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, r
         return cfg.patience is not None and state["bad_evals"] >= cfg.patience
 
     train_mode(model, cfg.dropout)
-    bar = tqdm(total=total_steps, initial=state["step"], desc="train", unit="step", disable=not (progress and main),
+    bar = progress_bar(total=total_steps, initial=state["step"], desc="train", unit="step", disable=not (progress and main),
                leave=False)
     stop_request = StopRequest()
     device_flops = (peak_flops(device) or 0) * context.world_size
@@ -213,10 +229,7 @@ def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, r
                                                                      autocast_context(cfg.autocast, device))
                         if not torch.isfinite(loss):
                             emit({"step": state["step"], "loss": None, "diverged": True})
-                            raise TrainingDiverged(f"the loss became {loss.item()} at step {state['step'] + 1} "
-                                                   f"(learning rate {scheduler.get_last_lr()[0]:.3g}); lower "
-                                                   "train.learning_rate. The best checkpoint so far is kept; nothing "
-                                                   "diverged was saved")
+                            raise diverged("loss", loss.item(), state["step"] + 1)
                         engine.backward(to_backprop, cfg.grad_accum)
                     window_tokens += n_tokens
                     summary.tokens_seen += n_tokens
@@ -227,9 +240,7 @@ def train(model: nn.Module, objective: Objective, cfg: TrainConfig, lr: float, r
                     grad_norm = engine.clip_gradients(params, cfg.max_grad_norm)
                     if not torch.isfinite(grad_norm):
                         emit({"step": state["step"], "grad_norm": None, "diverged": True})
-                        raise TrainingDiverged(f"the gradient norm became {float(grad_norm)} at step "
-                                               f"{state['step'] + 1}; lower train.learning_rate. The best checkpoint "
-                                               "so far is kept")
+                        raise diverged("gradient norm", float(grad_norm), state["step"] + 1)
                     optimizer.step()
                     scheduler.step()
                     optimizer.zero_grad(set_to_none=True)

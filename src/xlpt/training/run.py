@@ -9,6 +9,7 @@ the run directory and writes its files, the others wait for it and then read the
 
 from __future__ import annotations
 
+import os
 import random
 from contextlib import nullcontext
 from datetime import datetime, timezone
@@ -17,13 +18,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from xlpt import provenance
+from xlpt import checkpoints, provenance
 from xlpt.data.balance import check_training_labels, describe_counts, label_counts
 from xlpt.data.plan import plan_training, rows_read
 from xlpt.distributed import devices, setup
 from xlpt.data.sources import TaskData
 from xlpt.errors import ConfigError, TrainingDiverged, TrainingInterrupted
 from xlpt.models.build import build_task_model
+from xlpt.models.identity import base_identity
 from xlpt.models.loading import check_positions, count_parameters, load_causal_lm
 from xlpt.models.origin import pipeline_notice, read_origin
 from xlpt.run_dir import RunDir
@@ -103,21 +105,24 @@ def train_run(cfg, run_dir: str | Path, progress: bool = True, echo: bool = True
                           "torchrun --nproc-per-node N -m xlpt train ... (README: Scaling up)")
     run = RunDir(run_dir)
     log = run.logger(echo) if context.is_main else _silent
-    if context.is_main:
-        run.claim(cfg, task, log)
-    context.barrier()  # the others read what rank 0 claimed
-    summary = run.read_summary()
-    if summary is not None:
-        if summary.get("status") == "diverged":
-            raise TrainingDiverged(f"{run.path} diverged before: {summary.get('error')}")
-        return summary
-    try:
-        with run.lifecycle("running", done="trained") if context.is_main else nullcontext():
-            result = _train(cfg, task, run, log, progress, context)
-    except (TrainingDiverged, TrainingInterrupted):
-        context.barrier()  # every process stops here together; none exits before rank 0 has recorded why
-        raise
-    context.barrier()
+    # Rank 0 holds the run's lock from before the claim to the end: a second process on the same folder
+    # (another seed, an `xlpt evaluate`) is refused instead of replacing config.yaml or reading a half-run.
+    with run.hold("xlpt train") if context.is_main else nullcontext():
+        if context.is_main:
+            run.claim(cfg, task, log)
+        context.barrier()  # the others read what rank 0 claimed
+        summary = run.read_summary()
+        if summary is not None:
+            if summary.get("status") == "diverged":
+                raise TrainingDiverged(f"{run.path} diverged before: {summary.get('error')}")
+            return summary
+        try:
+            with run.lifecycle("running", done="trained") if context.is_main else nullcontext():
+                result = _train(cfg, task, run, log, progress, context)
+        except (TrainingDiverged, TrainingInterrupted):
+            context.barrier()  # every process stops here together; none exits before rank 0 has recorded why
+            raise
+        context.barrier()
     return result
 
 
@@ -141,6 +146,9 @@ def _train(cfg, task, run: RunDir, log, progress: bool, context) -> dict:
     check_positions(cfg)
     devices.configure(context.device, cfg.train.tf32)
     lm, tokenizer = load_causal_lm(cfg.model.name, cfg.model.dtype, _load_device(cfg, context))
+    # Before anything trains (full fine-tuning changes the embeddings): best.safetensors records the base
+    # it was trained on, so export, predict and method.init_from can refuse another one of the same shape.
+    base = checkpoints.identity_metadata(base_identity(lm, cfg.model.name))
     model = build_task_model(cfg, task, lm, tokenizer)
     imported = None
     if getattr(cfg.method, "init_from", None):  # start from a PEFT adapter instead of the method's own init
@@ -153,7 +161,11 @@ def _train(cfg, task, run: RunDir, log, progress: bool, context) -> dict:
         f"{params['total_params']:,} parameters ({100 * params['trainable_fraction']:.4f}%)")
     result = {**params, "method": cfg.method.name, "learning_rate": cfg.learning_rate, "status": "done",
               "pipeline_check": bool(origin.get("pipeline_check")), "notices": [notice] if notice else [],
-              **context.describe()}
+              **context.describe(),
+              # the config as trained: `xlpt evaluate` refuses a config.yaml edited afterwards (RunDir.check_recorded_config)
+              "config": cfg.to_dict(),
+              # a relative model.name is relative to this folder (export and predict from elsewhere look here)
+              "cwd": os.getcwd()}
     if imported is not None:
         result["init_from"] = imported.summary()
     if record.trains:
@@ -163,7 +175,8 @@ def _train(cfg, task, run: RunDir, log, progress: bool, context) -> dict:
             # train.report_to: tensorboard / wandb see what train_log.jsonl gets (the main process only)
             with tracking(cfg, run, enabled=context.is_main) as on_log:
                 outcome = train(model, objective, cfg.train, cfg.learning_rate, run.path, context.device, log, progress,
-                                flops, on_log=on_log, context=context)
+                                flops, on_log=on_log, context=context, settings=divergence_settings(cfg),
+                                checkpoint_metadata=base)
         except TrainingDiverged as err:
             if context.is_main:
                 result.update(status="diverged", error=str(err), finished=_now())
@@ -180,6 +193,18 @@ def _train(cfg, task, run: RunDir, log, progress: bool, context) -> dict:
     if context.is_main:
         run.write_summary(result)
     return result
+
+
+def divergence_settings(cfg) -> str:
+    """The settings that bear on a divergence, as this run used them and under the keys that set them."""
+    lr = (f"train.learning_rate={cfg.train.learning_rate:g}" if cfg.train.learning_rate is not None else
+          f"learning rate {cfg.learning_rate:g} ({cfg.method.name}'s default; train.learning_rate sets it)")
+    parts = [f"method {cfg.method.name}", lr]
+    if cfg.train.head_learning_rate is not None:
+        parts.append(f"train.head_learning_rate={cfg.train.head_learning_rate:g}")
+    parts += [f"train.warmup_ratio={cfg.train.warmup_ratio:g}", f"train.max_grad_norm={cfg.train.max_grad_norm:g}",
+              f"model.dtype={cfg.model.dtype}", f"train.autocast={cfg.train.autocast}"]
+    return ", ".join(parts)
 
 
 def _load_device(cfg, context) -> str:

@@ -1,6 +1,7 @@
 """Prediction files read back by `xlpt score`: one label name per line (classification, in example
 order), or the jsonl xlpt itself writes (`predictions/<key>/<lang>.jsonl`: one {"id", "gold", "pred"}
-object per example; `pred`/`gold` are a label, or a list of tags for tagging)."""
+object per example; `pred`/`gold` are a label, or a list of tags for tagging). `xlpt predict` writes the
+same `pred` key; files of older versions call it `prediction`, and are read as well."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ from xlpt.data.labels import normalise_label
 from xlpt.tasks.spec import TaskSpec
 
 RECORD_KEYS = ("id", "gold", "pred")
+PRED = "pred"
+"""The key of a prediction in every file xlpt writes (evaluation's records, `xlpt predict`)."""
+OLD_PRED = ("prediction",)
+"""What `xlpt predict` of xlpt 0.1 called it; readers accept it where `pred` is absent."""
 
 
 def write_predictions(path: Path, labels: Iterable[str]) -> int:
@@ -54,7 +59,7 @@ def read_prediction_records(path: Path, task: TaskSpec) -> tuple[list, list]:
     gold, pred = [], []
     for number, raw in enumerate(data_lines(text), start=1):
         try:
-            record = json.loads(raw)
+            record = with_pred_key(json.loads(raw))
         except json.JSONDecodeError as err:
             ctx.fail(number, f"invalid JSON: {err.msg} at column {err.colno}")
             continue
@@ -73,6 +78,15 @@ def read_prediction_records(path: Path, task: TaskSpec) -> tuple[list, list]:
         if isinstance(gold[-1], tuple) and len(gold[-1]) != len(pred[-1]):
             ctx.fail(number, f"{len(gold[-1])} gold tags but {len(pred[-1])} predicted")
     return gold, pred
+
+
+def with_pred_key(record):
+    """A record with its prediction under `pred`, also when an older xlpt predict wrote `prediction`."""
+    if isinstance(record, dict) and PRED not in record:
+        for old in OLD_PRED:
+            if old in record:
+                return {**record, PRED: record[old]}
+    return record
 
 
 def _normalise(task: TaskSpec, value):
