@@ -36,3 +36,16 @@ def test_tiny_out_that_is_a_file_is_one_line(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.strip().splitlines() == [
         f"xlpt: error: --out {tmp_path / 'taken'} is a file; give a folder to write the model into"]
+
+
+def test_tiny_writes_no_library_progress_bar_into_a_pipe(tmp_path):
+    """Off a terminal xlpt shows no bars, Hugging Face's own included ("Writing model shards")."""
+    import os
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items() if key != "HF_HUB_DISABLE_PROGRESS_BARS"}
+    done = subprocess.run([sys.executable, "-m", "xlpt", "model", "tiny", "--out", str(tmp_path / "m")],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "" and "\r" not in done.stdout

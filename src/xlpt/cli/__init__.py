@@ -88,6 +88,7 @@ def parse(parser: argparse.ArgumentParser, argv: list[str] | None):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(build_parser(), argv)
+    _library_bars_on_terminal_only()
     from xlpt.errors import TrainingInterrupted
 
     try:
@@ -112,6 +113,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("xlpt: interrupted", file=sys.stderr)
         return 130
+
+
+def _library_bars_on_terminal_only() -> None:
+    """Hugging Face's own bars (downloads, "Writing model shards") follow xlpt's rule (xlpt.progress): none in
+    a pipe or a log file. The variable is read when huggingface_hub is imported, which has not happened yet."""
+    from xlpt.progress import on_terminal
+
+    if not on_terminal():
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def _leave_process_group() -> None:
