@@ -147,6 +147,7 @@ def test_one_very_long_line_is_truncated_in_seconds(runs, tmp_path, capsys):
     import time
 
     run = runs("pawsx")
+    capsys.readouterr()  # the run's own training output, when this test is the first to need it
     source = write_jsonl(tmp_path / "in.jsonl", [{"text_a": "der Hund schläft im Garten " * 60_000,
                                                  "text_b": "ein Hund " * 20_000}])
     assert source.stat().st_size > 1_500_000
