@@ -78,7 +78,7 @@ def _write_error(path: Path, err: Exception) -> RunFileError:
 
 
 BASE_IDENTITY = "base_model_identity"
-"""Metadata key of best.safetensors holding the base model's identity as JSON (export/base_model.py): which
+"""Metadata key of best.safetensors holding the base model's identity as JSON (models/identity.py): which
 model the weights were trained on, so a later export or predict on another base is refused."""
 
 
@@ -87,20 +87,6 @@ def identity_metadata(identity: dict) -> dict[str, str]:
     import json
 
     return {BASE_IDENTITY: json.dumps(identity, sort_keys=True)}
-
-
-def read_metadata(path: str | os.PathLike) -> dict[str, str]:
-    """The `__metadata__` of a safetensors file, read from its header without torch; {} when unreadable."""
-    import json
-
-    try:
-        with open(path, "rb") as handle:
-            size = int.from_bytes(handle.read(8), "little")
-            header = json.loads(handle.read(size)) if 0 < size < 100_000_000 else {}
-    except (OSError, ValueError):
-        return {}
-    metadata = header.get("__metadata__") if isinstance(header, dict) else None
-    return metadata if isinstance(metadata, dict) else {}
 
 
 def load_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:

@@ -74,6 +74,19 @@ def evaluation_key(split: str, languages: list[str] | None, limit: int | None, d
     return "-".join(parts)
 
 
+def safetensors_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """The `__metadata__` of a safetensors file (step, score, base-model identity: checkpoints.py writes it),
+    read from its header without torch; {} when unreadable."""
+    try:
+        with open(path, "rb") as handle:
+            size = int.from_bytes(handle.read(8), "little")
+            header = json.loads(handle.read(size)) if 0 < size < 100_000_000 else {}
+    except (OSError, ValueError):
+        return {}
+    metadata = header.get("__metadata__") if isinstance(header, dict) else None
+    return metadata if isinstance(metadata, dict) else {}
+
+
 def finite_or_none(value):
     """For logs: a float that is not finite is written as null (and the record says so elsewhere)."""
     return None if isinstance(value, float) and not math.isfinite(value) else value
@@ -310,11 +323,8 @@ class RunDir:
     def checkpoint_step(self) -> int | None:
         """The step of checkpoint/best.safetensors, from its metadata (read without torch); None if unknown."""
         try:
-            with open(self.best_checkpoint, "rb") as handle:
-                size = int.from_bytes(handle.read(8), "little")
-                header = json.loads(handle.read(size)) if 0 < size < 100_000_000 else {}
-            return int(header.get("__metadata__", {}).get("step"))
-        except (OSError, ValueError, TypeError, AttributeError):
+            return int(safetensors_metadata(self.best_checkpoint).get("step"))
+        except (ValueError, TypeError):
             return None
 
     def write_status(self, **fields) -> dict:

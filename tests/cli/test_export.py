@@ -181,7 +181,8 @@ def test_a_checkpoint_is_never_exported_or_used_on_another_base_than_its_own(run
     """Training records its base model's identity in best.safetensors; a replaced model folder is refused."""
     from safetensors.torch import load_file, save_file
 
-    from xlpt.checkpoints import BASE_IDENTITY, identity_metadata, read_metadata
+    from xlpt.checkpoints import BASE_IDENTITY, identity_metadata
+    from xlpt.run_dir import safetensors_metadata as read_metadata
     from xlpt.models.identity import base_identity
     from xlpt.models.loading import load_causal_lm
 

@@ -12,15 +12,11 @@ names every place tried and the way out (`--model FOLDER`).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from xlpt.errors import ConfigError, RunFileError
+from xlpt.models.hub_access import is_hub_id
 from xlpt.run_dir import RunDir
-
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-"""`name` or `org/name`: what the hub accepts (a local folder of that spelling wins when it exists)."""
-
 
 def resolve_base_model(run: RunDir, name: str, override: str | None = None) -> tuple[str, str | None]:
     """(the name or folder to load, a console note when it is not the recorded name as written)."""
@@ -38,7 +34,7 @@ def resolve_base_model(run: RunDir, name: str, override: str | None = None) -> t
             tried.append(candidate)
             if _is_model(candidate):
                 return str(candidate), f"base model: {candidate} (the run recorded the relative path {name})"
-    if HUB_ID.match(name) and not name.startswith(".") and not _built_by_xlpt(run):
+    if is_hub_id(name) and not _built_by_xlpt(run):
         return name, None  # a hub id stays a hub id (loading says what it can reach)
     shown = ", ".join(map(str, tried[:4])) + (f" and {len(tried) - 4} more" if len(tried) > 4 else "")
     raise ConfigError(f"the run's base model {name!r} (model.name) is not a model folder here; tried {shown}. "

@@ -68,14 +68,23 @@ def local_files_only(name: str) -> bool:
     return model_access(name) == "cached"
 
 
-def _check_repo_id(name: str) -> None:
+def is_hub_id(name: str) -> bool:
+    """Whether `name` is spelled as a hub id (`name` or `org/name`, as the hub validates it) and not as a path."""
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
+    if looks_local(name):
+        return False
     try:
         validate_repo_id(name)
     except HFValidationError:
+        return False
+    return True
+
+
+def _check_repo_id(name: str) -> None:
+    if not is_hub_id(name):
         raise ConfigError(f"model {name!r} is not a folder here and not a hub id (`org/name`: letters, digits, "
-                          "'-', '_', '.'; at most 96 characters)") from None
+                          "'-', '_', '.'; at most 96 characters)")
 
 
 def _offline_flag() -> str | None:

@@ -52,9 +52,10 @@ def check_trained_base(checkpoint: Path, lm, model_name: str) -> None:
     recorded that one (checkpoints.BASE_IDENTITY; a model folder rebuilt or replaced since, a wrong --model)."""
     import json
 
-    from xlpt.checkpoints import BASE_IDENTITY, read_metadata
+    from xlpt.checkpoints import BASE_IDENTITY
+    from xlpt.run_dir import safetensors_metadata
 
-    text = read_metadata(checkpoint).get(BASE_IDENTITY)
+    text = safetensors_metadata(checkpoint).get(BASE_IDENTITY)
     try:
         recorded = json.loads(text) if text else None
     except ValueError:
