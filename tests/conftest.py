@@ -49,9 +49,13 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(autouse=True, scope="session")
 def _quiet_and_single_threaded():
-    # Tests run on 2 shared cores; one torch thread keeps timings stable and avoids oversubscription.
+    # pytest-xdist runs one worker per core (pyproject.toml addopts): one torch thread per worker keeps the
+    # cores busy without oversubscription and timings stable; processes a test starts (xlpt commands, torchrun)
+    # inherit OMP_NUM_THREADS=1 for the same reason.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ["OMP_NUM_THREADS"] = "1"
     import torch
 
     torch.set_num_threads(1)

@@ -124,11 +124,15 @@ class RunDir:
         return self.path / "checkpoint"
 
     @property
+    def best_weights_path(self) -> Path:
+        """Where training writes the best weights (`best_checkpoint` is where readers look for them)."""
+        return self.checkpoint_dir / "best.safetensors"
+
+    @property
     def best_checkpoint(self) -> Path:
         """best.safetensors; runs of xlpt <= 0.1 have best.pt instead (still read)."""
         legacy = self.checkpoint_dir / "best.pt"
-        return legacy if legacy.exists() and not (self.checkpoint_dir / "best.safetensors").exists() else \
-            self.checkpoint_dir / "best.safetensors"
+        return legacy if legacy.exists() and not self.best_weights_path.exists() else self.best_weights_path
 
     @property
     def last_checkpoint(self) -> Path:

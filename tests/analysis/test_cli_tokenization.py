@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -37,7 +38,7 @@ def test_unknown_task_is_a_one_line_error(data_dir, capsys):
     code = main(["tokenization", "--model", "unused", "--task", "xnl", "--data-dir", str(data_dir)])
     assert code == 2
     err = capsys.readouterr().err
-    assert "valid tasks: panx, pawsx, sib200, udpos, xnli" in err and "Traceback" not in err
+    assert re.search("valid tasks: .*panx, pawsx, sib200, udpos, .*xnli", err) and "Traceback" not in err
 
 
 def test_help_explains_every_option(capsys):

@@ -25,25 +25,25 @@ def test_mean_chars_per_word():
 
 
 def test_pair_note_for_unsegmented_script_says_fertility_is_null():
-    note = word_definition_note("xnli", False, "th", False, "Thai: no spaces", 25.0)
+    note = word_definition_note("xnli", "whitespace", "th", False, "Thai: no spaces", 25.0)
     assert "null" in note and "Thai" in note
 
 
 def test_tagging_notes_name_the_dataset_words_and_character_splitting():
-    note = word_definition_note("panx", True, "ja", False, "Japanese: no spaces", 1.0)
+    note = word_definition_note("panx", "dataset", "ja", False, "Japanese: no spaces", 1.0)
     assert "dataset's own tokens" in note and "single characters" in note
     # Without a documented dataset note the measurement still catches a character-split dataset.
-    assert "character-split" in word_definition_note("panx", True, "xx", True, "", 1.0)
-    assert "character-split" not in word_definition_note("udpos", True, "zh", False, "Chinese", 1.6)
-    assert word_definition_note("udpos", True, "de", True, "", 5.7) == ""
-    assert "Vietnamese" in word_definition_note("udpos", True, "vi", True, "", 3.6)
+    assert "character-split" in word_definition_note("panx", "dataset", "xx", True, "", 1.0)
+    assert "character-split" not in word_definition_note("udpos", "dataset", "zh", False, "Chinese", 1.6)
+    assert word_definition_note("udpos", "dataset", "de", True, "", 5.7) == ""
+    assert "Vietnamese" in word_definition_note("udpos", "dataset", "vi", True, "", 3.6)
 
 
 def test_udpos_vietnamese_note_replaces_the_whitespace_unit_note():
     # UD defines Vietnamese words (multi-syllable); "spaces delimit syllables" applies to raw text only.
-    note = word_definition_note("udpos", True, "vi", True, "Vietnamese: spaces delimit syllables", 3.6)
+    note = word_definition_note("udpos", "dataset", "vi", True, "Vietnamese: spaces delimit syllables", 3.6)
     assert "hảiquân" in note and "spaces delimit syllables" not in note
-    assert "spaces delimit syllables" in word_definition_note("xnli", False, "vi", True,
+    assert "spaces delimit syllables" in word_definition_note("xnli", "whitespace", "vi", True,
                                                                "Vietnamese: spaces delimit syllables", 3.5)
 
 

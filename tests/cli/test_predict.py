@@ -6,6 +6,7 @@ import pytest
 
 from xlpt.cli import main
 from xlpt.data.loading import load_split
+from xlpt.tasks import get_task
 
 FAST = ["data.max_train_examples=64", "data.max_dev_examples=16", "train.max_steps=4", "train.eval_every=2",
         "train.batch_size=8", "train.learning_rate=1.0", "model.device=cpu", "method.prompt_length=4"]
@@ -49,7 +50,7 @@ def test_predictions_equal_the_evaluations(task, method, runs, data_dir, tmp_pat
     lang, limit = EVALUATED[method]
     expected = evaluated(run, lang)
     assert len({str(pred) for pred in expected.values()}) > 1  # the model does not answer one label to everything
-    examples = [ex for split in ("test", "dev") for ex in load_split(task, lang, split, data_dir).examples
+    examples = [ex for split in ("test", "dev") for ex in load_split(get_task(task), lang, split, data_dir).examples
                 if ex.id in expected]
     assert len(examples) == len(expected) == limit
     if task == "udpos":

@@ -224,7 +224,7 @@ def test_gold_data_file_formats(data_dir, tmp_path, capsys):
     err = expect_error(capsys, "--task", "xnli", "--gold", jsonl, "--gold-format", "jsonl", "--pred", tmp_path / "none")
     assert "none: no such file" in err
     err = expect_error(capsys, "--task", "panx", "--gold", jsonl, "--gold-format", "jsonl", "--pred", pred)
-    assert "--gold-format applies to pair tasks only" in err
+    assert "--gold-format applies to tasks with one label per example" in err
 
 
 def test_missing_file_and_unknown_task(tmp_path, ner_gold, capsys):

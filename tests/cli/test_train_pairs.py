@@ -6,6 +6,7 @@ import pytest
 
 from xlpt.cli import main
 from xlpt.data.loading import discover
+from xlpt.tasks import get_task
 
 FAST = ["data.max_train_examples=200", "data.max_dev_examples=40", "data.max_eval_examples=30",
         "train.max_steps=10", "train.eval_every=5", "train.batch_size=8", "train.learning_rate=0.1"]
@@ -35,7 +36,7 @@ def check_results(results, expected_languages):
 
 def test_xnli_covers_all_15_languages(tmp_path, tiny_model_dir, data_dir):
     run, results = train_and_evaluate(tmp_path, tiny_model_dir, data_dir, "xnli")
-    languages = set(discover("xnli", data_dir))
+    languages = set(discover(get_task("xnli"), data_dir))
     assert len(languages) == 15
     check_results(results, languages)
     splits = {lang: e["split"] for lang, e in results["languages"].items()}

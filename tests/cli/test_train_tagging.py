@@ -8,9 +8,10 @@ import pytest
 from xlpt.cli import main
 from xlpt.config import load_config
 from xlpt.data.loading import discover
+from xlpt.tasks import get_task
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-METHODS = {"prompt_tuning", "full_finetune", "lora", "prefix_tuning", "head_only"}
+METHODS = {"prompt_tuning", "full_finetune", "lora", "prefix_tuning", "head_only", "bitfit"}
 FAST = ["data.max_train_examples=200", "data.max_eval_examples=20", "train.max_steps=20", "train.eval_every=10",
         "data.max_dev_examples=50"]
 
@@ -22,7 +23,7 @@ def test_one_config_per_method_loads_and_composes(task):
     for path in paths:
         cfg = load_config(path)
         assert (cfg.data.task, cfg.method.name, cfg.model.name) == (task, path.stem, "facebook/xglm-564M")
-        assert cfg.method.word_repr == "last" and cfg.train.learning_rate is not None
+        assert cfg.head.word_repr == "last" and cfg.train.learning_rate is not None
         text = path.read_text()
         assert text.startswith("# ") and "learning_rate" in text
         composed = load_config([CONFIGS / "models" / "xglm-564m.yaml", path])
@@ -40,7 +41,7 @@ def _train_and_evaluate(tmp_path, model_dir, data_dir, task, method="prompt_tuni
 def _labeled_plan(task, data_dir) -> dict[str, str]:
     """language -> the split it must be evaluated on: labeled test, else labeled dev."""
     plan = {}
-    for lang, splits in discover(task, data_dir).items():
+    for lang, splits in discover(get_task(task), data_dir).items():
         if "test" in splits and splits["test"].labeled:
             plan[lang] = "test"
         elif "dev" in splits and splits["dev"].labeled:
@@ -96,7 +97,7 @@ def test_panx_evaluates_on_dev_where_test_is_unlabeled(tmp_path, tiny_model_dir,
     from xlpt.data.loading import load_split
 
     ja = [json.loads(x) for x in (run / "predictions" / "test" / "ja.jsonl").read_text().splitlines()]
-    by_id = {s.id: s for s in load_split("panx", "ja", "dev", data_dir).examples}
+    by_id = {s.id: s for s in load_split(get_task("panx"), "ja", "dev", data_dir).examples}
     sentences = [by_id[r["id"]] for r in ja]  # the eval cap's seeded sample of 20, in file order
     assert len(sentences) == 20 and any("#" in s.words for s in sentences)
     assert [len(r["pred"]) for r in ja] == [len(s.words) for s in sentences]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from xlpt.data.formats import read_file
+from xlpt.tasks import get_task
 from xlpt.errors import DataFormatError
 
 
@@ -28,8 +29,10 @@ class FileKit:
         return path
 
     @staticmethod
-    def read(path: Path, fmt: str, task: str, lang: str = "en") -> tuple[list, Counter]:
+    def read(path: Path, fmt: str, task, lang: str = "en") -> tuple[list, Counter]:
+        """Read with the reader of `fmt`; `task` is a TaskSpec or a task name (resolved here, once)."""
         counts: Counter = Counter()
+        task = get_task(task) if isinstance(task, str) else task
         return list(read_file(path, fmt, task=task, lang=lang, counts=counts)), counts
 
     def expect_error(self, path: Path, fmt: str, task: str, line: int | None, *words: str, lang: str = "en"):

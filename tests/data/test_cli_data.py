@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 
 import pytest
@@ -151,7 +152,7 @@ def test_check_ok_on_a_clean_folder_and_on_real_pawsx(capsys, kit, data_dir):
 def test_unknown_task_exits_2_listing_valid_tasks(capsys, kit, command):
     code, out, err = run(capsys, "data", command, "--task", "ner", "--data-dir", str(kit.root))
     assert code == 2 and out == ""
-    assert "valid tasks: panx, pawsx, sib200, udpos, xnli" in err and "Traceback" not in err
+    assert re.search(r"valid tasks: .*panx, pawsx, sib200, udpos, .*xnli", err) and "Traceback" not in err
 
 
 def test_missing_data_dir_is_a_config_error(capsys, monkeypatch):

@@ -62,7 +62,7 @@ def test_a_clean_folder_uses_every_file(kit):
     clean_xnli(kit)
     kit.write("xnli/de/README.md", "notes")
     kit.write("xnli/de/xtreme-mesh/.DS_Store", "x")
-    contract = resolve("xnli", kit.root).contract
+    contract = resolve(get_task("xnli"), kit.root).contract
     assert contract.ok and contract.blocked() == {}
     assert contract.used == {"de": {"dev": [kit.root / "xnli/de/xtreme-mesh/dev-de.tsv"],
                                     "test": [kit.root / "xnli/de/xtreme-mesh/test-de.tsv"]},
@@ -111,7 +111,7 @@ def test_check_and_stats_exit_1_naming_the_problem(capsys, kit, damage):
 def test_a_misplaced_file_blames_both_languages(kit):
     clean_xnli(kit)
     kit.write("xnli/en/xtreme-mesh/test-fr.tsv", ROW)
-    blocked = resolve("xnli", kit.root).contract.blocked()
+    blocked = resolve(get_task("xnli"), kit.root).contract.blocked()
     assert set(blocked) == {"en", "fr"}  # fr's test file may be this one: fr must not be scored on dev
 
 
@@ -119,7 +119,7 @@ def test_a_stray_file_nobody_can_be_blamed_for_stops_training_and_evaluation(kit
     clean_xnli(kit)
     kit.write("xnli/notes.tsv", ROW)
     kit.write("xnli/German/dev.tsv", ROW)
-    contract = resolve("xnli", kit.root).contract
+    contract = resolve(get_task("xnli"), kit.root).contract
     assert [p.langs for p in contract.problems] == [(), ()]
     with pytest.raises(DataFormatError, match="data folder is in doubt until this is fixed") as info:
         TaskData(get_task("xnli"), kit.root)
@@ -138,7 +138,7 @@ def test_the_documented_primary_picks_are_rules_not_silence(kit):
     clean_xnli(kit)
     kit.write("xnli/de/xglue-supergleber/dev.txt", "a\tb\tneutral\n")
     kit.write("xnli/de/hf-hkunlp/test.jsonl", '{"premise": "p", "hypothesis": "h", "label": 1}\n')
-    resolved = resolve("xnli", kit.root)
+    resolved = resolve(get_task("xnli"), kit.root)
     rules = "\n".join(resolved.contract.rules)
     assert "xnli de dev: reads xtreme-mesh" in rules and "dev.txt (never used)" in rules
     assert "xnli de test: reads xtreme-mesh" in rules and "hf-hkunlp/test.jsonl" in rules
@@ -151,12 +151,12 @@ def test_ud_treebanks_and_complete_shards_are_read_together_as_a_logged_rule(kit
     row = "1\tx\t_\tNOUN\t_\t_\t_\t_\t_\t_\n"
     kit.write("udpos/de/ud-v2.5/de_pud-ud-test.conllu", row)
     kit.write("udpos/de/ud-v2.5/de_gsd-ud-test.conllu", row)
-    resolved = resolve("udpos", kit.root)
+    resolved = resolve(get_task("udpos"), kit.root)
     assert resolved.contract.ok and len(resolved.sources["de"]["test"].files) == 2
     assert "udpos de test: 2 UD treebanks read together in name order" in resolved.contract.rules[0]
     for i in range(2):
         kit.write(f"pawsx/zh/hf-mesh/test-0000{i}-of-00002.tsv", SHARD_HEADER + f"{i}\ta\tb\t1\n")
-    resolved = resolve("pawsx", kit.root)
+    resolved = resolve(get_task("pawsx"), kit.root)
     assert resolved.contract.ok and [p.name for p in resolved.sources["zh"]["test"].files] == [
         "test-00000-of-00002.tsv", "test-00001-of-00002.tsv"]
 
@@ -166,7 +166,7 @@ def test_xtreme_download_leftovers_are_ignored_with_the_reason(kit):
     kit.write("download/panx/AmazonPhotos.zip", "zip")
     kit.write("download/panx/panx_dataset/en.tar.gz", "tgz")
     kit.write("download/panx/panx_dataset/de.tar.gz", "tgz")
-    contract = resolve("panx", kit.root).contract
+    contract = resolve(get_task("panx"), kit.root).contract
     assert contract.ok
     reasons = {item.path.name: item.reason for item in contract.ignored}
     assert reasons == {"AmazonPhotos.zip": "a file of XTREME's raw download (only <split>-<lang>.tsv is data)",

@@ -35,13 +35,13 @@ def pawsx_dataset(labels):
 
 
 def test_facebook_xnli_rows():
-    examples = rows_to_examples("xnli", "de", "test", xnli_dataset([0, 1, 2]))
+    examples = rows_to_examples(get_task("xnli"), "de", "test", xnli_dataset([0, 1, 2]))
     assert [e.label for e in examples] == ["entailment", "neutral", "contradiction"]
     assert (examples[0].text_a, examples[0].text_b, examples[0].lang) == ("p", "h", "de")
 
 
 def test_paws_x_rows_map_class_names_and_keep_missing_labels_as_none():
-    examples = rows_to_examples("pawsx", "fr", "train", pawsx_dataset([1, 0, -1]))
+    examples = rows_to_examples(get_task("pawsx"), "fr", "train", pawsx_dataset([1, 0, -1]))
     assert [e.label for e in examples] == ["paraphrase", "not_paraphrase", None]
     assert [e.id for e in examples] == ["4", "5", "6"]
 
@@ -50,11 +50,11 @@ def test_xtreme_udpos_uses_the_datasets_own_class_order():
     # The names come from the features, so a reordered ClassLabel still maps correctly.
     features = Features({"tokens": Sequence(Value("string")), "pos_tags": Sequence(ClassLabel(names=list(UPOS_TAGS)))})
     data = Dataset.from_dict({"tokens": [["Ich", "war", "im"]], "pos_tags": [[10, 3, 1]]}, features=features)
-    (sentence,) = rows_to_examples("udpos", "de", "test", data)
+    (sentence,) = rows_to_examples(get_task("udpos"), "de", "test", data)
     assert sentence.words == ("Ich", "war", "im") and sentence.tags == ("PRON", "AUX", "ADP")
     reordered = Features({"tokens": Sequence(Value("string")), "pos_tags": Sequence(ClassLabel(names=list(reversed(UPOS_TAGS))))})
     data = Dataset.from_dict({"tokens": [["x"]], "pos_tags": [[0]]}, features=reordered)
-    assert rows_to_examples("udpos", "de", "test", data)[0].tags == ("X",)
+    assert rows_to_examples(get_task("udpos"), "de", "test", data)[0].tags == ("X",)
 
 
 @pytest.mark.parametrize("with_spans", [False, True])  # google/xtreme PAN-X.<lang> / unimelb-nlp/wikiann
@@ -64,7 +64,7 @@ def test_panx_and_wikiann_rows(with_spans):
     if with_spans:
         columns["spans"] = Sequence(Value("string"))
         rows["spans"] = [["ORG: Sioux Falls Arena"]]
-    (sentence,) = rows_to_examples("panx", "en", "dev", Dataset.from_dict(rows, features=Features(columns)))
+    (sentence,) = rows_to_examples(get_task("panx"), "en", "dev", Dataset.from_dict(rows, features=Features(columns)))
     assert sentence.tags == ("B-ORG", "I-ORG", "I-ORG")
 
 
@@ -72,13 +72,13 @@ def test_conversion_errors_name_the_row():
     columns = Features({"tokens": Sequence(Value("string")), "ner_tags": Sequence(NER)})
     data = Dataset.from_dict({"tokens": [["a"], ["b", "c"]], "ner_tags": [[0], [0]]}, features=columns)
     with pytest.raises(DataFormatError) as info:
-        rows_to_examples("panx", "en", "dev", data, where="hf:google/xtreme/PAN-X.en[validation]")
+        rows_to_examples(get_task("panx"), "en", "dev", data, where="hf:google/xtreme/PAN-X.en[validation]")
     assert (info.value.path, info.value.line) == ("hf:google/xtreme/PAN-X.en[validation]", 2)
-    assert "2 tokens but 1 tags" in info.value.problem
+    assert "2 words but 1 tags" in info.value.problem
     with pytest.raises(DataFormatError, match="missing column"):
-        rows_to_examples("xnli", "en", "dev", [{"premise": "p", "label": 0}])
+        rows_to_examples(get_task("xnli"), "en", "dev", [{"premise": "p", "label": 0}])
     with pytest.raises(DataFormatError, match="outside the ClassLabel"):
-        rows_to_examples("xnli", "en", "dev", _RowsWithFeatures([{"premise": "p", "hypothesis": "h", "label": 5}]))
+        rows_to_examples(get_task("xnli"), "en", "dev", _RowsWithFeatures([{"premise": "p", "hypothesis": "h", "label": 5}]))
 
 
 class _RowsWithFeatures(list):
@@ -88,16 +88,16 @@ class _RowsWithFeatures(list):
 
 
 def test_hub_locations():
-    assert str(hub_location("xnli", "th", "dev")) == "hf:facebook/xnli/th[validation]"
-    assert str(hub_location("pawsx", "ko", "test")) == "hf:google-research-datasets/paws-x/ko[test]"
-    assert str(hub_location("udpos", "eu", "train")) == "hf:google/xtreme/udpos.Basque[train]"
-    assert str(hub_location("panx", "sw", "test")) == "hf:google/xtreme/PAN-X.sw[test]"
-    assert str(hub_location("panx", "pl", "test")) == "hf:unimelb-nlp/wikiann/pl[test]"  # not in google/xtreme
-    assert str(hub_location("panx", "sw", "test", "unimelb-nlp/wikiann")) == "hf:unimelb-nlp/wikiann/sw[test]"
+    assert str(hub_location(get_task("xnli"), "th", "dev")) == "hf:facebook/xnli/th[validation]"
+    assert str(hub_location(get_task("pawsx"), "ko", "test")) == "hf:google-research-datasets/paws-x/ko[test]"
+    assert str(hub_location(get_task("udpos"), "eu", "train")) == "hf:google/xtreme/udpos.Basque[train]"
+    assert str(hub_location(get_task("panx"), "sw", "test")) == "hf:google/xtreme/PAN-X.sw[test]"
+    assert str(hub_location(get_task("panx"), "pl", "test")) == "hf:unimelb-nlp/wikiann/pl[test]"  # not in google/xtreme
+    assert str(hub_location(get_task("panx"), "sw", "test", "unimelb-nlp/wikiann")) == "hf:unimelb-nlp/wikiann/sw[test]"
     with pytest.raises(ConfigError, match="no udpos config for 'wo'"):
-        hub_location("udpos", "wo", "test")
+        hub_location(get_task("udpos"), "wo", "test")
     with pytest.raises(ConfigError, match="unknown language 'xx'"):
-        hub_location("xnli", "xx", "test")
+        hub_location(get_task("xnli"), "xx", "test")
 
 
 def test_load_split_hf_goes_through_load_dataset(monkeypatch):
@@ -108,7 +108,7 @@ def test_load_split_hf_goes_through_load_dataset(monkeypatch):
         return xnli_dataset([2, 0, 1, 1])
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
-    loaded = load_split("xnli", "sw", "test", "hf", limit=3)
+    loaded = load_split(get_task("xnli"), "sw", "test", "hf", limit=3)
     assert calls == [("facebook/xnli", "sw", "test")]
     assert [e.label for e in loaded.examples] == ["contradiction", "entailment", "neutral"]
     assert loaded.labeled and loaded.files == [] and loaded.counts["duplicates"] == 2
@@ -121,7 +121,7 @@ def test_hub_failure_is_a_clear_config_error(monkeypatch):
 
     monkeypatch.setattr(datasets, "load_dataset", offline)
     with pytest.raises(ConfigError, match="could not load hf:google/xtreme/udpos.English\\[train\\].*no network"):
-        load_split("udpos", "en", "train", "hf")
+        load_split(get_task("udpos"), "en", "train", "hf")
     assert hub.HUB_SPLITS["dev"] == "validation"
 
 
@@ -141,15 +141,15 @@ def test_davlan_sib200_rows():
     from xlpt.data.examples import TextExample
 
     data = sib200_dataset([(431, "Turkey is encircled by seas.", "geography"), (403, "Radar", "science/technology")])
-    examples = rows_to_examples("sib200", "eng_Latn", "test", data)
+    examples = rows_to_examples(get_task("sib200"), "eng_Latn", "test", data)
     assert examples == [TextExample("Turkey is encircled by seas.", "geography", "eng_Latn", "431"),
                         TextExample("Radar", "science/technology", "eng_Latn", "403")]
     with pytest.raises(DataFormatError, match="unknown label 'weather'"):
-        rows_to_examples("sib200", "eng_Latn", "test", sib200_dataset([(1, "x", "weather")]))
+        rows_to_examples(get_task("sib200"), "eng_Latn", "test", sib200_dataset([(1, "x", "weather")]))
 
 
 def test_sib200_location_is_the_flores_code_and_validation_split(monkeypatch):
-    assert str(hub_location("sib200", "zho_Hant", "dev")) == "hf:Davlan/sib200/zho_Hant[validation]"
+    assert str(hub_location(get_task("sib200"), "zho_Hant", "dev")) == "hf:Davlan/sib200/zho_Hant[validation]"
     calls = []
 
     def fake_load_dataset(repo, config, split):
@@ -157,7 +157,7 @@ def test_sib200_location_is_the_flores_code_and_validation_split(monkeypatch):
         return sib200_dataset([(1, "a", "travel"), (2, "b", "sports"), (3, "c", "travel")])
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
-    loaded = load_split("sib200", "swh_Latn", "test", "hf", limit=2)
+    loaded = load_split(get_task("sib200"), "swh_Latn", "test", "hf", limit=2)
     assert calls == [("Davlan/sib200", "swh_Latn", "test")]
     assert [(e.id, e.label, e.lang) for e in loaded.examples] == [("1", "travel", "swh_Latn"), ("2", "sports", "swh_Latn")]
     assert loaded.labeled and loaded.counts["duplicates"] == 0
@@ -190,14 +190,14 @@ hub: {hub}
 def test_a_user_task_loads_from_the_hub_by_its_yaml_section(user_task):
     user_task(USER_HUB_TASK.format(hub='{repo: someone/topics, config: "topics-{lang}", splits: {dev: dev}, '
                                        'columns: {text: sentence, label: topic}}'))
-    assert str(hub_location("mytopic", "fr", "dev")) == "hf:someone/topics/topics-fr[dev]"
+    assert str(hub_location(get_task("mytopic"), "fr", "dev")) == "hf:someone/topics/topics-fr[dev]"
     features = Features({"sentence": Value("string"), "topic": ClassLabel(names=["travel", "science"])})
     data = Dataset.from_dict({"sentence": ["s1", "s2"], "topic": [0, 1]}, features=features)
-    examples = rows_to_examples("mytopic", "fr", "dev", data)
+    examples = rows_to_examples(get_task("mytopic"), "fr", "dev", data)
     assert [(e.text, e.label, e.id) for e in examples] == [("s1", "travel", "hf:mytopic/fr[dev]:1"),
                                                            ("s2", "science", "hf:mytopic/fr[dev]:2")]
     with pytest.raises(DataFormatError, match="missing column"):
-        rows_to_examples("mytopic", "fr", "dev", [{"text": "s", "topic": 0}])
+        rows_to_examples(get_task("mytopic"), "fr", "dev", [{"text": "s", "topic": 0}])
 
 
 @pytest.mark.parametrize("hub, words", [
@@ -209,10 +209,22 @@ def test_a_user_task_loads_from_the_hub_by_its_yaml_section(user_task):
 def test_bad_hub_sections_are_one_line_errors(user_task, hub, words):
     user_task(USER_HUB_TASK.format(hub=hub))
     with pytest.raises(ConfigError, match=re.escape(words)):
-        hub_location("mytopic", "fr", "dev")
+        hub_location(get_task("mytopic"), "fr", "dev")
 
 
 def test_a_task_without_a_hub_section_says_so(user_task):
     user_task(USER_HUB_TASK.format(hub="null"))
     with pytest.raises(ConfigError, match="has no hub: section, so data_dir=hf cannot load it"):
-        load_split("mytopic", "fr", "dev", "hf")
+        load_split(get_task("mytopic"), "fr", "dev", "hf")
+
+
+def test_task_data_reads_the_hub_through_its_data_source(monkeypatch):
+    # TaskData has no hub branch: the HubSource says which languages and splits exist and what load_split reads
+    monkeypatch.setattr(datasets, "load_dataset", lambda repo, config, split: sib200_dataset([(7, "a", "travel")]))
+    from xlpt.data.sources import TaskData
+
+    data = TaskData(get_task("sib200"), "hf")
+    assert data.resolve_languages(["swh_Latn"]) == ["swh_Latn"] and data.labeled_splits("swh_Latn") == {"train", "dev", "test"}
+    loaded = data.load("swh_Latn", "dev")
+    assert [(e.id, e.label) for e in loaded.examples] == [("7", "travel")]
+    assert loaded.notes[0] == "read hf:Davlan/sib200/swh_Latn[validation]"

@@ -26,3 +26,18 @@ def test_known_spellings(task, raw, name):
 def test_unknown_labels_are_refused(task, raw):
     with pytest.raises(ValueError, match="unknown label"):
         normalise_label(task, raw)
+
+
+def test_labels_that_are_numbers_match_by_name_before_index(user_task):
+    # XStoryCloze's right ending is 1 or 2 (a plain int column): index order would shift it by one
+    task = user_task("""
+name: endings
+family: text_classification
+labels: ["1", "2"]
+metric: accuracy
+data: {path: "{lang}/{split}.tsv", format: tsv}
+template: "{text} Ending:"
+label_words: {"1": " one", "2": " two"}
+""")
+    assert [normalise_label(task, raw) for raw in (1, 2, "1", " 2 ")] == ["1", "2", "1", "2"]
+    assert normalise_label(task, 0) == "1"  # not a name: still the index of the first label

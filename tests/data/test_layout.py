@@ -6,6 +6,7 @@ import pytest
 
 from xlpt.data.layout import discover, resolve, scan
 from xlpt.errors import ConfigError
+from xlpt.tasks import get_task
 
 XNLI_ROW = "p\th\tneutral\n"
 
@@ -17,7 +18,7 @@ def test_shared_layout_primary_picks(kit):
     kit.write("xnli/de/xglue-supergleber/test.txt", XNLI_ROW)
     kit.write("xnli/de/hf-hkunlp/test.jsonl", '{"premise": "p", "hypothesis": "h", "label": 1}\n')
     kit.write("xnli/de/xtreme-mesh/test-de.tsv", "p\th\n")
-    sources = discover("xnli", kit.root)["de"]
+    sources = discover(get_task("xnli"), kit.root)["de"]
     assert set(sources) == {"dev", "test"}  # the XGLUE re-split never becomes a train set
     assert (sources["dev"].origin, sources["dev"].fmt) == ("xtreme-mesh", "tsv3")
     assert (sources["test"].origin, sources["test"].fmt, sources["test"].labeled) == ("hf-hkunlp", "jsonl", True)
@@ -30,7 +31,7 @@ def test_conllu_files_are_concatenated_in_name_order(kit):
     row = "1\tx\t_\tNOUN\t_\t_\t_\t_\t_\t_\n"
     for name in ("de_pud-ud-test.conllu", "de_gsd-ud-test.conllu", "de_lit-ud-test.conllu"):
         kit.write(f"udpos/de/ud-v2.5/{name}", row)
-    source = discover("udpos", kit.root)["de"]["test"]
+    source = discover(get_task("udpos"), kit.root)["de"]["test"]
     assert [p.name for p in source.files] == ["de_gsd-ud-test.conllu", "de_lit-ud-test.conllu", "de_pud-ud-test.conllu"]
     assert source.fmt == "conllu" and source.labeled
 
@@ -39,7 +40,7 @@ def test_pawsx_labeled_test_beats_unlabeled_and_raw_header_files_are_hdr4(kit):
     kit.write("pawsx/de/xtreme-mesh/test-de.tsv", "a\tb\n")
     kit.write("pawsx/de/xglue-supergleber/test.tsv", "id\tsentence1\tsentence2\tlabel\n1\ta\tb\t0\n")
     kit.write("pawsx/zh/hf-mesh/test-00000-of-00001.tsv", "id\tsentence1\tsentence2\tlabel\n1\ta\tb\t0\n")
-    found = discover("pawsx", kit.root)
+    found = discover(get_task("pawsx"), kit.root)
     assert (found["de"]["test"].origin, found["de"]["test"].fmt) == ("xglue-supergleber", "hdr4")
     assert found["zh"]["test"].fmt == "hdr4q"
     assert all(s.label_source is None for splits in found.values() for s in splits.values())
@@ -50,7 +51,7 @@ def test_pawsx_x_final_names_are_read_and_translated_train_is_never_used(kit):
     kit.write("pawsx/es/xfinal-cla/dev_2k.tsv", header + "1\ta\tb\t0\n2\tc\td\t1\n")
     kit.write("pawsx/es/xfinal-cla/test_2k.tsv", header + '3\t"quoted\tf\t1\n')  # no CSV quoting in x-final
     kit.write("pawsx/es/xfinal-cla/translated_train.tsv", header + "4\ta\tb\t0\n")
-    resolved = resolve("pawsx", kit.root)
+    resolved = resolve(get_task("pawsx"), kit.root)
     es = resolved.sources["es"]
     assert set(es) == {"dev", "test"} and es["dev"].fmt == es["test"].fmt == "hdr4"
     assert not resolved.contract.problems
@@ -58,7 +59,7 @@ def test_pawsx_x_final_names_are_read_and_translated_train_is_never_used(kit):
     assert "machine-translated" in ignored["translated_train.tsv"]
     from xlpt.data.loading import load_split
 
-    (example,) = load_split("pawsx", "es", "test", es["test"]).examples
+    (example,) = load_split(get_task("pawsx"), "es", "test", es["test"]).examples
     assert (example.id, example.text_a, example.label) == ("3", '"quoted', "paraphrase")
 
 
@@ -66,9 +67,9 @@ def test_a_partial_test_set_is_marked_only_when_a_declared_file_is_missing(kit):
     conllu = "# text = a\n1\ta\ta\tNOUN\t_\t_\t0\troot\t_\t_\n\n"
     for treebank in ("gsd", "hdt", "lit", "pud"):
         kit.write(f"udpos/de/ud-v2.5/de_{treebank}-ud-test.conllu", conllu)
-    assert discover("udpos", kit.root)["de"]["test"].partial is None
+    assert discover(get_task("udpos"), kit.root)["de"]["test"].partial is None
     (kit.root / "udpos/de/ud-v2.5/de_hdt-ud-test.conllu").unlink()
-    resolved = resolve("udpos", kit.root)
+    resolved = resolve(get_task("udpos"), kit.root)
     assert resolved.sources["de"]["test"].partial.startswith("partial test set: de_gsd, de_lit, de_pud without de_hdt")
     assert any("partial test set" in rule for rule in resolved.contract.rules)
 
@@ -80,16 +81,16 @@ def test_xtreme_download_layout(kit, under):
     kit.write(f"{under}/xnli/test-en.tsv", "p\th\tentailment\n")
     kit.write(f"{under}/xnli/README.log", "not data\n")  # ignored: only <split>-<lang>.tsv is data
     kit.write(f"{under}/panx/test-de.tsv", "Der\nHund\n")
-    xnli = discover("xnli", kit.root)
+    xnli = discover(get_task("xnli"), kit.root)
     assert {lang: sorted(s) for lang, s in xnli.items()} == {"de": ["dev", "test"], "en": ["test"]}
     assert xnli["de"]["test"].origin == "xtreme" and xnli["de"]["test"].fmt == "tsv2"
     assert xnli["de"]["test"].label_source.lang == "en"  # XNLI is parallel: labels can be borrowed
-    assert discover("panx", kit.root)["de"]["test"].labeled is False
+    assert discover(get_task("panx"), kit.root)["de"]["test"].labeled is False
 
 
 def test_data_dir_may_be_the_download_folder_itself(kit):
     kit.write("download/udpos/train-en.tsv", "a\tNOUN\n")
-    assert discover("udpos", kit.root / "download")["en"]["train"].fmt == "tag"
+    assert discover(get_task("udpos"), kit.root / "download")["en"]["train"].fmt == "tag"
 
 
 def test_problems_unknown_language_bad_name_and_mismatched_language(kit):
@@ -98,7 +99,7 @@ def test_problems_unknown_language_bad_name_and_mismatched_language(kit):
     kit.write("xnli/en/xtreme-mesh/notes.bin", "x")
     kit.write("xnli/en/xtreme-mesh/dev-fr.tsv", XNLI_ROW)
     kit.write("download/xnli/test-zz.tsv", "p\th\n")
-    found = scan("xnli", kit.root)
+    found = scan(get_task("xnli"), kit.root)
     problems = sorted((err.path.split("/")[-1], err.problem.split(" (")[0]) for err in found.problems)
     assert problems == [
         ("dev-fr.tsv", "file name says language 'fr' but it is filed under 'en'"),
@@ -111,28 +112,28 @@ def test_problems_unknown_language_bad_name_and_mismatched_language(kit):
 
 def test_config_errors(kit):
     with pytest.raises(ConfigError, match="does not exist"):
-        discover("xnli", kit.root / "missing")
+        discover(get_task("xnli"), kit.root / "missing")
     with pytest.raises(ConfigError, match="no xnli folder"):
-        discover("xnli", kit.root)
-    with pytest.raises(ConfigError, match="valid tasks: panx, pawsx, sib200, udpos, xnli"):
-        discover("nli", kit.root)
+        discover(get_task("xnli"), kit.root)
+    with pytest.raises(ConfigError, match="valid tasks: .*panx, pawsx, sib200, udpos, .*xnli"):
+        discover(get_task("nli"), kit.root)
     (kit.root / "xnli").mkdir()
     with pytest.raises(ConfigError, match="no xnli data files"):
-        discover("xnli", kit.root)
+        discover(get_task("xnli"), kit.root)
 
 
 # --- the real data folder ------------------------------------------------------------------------
 
 
 def test_real_languages_are_the_ones_on_disk(data_dir, manifest_rows):
-    for task in ("xnli", "pawsx", "udpos", "panx"):
+    for task in ("xnli", "pawsx", "udpos", "panx", "xcopa"):
         expected = {row["lang"] for row in manifest_rows if row["task"] == task}
-        assert set(discover(task, data_dir)) == expected, task
+        assert set(discover(get_task(task), data_dir)) == expected, task
 
 
 def test_real_primary_picks(data_dir):
-    xnli, pawsx = discover("xnli", data_dir), discover("pawsx", data_dir)
-    udpos, panx = discover("udpos", data_dir), discover("panx", data_dir)
+    xnli, pawsx = discover(get_task("xnli"), data_dir), discover(get_task("pawsx"), data_dir)
+    udpos, panx = discover(get_task("udpos"), data_dir), discover(get_task("panx"), data_dir)
     assert xnli["en"]["test"].files[0].parts[-2:] == ("hf-hkunlp", "test.jsonl")
     assert xnli["en"]["train"].files[0].parts[-2:] == ("hf-hkunlp", "train.jsonl")
     assert "train" not in xnli["de"] and xnli["de"]["dev"].origin == "xtreme-mesh"
@@ -162,7 +163,7 @@ def test_real_primary_picks(data_dir):
 
 def _sniffed(kit, relative: str, text: str, task: str):
     kit.write(relative, text)
-    (data_file,) = scan(task, kit.root).files
+    (data_file,) = scan(get_task(task), kit.root).files
     return data_file.fmt, data_file.labeled
 
 
@@ -195,7 +196,7 @@ def test_labeledness_is_a_vote_of_the_whole_file(kit, relative, text, task, expe
 
 def test_a_damaged_first_line_no_longer_takes_a_test_split_out_of_evaluation(kit):
     kit.write("download/panx/test-en.tsv", "Hy\n" + "a\tO\nb\tB-PER\n\n" * 3)
-    source = discover("panx", kit.root)["en"]["test"]
+    source = discover(get_task("panx"), kit.root)["en"]["test"]
     assert source.labeled  # was judged unlabeled from line 1, so `train --evaluate` skipped the language
 
 
@@ -204,9 +205,7 @@ def test_every_real_file_is_sniffed_as_its_manifest_says(data_dir, manifest_rows
     from xlpt.tasks import get_task
 
     wrong = []
-    for row in manifest_rows:
-        if row["task"] == "xcopa":  # listed by the shared data already; xlpt has no xcopa task yet (issue #18)
-            continue
+    for row in manifest_rows:  # every row, xcopa's included (its YAML declares its readers per source folder)
         spec = get_task(row["task"])
         data_file = classify(spec, data_dir / row["dest"], row["lang"], row["dest"].split("/")[2])
         if (data_file.fmt, data_file.labeled) != (row["fmt"], row["labeled"]):
@@ -217,4 +216,14 @@ def test_every_real_file_is_sniffed_as_its_manifest_says(data_dir, manifest_rows
 def test_a_file_given_as_data_folder_is_called_a_file(tmp_path):
     (tmp_path / "data.tsv").write_text("x\n")
     with pytest.raises(ConfigError, match="is a file, not a folder"):
-        scan("xnli", tmp_path / "data.tsv")
+        scan(get_task("xnli"), tmp_path / "data.tsv")
+
+
+def test_real_xcopa_val_is_dev_and_every_file_is_used(data_dir, manifest_rows):
+    resolved = resolve(get_task("xcopa"), data_dir)
+    rows = {(row["lang"], row["split"]): row for row in manifest_rows if row["task"] == "xcopa"}
+    used = {(lang, split): source for lang, splits in resolved.sources.items() for split, source in splits.items()}
+    assert set(used) == set(rows) and not resolved.contract.problems
+    for key, source in used.items():
+        assert (source.files[0].relative_to(data_dir).as_posix(), source.fmt) == (rows[key]["dest"], rows[key]["fmt"])
+    assert set(resolved.sources["en"]) == {"train", "dev", "test"}  # only English has a train split

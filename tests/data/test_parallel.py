@@ -44,7 +44,7 @@ def test_sib200_rows_align_by_id_whatever_their_order(data_dir):
     assert rows.excluded_parallel == len(trained_ids) > 0 and not scored_ids & trained_ids
     assert len(scored_ids) + rows.excluded_parallel == len(examples)
     # the same by row would be wrong only if the files were in different orders; by id is what the task says
-    assert parallel.record(task) == {"by": "id", "checked": True}
+    assert parallel.record(task) == {"by": "id", "checked": True, "corpus": "flores200", "across_tasks": False}
 
 
 def test_an_undeclared_task_is_not_screened_and_says_so(data_dir):

@@ -12,6 +12,7 @@ from xlpt.cli import main
 from xlpt.data.layout import discover, resolve
 from xlpt.data.pattern import compile_pattern
 from xlpt.errors import ConfigError
+from xlpt.tasks import get_task
 
 SIB_LIKE = """
 name: topics
@@ -71,7 +72,7 @@ def test_pattern_matching():
 
 
 def test_every_file_under_the_prefix_is_used_or_ignored(topics):
-    resolved = resolve("topics", topics.root)
+    resolved = resolve(get_task("topics"), topics.root)
     contract = resolved.contract
     assert contract.ok and sorted(resolved.sources) == ["deu_Latn", "eng_Latn", "zho_Hans"]
     assert {split: len(files) for split, files in contract.used["zho_Hans"].items()} == {"train": 1, "dev": 1, "test": 1}
@@ -104,7 +105,7 @@ HOSTILE = {
 def test_hostile_files_make_their_language_unusable(topics, case):
     relative, words, langs = HOSTILE[case]
     topics.write(relative, "" if case == "empty file" else HEADER + "9\tscience\tx\n")
-    resolved = resolve("topics", topics.root)
+    resolved = resolve(get_task("topics"), topics.root)
     (problem,) = resolved.contract.problems
     assert problem.path == str(topics.root / relative) and words in problem.problem, problem
     assert list(problem.langs) == langs
@@ -116,17 +117,17 @@ def test_an_unlisted_language_is_refused_when_the_task_lists_its_languages(kit, 
     user_task(SIB_LIKE + "languages: [eng_Latn, deu_Latn]\n")
     for lang in ("eng_Latn", "deu_Latn", "xxx_Latn"):
         write_language(kit, lang)
-    blocked = resolve("topics", kit.root).contract.blocked()
+    blocked = resolve(get_task("topics"), kit.root).contract.blocked()
     assert list(blocked) == ["xxx_Latn"] and "unknown language 'xxx_Latn' for topics" in blocked["xxx_Latn"]
 
 
 def test_a_missing_prefix_folder_or_no_match_is_a_config_error(kit, user_task):
     user_task(SIB_LIKE)
     with pytest.raises(ConfigError, match="no topics data folder .*topics"):
-        discover("topics", kit.root)
+        discover(get_task("topics"), kit.root)
     kit.write("topics/eng_Latn/src/notes.txt", "x")
     with pytest.raises(ConfigError, match=r"nothing matches data.path 'topics/\{lang\}/src/\{split\}.tsv'"):
-        discover("topics", kit.root)
+        discover(get_task("topics"), kit.root)
 
 
 def test_check_verifies_parallel_rows_of_a_label_parallel_task(capsys, topics):
@@ -162,8 +163,8 @@ def test_sib200_stats_lists_199_languages_with_701_99_204(capsys, data_dir):
 def test_sib200_rows_are_parallel_and_ids_are_the_flores_index(data_dir):
     from xlpt.data.loading import load_split
 
-    eng = load_split("sib200", "eng_Latn", "test", data_dir).examples
-    zho = load_split("sib200", "zho_Hans", "test", data_dir).examples
+    eng = load_split(get_task("sib200"), "eng_Latn", "test", data_dir).examples
+    zho = load_split(get_task("sib200"), "zho_Hans", "test", data_dir).examples
     assert [(e.id, e.label) for e in eng] == [(e.id, e.label) for e in zho]
     assert eng[0].lang == "eng_Latn" and zho[0].lang == "zho_Hans" and eng[0].text != zho[0].text
     import csv

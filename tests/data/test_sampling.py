@@ -8,6 +8,7 @@ import pytest
 
 from xlpt.data.loading import load_split
 from xlpt.data.sampling import draw
+from xlpt.tasks import get_task
 
 
 def test_a_stratified_sample_keeps_each_labels_share_within_one_row():
@@ -52,7 +53,7 @@ def test_a_sample_draws_only_from_the_rows_given():
 
 def test_the_real_xnli_train_prefix_is_one_label_and_the_sample_is_not(data_dir):
     """The trap behind the rule: XNLI's English train file is sorted by label."""
-    examples = load_split("xnli", "en", "train", data_dir).examples
+    examples = load_split(get_task("xnli"), "en", "train", data_dir).examples
     assert {e.label for e in examples[:2000]} == {"entailment"}
     sample = draw(range(len(examples)), 2000, 0, [e.label for e in examples])
     counts = Counter(examples[i].label for i in sample.indices)

@@ -81,13 +81,12 @@ def test_summed_loss_over_units_is_the_mean_loss(tiny_model_dir, data_dir, task)
     """What processes add up (loss_terms) divided by the units is what one process averages (loss)."""
     from xlpt.data.sources import TaskData
     from xlpt.tasks import get_task
-    from xlpt.tasks.families import get_family
 
     cfg = load_config(None, [f"model.name={tiny_model_dir}", f"data.task={task}", "method.name=full_finetune"])
     spec = get_task(task)
     examples = TaskData(spec, str(data_dir)).load("en", "dev").examples[:24]
     model, tokenizer = load_task_model(cfg, device="cpu")
-    objective = get_family(spec.family).objective(spec, cfg, tokenizer, examples, examples[:4], lambda *_: None)
+    objective = spec.family_record.load().objective(spec, cfg, tokenizer, examples, examples[:4], lambda *_: None)
     batch = objective.batch(list(range(12)), torch.device("cpu"))
     mean, tokens = objective.loss(model, batch)
     total, units, tokens_too = objective.loss_terms(model, batch)

@@ -17,7 +17,7 @@ def _setup(tiny_model_dir, method, *overrides):
                              "train.eval_batch_size=16", *prompt, *overrides])
     torch.manual_seed(0)
     model, tokenizer = load_task_model(cfg, device="cpu")
-    if cfg.method.formulation == "linear_head":  # a head with a real spread of scores: predictions vary
+    if cfg.head.formulation == "linear_head":  # a head with a real spread of scores: predictions vary
         with torch.no_grad():
             model.head.weight.normal_(0, 1.0)
     return model, tokenizer, cfg
@@ -50,7 +50,7 @@ def _split_classes(model, items) -> list[int]:
 
 @pytest.mark.parametrize("method", ["prompt_tuning", "prefix_tuning", "full_finetune"])
 def test_batched_shared_prefix_predictions_equal_the_plain_per_example_loop(tiny_model_dir, toy_pairs, method):
-    model, tokenizer, cfg = _setup(tiny_model_dir, method, "method.formulation=linear_head")
+    model, tokenizer, cfg = _setup(tiny_model_dir, method, "head.formulation=linear_head")
     task = get_task("pawsx")
     items, _ = encode_examples(toy_pairs.examples(60, 5), task.resolve_template(None), tokenizer, task.labels, 256)
     reference = _split_classes(model, items)
@@ -63,7 +63,7 @@ def test_token_budget_is_read_from_the_config(tiny_model_dir, toy_pairs):
     examples = toy_pairs.examples(40, 6)
     results = {}
     for budget in ("", "train.eval_batch_tokens=200"):
-        model, tokenizer, cfg = _setup(tiny_model_dir, "prompt_tuning", "method.formulation=linear_head",
+        model, tokenizer, cfg = _setup(tiny_model_dir, "prompt_tuning", "head.formulation=linear_head",
                                        *([budget] if budget else []))
         task = get_task("pawsx")
         _split_classes(model, encode_examples(examples, task.resolve_template(None), tokenizer, task.labels, 256)[0])

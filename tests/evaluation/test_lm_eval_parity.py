@@ -52,7 +52,7 @@ def xlpt_records(tiny_lm, data_dir, task, lang, split, **options):
     _, tokenizer, backbone = tiny_lm
     cfg = load_config(None, ["method.name=zero_shot", f"data.task={task}"]
                       + [f"method.{key}={value}" for key, value in options.items()])
-    examples = load_split(task, lang, split, data_dir, limit=LIMIT).examples
+    examples = load_split(get_task(task), lang, split, data_dir, limit=LIMIT).examples
     _, records = evaluate_zero_shot(backbone, tokenizer, cfg, get_task(task), examples, progress=False)
     return examples, records
 
@@ -60,8 +60,8 @@ def xlpt_records(tiny_lm, data_dir, task, lang, split, **options):
 @pytest.mark.parametrize("task, lang, split", CASES)
 def test_same_files_same_docs(local, harness, data_dir, task, lang, split):
     path, _ = local.local_file(task, lang, split, data_dir)
-    assert discover(task, data_dir)[lang][split].files == (path,)  # xlpt reads the very file lm-eval was given
-    examples = load_split(task, lang, split, data_dir, limit=LIMIT).examples
+    assert discover(get_task(task), data_dir)[lang][split].files == (path,)  # xlpt reads the very file lm-eval was given
+    examples = load_split(get_task(task), lang, split, data_dir, limit=LIMIT).examples
     first, second = local.TEXT_COLUMNS[task]
     for ex, sample in zip(examples, harness[(task, lang)], strict=True):
         a, b = (ex.text_a, ex.text_b) if task == "xnli" else lm_eval_paraphrase_pair(ex.text_a, ex.text_b)
@@ -91,7 +91,7 @@ def test_paraphrase_preprocessing_equals_lm_evals_own_function(local, data_dir):
 
     process = local.local_task_config("pawsx", "de", "test", data_dir)["process_docs"]  # lm-eval's function
     for lang in ("de", "en", "es", "fr"):
-        examples = load_split("pawsx", lang, "dev", data_dir, limit=400).examples
+        examples = load_split(get_task("pawsx"), lang, "dev", data_dir, limit=400).examples
         rows = datasets.Dataset.from_list([{"sentence1": e.text_a, "sentence2": e.text_b} for e in examples])
         theirs = [(row["sentence1"], row["sentence2"]) for row in process(rows)]
         assert theirs == [lm_eval_paraphrase_pair(e.text_a, e.text_b) for e in examples]

@@ -113,15 +113,21 @@ def test_gpt2_byte_level_bpe_without_start_token(gpt2_bpe, assert_matches_refere
     assert groups[2][0].tokens != groups[2][1].tokens  # byte-level BPE sees the leading space; SentencePiece would not
 
 
-def test_refuses_a_model_whose_logits_are_not_a_plain_projection():
+def test_a_soft_capped_model_is_scored_as_its_own_forward_scores_it():
+    # Gemma-2 soft-caps its logits: the chunked scorer applies the model's final-logit transforms
+    # (Backbone.finish_logits) chunk by chunk and must equal the model's own log-probabilities.
     from transformers import Gemma2Config, Gemma2ForCausalLM
 
     torch.manual_seed(0)
     config = Gemma2Config(vocab_size=300, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
                           num_attention_heads=2, num_key_value_heads=1, head_dim=16, final_logit_softcapping=0.5)
     backbone = Backbone(Gemma2ForCausalLM(config).eval())
-    with pytest.raises(ConfigError, match="not a plain projection"):
-        loglikelihoods(backbone, [[Scored([2, 5, 6], 1)]])
+    tokens = [2, 5, 6]
+    with torch.no_grad():
+        logprobs = backbone.lm(input_ids=torch.tensor([tokens])).logits.float().log_softmax(-1)[0]
+    expected = float(logprobs[0, 5] + logprobs[1, 6])
+    (score,), = loglikelihoods(backbone, [[Scored(tokens, 1)]])
+    assert score == pytest.approx(expected, abs=1e-4)
 
 
 def test_batches_trade_padding_against_forwards_within_the_budget():

@@ -414,7 +414,7 @@ def test_classification_edge_cases():
 
 
 def test_score_predictions_dispatches_by_task():
-    assert "macro_f1" in score_predictions("xnli", ["neutral"], ["neutral"])
-    assert "f1_xtreme" in score_predictions("panx", [["B-PER"]], [["B-PER"]])
-    assert "accuracy" in score_predictions("udpos", [["NOUN"]], [["NOUN"]])
-    assert "precision" not in score_predictions("udpos", [["NOUN"]], [["NOUN"]])
+    assert "macro_f1" in score_predictions(get_task("xnli"), ["neutral"], ["neutral"])
+    assert "f1_xtreme" in score_predictions(get_task("panx"), [["B-PER"]], [["B-PER"]])
+    assert "accuracy" in score_predictions(get_task("udpos"), [["NOUN"]], [["NOUN"]])
+    assert "precision" not in score_predictions(get_task("udpos"), [["NOUN"]], [["NOUN"]])

@@ -16,7 +16,8 @@ from xlpt.tasks.word_alignment import encode_tagged, word_pieces
 
 def _setup(tiny_model_dir, task="udpos", max_length=256, **method):
     cfg = load_config(None, [f"model.name={tiny_model_dir}", f"data.task={task}", f"data.max_length={max_length}",
-                             "train.eval_batch_size=4"] + [f"method.{key}={value}" for key, value in method.items()])
+                             "train.eval_batch_size=4"]
+                      + [f"{'head' if key == 'word_repr' else 'method'}.{key}={value}" for key, value in method.items()])
     torch.manual_seed(0)
     model, tokenizer = load_task_model(cfg, device="cpu")
     with torch.no_grad():  # a head with a real spread of scores, so argmax ties cannot hide differences
@@ -94,7 +95,7 @@ def test_udpos_metrics_records_and_tsv(tiny_model_dir, tmp_path):
     assert all(len(r["pred"]) == len(r["gold"]) for r in records)
     correct = sum(g == p for r in records for g, p in zip(r["gold"], r["pred"]))
     assert metrics["accuracy"] == pytest.approx(correct / 44)
-    written = list(read_file(tmp_path / "predictions" / "test" / "en.tsv", "tag", task="udpos", lang="en"))
+    written = list(read_file(tmp_path / "predictions" / "test" / "en.tsv", "tag", task=get_task("udpos"), lang="en"))
     assert [s.words for s in written] == [s.words for s in sentences]
     assert [list(s.tags) for s in written] == [r["pred"] for r in records]
 

@@ -34,7 +34,7 @@ def candidates(task: str, lang: str, text_a: str, text_b: str):
 
 @pytest.fixture(scope="module")
 def xnli_en(data_dir):
-    return load_split("xnli", "en", "dev", data_dir, limit=6).examples
+    return load_split(get_task("xnli"), "en", "dev", data_dir, limit=6).examples
 
 
 def test_default_scores_the_tokenizers_own_sequence_after_xglm_start_token(tiny_lm, xnli_en, reference_loglik):

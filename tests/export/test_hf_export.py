@@ -32,7 +32,7 @@ def test_exported_folder_computes_what_the_trained_model_computes(tmp_path, tiny
     from xlpt.run_dir import RunDir
     from xlpt.tasks import get_task
 
-    cfg, run = trained(tmp_path, tiny_model_dir, data_dir, "full_finetune", "method.formulation=linear_head")
+    cfg, run = trained(tmp_path, tiny_model_dir, data_dir, "full_finetune", "head.formulation=linear_head")
     out = export_run(run, tmp_path / "hf")
     exported = AutoModelForCausalLM.from_pretrained(out).eval()
     model, tokenizer = load_trained_model(RunDir(run), cfg, get_task("pawsx"))

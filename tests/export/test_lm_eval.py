@@ -12,7 +12,7 @@ RUNS = {
     "prompt_start": (("prompt_tuning", "method.prompt_position=start", "method.prompt_length=6"), False),
     "prompt_after_bos": (("prompt_tuning", "method.prompt_length=6"), True),
     "prefix": (("prefix_tuning", "method.prompt_length=5"), False),
-    "lora": (("lora", "method.lora_r=4", "method.formulation=linear_head", "train.learning_rate=0.01"), False),
+    "lora": (("lora", "method.lora_r=4", "head.formulation=linear_head", "train.learning_rate=0.01"), False),
 }
 
 

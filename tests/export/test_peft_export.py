@@ -98,7 +98,7 @@ def test_lora_with_a_linear_head_loads_in_peft_and_the_head_file_gives_the_class
         trained, exported, run_model, peft_model, tiny_model_dir):
     from safetensors.torch import load_file
 
-    run = trained("lora", "method.lora_r=4", "method.formulation=linear_head", "train.learning_rate=0.01")
+    run = trained("lora", "method.lora_r=4", "head.formulation=linear_head", "train.learning_rate=0.01")
     folder, manifest = exported(run)
     model, tokenizer, _, task = run_model(run)
     config = json.loads((folder / "adapter_config.json").read_text())
@@ -128,7 +128,7 @@ def test_the_check_catches_a_prompt_in_the_wrong_embedding_space(trained, run_mo
     from peft import get_peft_model
 
     from xlpt.export.check import TOLERANCE, largest_difference, peft_logprobs, xlpt_logprobs
-    from xlpt.export.forms import PromptForm
+    from xlpt.methods.prompt_tuning.peft import PromptForm
     from xlpt.models.loading import load_causal_lm
 
     model, tokenizer, _, _ = run_model(trained("prompt_tuning", "method.prompt_position=start", "method.prompt_length=6"))
@@ -150,9 +150,13 @@ def test_methods_without_an_adapter_are_refused(trained, tmp_path):
     zero = trained("zero_shot")
     with pytest.raises(ConfigError, match="trains nothing"):
         export_run(zero, tmp_path / "b")
-    head_only = trained("head_only", "method.formulation=linear_head", "train.learning_rate=0.001")
-    with pytest.raises(ConfigError, match="only the task head"):
+    head_only = trained("head_only", "head.formulation=linear_head", "train.learning_rate=0.001")
+    with pytest.raises(ConfigError, match="head_only trains the task head only: PEFT has no adapter form"):
         export_run(head_only, tmp_path / "c", device="cpu")
+    # the record says what trains: BitFit is biases, not "only the task head" (nothing guessed from the model)
+    bitfit = trained("bitfit", "train.learning_rate=0.001")
+    with pytest.raises(ConfigError, match=r"bitfit trains biases \(\+ the task head, if any\): PEFT has no adapter"):
+        export_run(bitfit, tmp_path / "d", device="cpu")
     assert not list(tmp_path.iterdir())
 
 

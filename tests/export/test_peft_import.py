@@ -16,15 +16,15 @@ from xlpt.tasks.collate import pad_right
 PROMPT_START = ("prompt_tuning", "method.prompt_position=start", "method.prompt_length=6")
 PROMPT_AFTER_BOS = ("prompt_tuning", "method.prompt_length=6")
 PREFIX = ("prefix_tuning", "method.prompt_length=5")
-LORA_HEAD = ("lora", "method.lora_r=4", "method.formulation=linear_head", "train.learning_rate=0.01")
+LORA_HEAD = ("lora", "method.lora_r=4", "head.formulation=linear_head", "train.learning_rate=0.01")
 
 
 def fresh_model(run_cfg, folder, **changes):
     """A new task model for the run's settings (its own initialisation) with init_from=folder and `changes`."""
     cfg = run_cfg.model_copy(deep=True)
     cfg.method.init_from = str(folder)
-    for key, value in changes.items():
-        setattr(cfg.method, key, value)
+    for key, value in changes.items():  # head settings have their own section
+        setattr(cfg.head if key in ("formulation", "word_repr") else cfg.method, key, value)
     model, tokenizer = load_task_model(cfg, device="cpu")
     return model.eval(), tokenizer, cfg
 
@@ -158,7 +158,7 @@ def test_a_converted_start_token_that_was_changed_is_refused(trained, exported, 
 def test_a_head_only_fits_its_own_labels(trained, exported, run_model):
     """A pawsx head (2 rows: not_paraphrase, paraphrase) must not start an xnli head (3 labels)."""
     folder, _ = exported(trained(*LORA_HEAD))
-    xnli = trained("lora", "method.lora_r=4", "method.formulation=linear_head", "train.learning_rate=0.01", task="xnli")
+    xnli = trained("lora", "method.lora_r=4", "head.formulation=linear_head", "train.learning_rate=0.01", task="xnli")
     _, tokenizer, cfg, task = run_model(xnli)
     model, _, new_cfg = fresh_model(cfg, folder)
     with pytest.raises(ConfigError, match="a head only fits the label set it was trained on"):
@@ -210,10 +210,10 @@ def test_broken_folders_are_one_line(trained, exported, run_model, tmp_path):
 
 
 def test_a_tagging_head_round_trips_and_reads_the_same_subwords(trained, exported, run_model):
-    run = trained("prompt_tuning", "method.prompt_position=start", "method.prompt_length=4", "method.word_repr=mean",
+    run = trained("prompt_tuning", "method.prompt_position=start", "method.prompt_length=4", "head.word_repr=mean",
                   task="udpos")
     folder, manifest = exported(run)
-    assert manifest["head"]["reads"] == "each word's mean subword (method.word_repr)"
+    assert manifest["head"]["reads"] == "each word's mean subword (head.word_repr)"
     assert manifest["head"]["shapes"]["head.weight"] == [len(get_task("udpos").labels), 64]
     original, tokenizer, cfg, task = run_model(run)
     ids = torch.tensor([tokenizer("Der Hund läuft schnell").input_ids])

@@ -13,9 +13,13 @@ from xlpt.tasks.collate import pad_right
 
 
 
+HEAD_KEYS = {"formulation": "head", "word_repr": "head"}  # the run config's head section
+
+
 def _model(tiny_model_dir, name="lora", task="xnli", seed=42, **method):
     cfg = load_config(None, [f"model.name={tiny_model_dir}", f"data.task={task}", f"method.name={name}",
-                             f"train.seed={seed}"] + [f"method.{key}={value}" for key, value in method.items()])
+                             f"train.seed={seed}"]
+                      + [f"{HEAD_KEYS.get(key, 'method')}.{key}={value}" for key, value in method.items()])
     model, tokenizer = load_task_model(cfg, device="cpu")
     model.eval()
     return model, tokenizer, cfg

@@ -83,7 +83,7 @@ def test_equals_the_hf_model_reading_a_cache_that_holds_the_prefix(tiny_model_di
     full_mask = torch.cat([torch.ones(batch, 4, dtype=mask.dtype), mask], dim=1)
     positions = torch.arange(4, 4 + ids.shape[1]).unsqueeze(0).expand(batch, -1)
     logits = model.backbone.lm(input_ids=ids, attention_mask=full_mask, position_ids=positions,
-                               past_key_values=cache).logits
+                               cache=cache).logits
     reference = logits[torch.arange(batch), last][:, model.head.token_ids]
     assert torch.allclose(ours, reference, atol=1e-5)
     # and the prefix matters: without it the scores differ

@@ -18,6 +18,7 @@ def expected_trainable(name: str, config, total: int) -> int:
         "prompt_tuning": PROMPT_LENGTH * d,
         "prefix_tuning": 2 * layers * PROMPT_LENGTH * d,  # a key and a value per layer and position
         "lora": layers * r * (4 * (d + d) + (d + ffn) + (ffn + d)),  # q, k, v, out; fc1; fc2
+        "bitfit": layers * (4 * d + ffn + d + 2 * d) + d,  # q, k, v, out; fc1; fc2; two layer norms; final norm
         "full_finetune": total,
         "head_only": d * 3 + 3,
         "zero_shot": 0,
@@ -26,7 +27,7 @@ def expected_trainable(name: str, config, total: int) -> int:
 
 def _build(tiny_model_dir, name):
     settings = [f"method.prompt_length={PROMPT_LENGTH}"] if "prompt_length" in METHODS[name].config.model_fields else []
-    settings += ["method.formulation=linear_head"] if name in NEEDS_A_HEAD else []
+    settings += ["head.formulation=linear_head"] if name in NEEDS_A_HEAD else []
     cfg = load_config(None, [f"model.name={tiny_model_dir}", "data.task=xnli", f"method.name={name}"] + settings)
     return load_task_model(cfg, device="cpu")[0], cfg
 
@@ -46,4 +47,5 @@ def test_method_builds_and_reports_its_trainable_share(tiny_model_dir, name):
 
 
 def test_the_registry_holds_the_methods_the_study_compares():
-    assert set(METHODS) == {"prompt_tuning", "prefix_tuning", "lora", "full_finetune", "head_only", "zero_shot"}
+    assert set(METHODS) == {"prompt_tuning", "prefix_tuning", "lora", "full_finetune", "head_only", "zero_shot",
+                            "bitfit"}

@@ -15,9 +15,12 @@ from xlpt.tasks.collate import collate_windows
 from xlpt.training.tagging_objective import tagging_loss
 
 
+HEAD_KEYS = {"formulation": "head", "word_repr": "head"}  # the run config's head section
+
+
 def _model(tiny_model_dir, task="udpos", method="prompt_tuning", **options):
     cfg = load_config(None, [f"model.name={tiny_model_dir}", f"data.task={task}", f"method.name={method}"]
-                      + [f"method.{key}={value}" for key, value in options.items()])
+                      + [f"{HEAD_KEYS.get(key, 'method')}.{key}={value}" for key, value in options.items()])
     model, tokenizer = load_task_model(cfg, device="cpu")
     model.eval()
     return model, tokenizer

@@ -22,7 +22,6 @@ from xlpt.distributed.engine import Engine
 from xlpt.models.build import load_task_model
 from xlpt.sweeps.planner import DTYPE_BYTES, GB, USABLE, memory, model_shape, plan
 from xlpt.tasks import get_task
-from xlpt.tasks.families import get_family
 from xlpt.training.memory import TensorMeter
 from xlpt.training.schedule import make_optimizer
 
@@ -57,7 +56,7 @@ def measure(model_dir, data_dir, method: str, batch_size: int, *extra: str) -> t
     examples = TaskData(task, data_dir).load("en", "train").examples[:200]
     torch.manual_seed(0)
     model, tokenizer = load_task_model(cfg, device="cpu")
-    objective = get_family(task.family).objective(task, cfg, tokenizer, examples, examples[:8], lambda *_: None)
+    objective = task.family_record.load().objective(task, cfg, tokenizer, examples, examples[:8], lambda *_: None)
     lengths = objective.train_lengths()
     longest = sorted(range(len(lengths)), key=lambda i: -lengths[i])[:batch_size]
     engine = Engine(model, cfg.train, Context())
@@ -71,7 +70,7 @@ def measure(model_dir, data_dir, method: str, batch_size: int, *extra: str) -> t
             engine.clip_gradients(params, 1.0)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-    planned = memory(cfg, model_shape(str(model_dir)), 1, max(lengths[i] for i in longest), device_type="cpu")
+    planned = memory(cfg, task, model_shape(str(model_dir)), 1, max(lengths[i] for i in longest), device_type="cpu")
     return meter.peak, planned.peak, planned.as_gb()
 
 
@@ -82,7 +81,7 @@ CASES = [  # method, micro-batch, extra overrides
     ("prefix_tuning", 16, ("method.prompt_length=8",)),
     ("full_finetune", 16, ("train.gradient_checkpointing=true",)),
     ("prompt_tuning", 32, ("method.prompt_length=16", "train.gradient_checkpointing=true")),
-    ("head_only", 16, ("method.formulation=linear_head",)),
+    ("head_only", 16, ("head.formulation=linear_head",)),
 ]
 
 
@@ -100,6 +99,9 @@ def test_planned_memory_is_within_25_percent_of_the_measured_peak_24_layers(deep
     assert planned == pytest.approx(measured, rel=0.25), (measured / 2**20, parts)
 
 
+XNLI = get_task("xnli")
+
+
 def xglm_7b(*overrides: str):
     return load_config(None, ["model.name=facebook/xglm-7.5B", "data.task=xnli", "train.batch_size=8",
                               "data.max_length=256", *overrides])
@@ -111,13 +113,13 @@ def test_xglm_7b_full_finetuning_needs_several_80gb_gpus_sharded():
     cfg = xglm_7b("method.name=full_finetune", "model.dtype=float32")
     shape = model_shape("facebook/xglm-7.5B")
     assert 7.4e9 < shape.params < 7.6e9 and shape.layers == 32 and shape.d_model == 4096
-    planned = plan(cfg, train_tokens=10**8, selection_tokens=0, eval_tokens=0)
+    planned = plan(cfg, XNLI, train_tokens=10**8, selection_tokens=0, eval_tokens=0)
     assert planned.sharded and planned.devices is not None and 2 <= planned.devices <= 8
     states = planned.memory["weights"] + planned.memory["gradients"] + planned.memory["optimizer"]
     assert states * planned.devices == pytest.approx(16 * shape.params / GB, rel=0.01)
     assert planned.memory["peak"] <= USABLE * 80
-    fewer = memory(cfg.model_copy(update={"train": cfg.train.model_copy(update={"sharding": "full"})}), shape,
-                   planned.devices // 2, 256)
+    fewer = memory(cfg.model_copy(update={"train": cfg.train.model_copy(update={"sharding": "full"})}), XNLI,
+                   shape, planned.devices // 2, 256)
     assert fewer.peak > USABLE * 80 * GB  # and it really needs that many
     assert any("train.sharding=full" in note for note in planned.notes)
     # GPU-hours: 6 x matmul weights x tokens at 40% of an H100's 989 TFLOP/s
@@ -125,11 +127,11 @@ def test_xglm_7b_full_finetuning_needs_several_80gb_gpus_sharded():
 
 
 def test_xglm_7b_prompt_tuning_fits_one_gpu_and_bf16_full_finetuning_is_flagged():
-    prompt = plan(xglm_7b("method.name=prompt_tuning", "model.dtype=bfloat16"), 10**8, 0, 0)
+    prompt = plan(xglm_7b("method.name=prompt_tuning", "model.dtype=bfloat16"), XNLI, 10**8, 0, 0)
     assert prompt.devices == 1 and not prompt.sharded
     assert prompt.memory["weights"] == pytest.approx(7.5e9 * DTYPE_BYTES["bfloat16"] / GB, rel=0.02)
-    assert prompt.gpu_hours < plan(xglm_7b("method.name=full_finetune"), 10**8, 0, 0).gpu_hours  # 4N vs 6N
-    bf16 = plan(xglm_7b("method.name=full_finetune", "model.dtype=bfloat16"), 10**8, 0, 0)
+    assert prompt.gpu_hours < plan(xglm_7b("method.name=full_finetune"), XNLI, 10**8, 0, 0).gpu_hours  # 4N vs 6N
+    bf16 = plan(xglm_7b("method.name=full_finetune", "model.dtype=bfloat16"), XNLI, 10**8, 0, 0)
     assert any("round away" in note for note in bf16.notes)
 
 
@@ -153,7 +155,7 @@ def test_train_dry_run_text_names_every_memory_part(tmp_path, data_dir, method):
     """With fused attention a part can be a whole number of bytes; the plan must still print every part."""
     done = subprocess.run([sys.executable, "-m", "xlpt", "train", "--dry-run", "--task", "xnli", "--method", method,
                            "--model", "facebook/xglm-564M", "--data-dir", str(data_dir)]
-                          + (["method.formulation=linear_head"] if method == "head_only" else []),
+                          + (["head.formulation=linear_head"] if method == "head_only" else []),
                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
     for part in ("weights", "gradients", "AdamW", "activations", "temporaries", "peak"):

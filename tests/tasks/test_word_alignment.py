@@ -176,7 +176,7 @@ def test_word_by_word_equals_running_text_on_real_data(xlmr, data_dir, task, lan
 
     tokenizer = xlmr
     space = tokenizer.convert_tokens_to_ids("▁")
-    sentences = load_split(task, lang, split, data_dir, limit=300).examples
+    sentences = load_split(get_task(task), lang, split, data_dir, limit=300).examples
     pieces = word_pieces(tokenizer, [s.words for s in sentences])
     full = tokenizer([" ".join(s.words) for s in sentences]).input_ids
     checked = 0

@@ -1,6 +1,8 @@
 """The training loop: only trainable weights change, resumption is exact, the loss ignores padding."""
 
 
+import json
+
 import pytest
 import torch
 
@@ -90,3 +92,52 @@ def test_time_spent_on_checkpoints_is_measured_and_is_part_of_the_run(demo_model
     # best weights handed over at each improvement, snapshots at steps 4 and 8 and at the end
     assert 0 < summary.checkpoint_seconds < summary.seconds
     assert (tmp_path / "checkpoint" / "best.safetensors").exists() and (tmp_path / "checkpoint" / "last.pt").exists()
+
+
+def test_the_loop_writes_where_its_checkpointer_says(demo_model_dir, tmp_path, toy_pairs, interrupting):
+    """The loop names no file: a checkpointer with another layout gets every write and every read (resume)."""
+    from xlpt.training.checkpointer import Checkpointer
+    from xlpt.run_dir import safetensors_metadata
+
+    def elsewhere():
+        return Checkpointer(tmp_path / "kept" / "weights.bin", tmp_path / "snapshots" / "resume.state",
+                            tmp_path / "records.txt", metadata={"base": "tiny"})
+
+    def fresh():
+        return setup(demo_model_dir, "prompt_tuning", toy_pairs, max_steps=8, eval_every=4, checkpoint_every=4,
+                     epochs=1)
+
+    cfg, model, objective = fresh()
+    with pytest.raises(interrupting.Interrupt):  # dies after 6 batches: the snapshot of step 4 is on disk
+        train(model, interrupting(objective, 6), cfg.train, 0.1, elsewhere(), torch.device("cpu"), quiet,
+              progress=False)
+    cfg, model, objective = fresh()
+    summary = train(model, objective, cfg.train, 0.1, elsewhere(), torch.device("cpu"), quiet, progress=False)
+
+    assert summary.resumed_from_step == 4 and summary.steps == 8
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert written == ["kept/weights.bin", "records.txt", "snapshots/resume.state"]
+    metadata = safetensors_metadata(tmp_path / "kept" / "weights.bin")
+    assert metadata["base"] == "tiny" and int(metadata["step"]) == summary.best_step
+    records = [json.loads(line) for line in (tmp_path / "records.txt").read_text().splitlines()]
+    assert [r["step"] for r in records if "dev_score" in r] == [4, 8]  # both runs appended to the same log
+
+
+def test_the_spine_names_no_run_file():
+    """training/loop.py and training/run.py leave file names to xlpt.run_dir (the loop gets a Checkpointer)."""
+    import ast
+    import re
+    from pathlib import Path
+
+    import xlpt.training.loop
+    import xlpt.training.run
+
+    file_name = re.compile(r"\.(json|jsonl|safetensors|pt|yaml|log)$|^checkpoint$")
+    for module in (xlpt.training.loop, xlpt.training.run):
+        tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and node.body
+                      and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+        named = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)
+                 and id(node) not in docstrings and file_name.search(node.value.strip())]
+        assert named == [], f"{module.__name__} names run files: {named}"

@@ -8,7 +8,7 @@ from xlpt.training.schedule import make_optimizer, param_groups, warmup_linear
 
 
 def test_head_gets_its_own_learning_rate_and_prompt_is_not_decayed(tiny_model_dir):
-    cfg = load_config(None, [f"model.name={tiny_model_dir}", "method.formulation=linear_head"])
+    cfg = load_config(None, [f"model.name={tiny_model_dir}", "head.formulation=linear_head"])
     model, tokenizer = load_task_model(cfg, device="cpu")
     groups = param_groups(model, weight_decay=0.01, lr=0.03, head_lr=1e-3)
     by_id = {id(p): g for g in groups for p in g["params"]}

@@ -109,12 +109,13 @@ def split_flores(lang: str) -> tuple[str, str | None]:
     return lang, None
 
 
-def word_definition_note(task: str, pretokenized: bool, lang: str, whitespace_segmented: bool, script_reason: str,
+def word_definition_note(task: str, word_unit: str, lang: str, whitespace_segmented: bool, script_reason: str,
                          chars_per_word: float | None) -> str:
-    """The human-readable note saying what a "word" is for this (task, language): the dataset's own words
-    (`pretokenized`, tagging tasks) or whitespace-split raw text."""
+    """The human-readable note saying what a "word" is for this (task, language): `word_unit` is the task
+    family's (families/record.py): "dataset" (the dataset's own words: tagging) or "whitespace" (raw text
+    split on spaces)."""
     dataset_note = DATASET_NOTES.get((task, lang), "")
-    if not pretokenized:
+    if word_unit == "whitespace":
         if whitespace_segmented:
             parts = [script_reason]
         else:

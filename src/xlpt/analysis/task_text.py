@@ -11,7 +11,6 @@ import os
 from dataclasses import dataclass
 from typing import Mapping
 
-from xlpt.data.examples import PairExample, TaggedSentence, TextExample
 from xlpt.errors import ConfigError
 from xlpt.tasks import TaskSpec
 
@@ -54,20 +53,10 @@ def whitespace_words(text: str) -> list[str]:
     return text.split()
 
 
-def example_word_lists(examples) -> list[list[str]]:
-    """Word lists of examples: each side of a pair on whitespace; a tagged sentence's own words."""
-    lists: list[list[str]] = []
-    for example in examples:
-        if isinstance(example, PairExample):
-            lists.append(whitespace_words(example.text_a))
-            lists.append(whitespace_words(example.text_b))
-        elif isinstance(example, TextExample):
-            lists.append(whitespace_words(example.text))
-        elif isinstance(example, TaggedSentence):
-            lists.append(list(example.words))
-        else:
-            raise TypeError(f"cannot take words from {type(example).__name__}")
-    return lists
+def example_word_lists(task: TaskSpec, examples) -> list[list[str]]:
+    """Word lists of examples, as the task's family defines words: each text field split on whitespace
+    (a pair gives two lists); a tagged sentence's own words."""
+    return [words for example in examples for words in task.family_record.word_lists(example)]
 
 
 def discover_languages(task: TaskSpec, data_dir: str | os.PathLike) -> dict[str, dict]:
@@ -75,7 +64,7 @@ def discover_languages(task: TaskSpec, data_dir: str | os.PathLike) -> dict[str,
     the data contract maps to an (empty) `UnusableLanguage` saying why, so it is reported, not dropped."""
     from xlpt.data.layout import resolve
 
-    resolved = resolve(task.name, data_dir)
+    resolved = resolve(task, data_dir)
     found: dict[str, dict] = dict(resolved.sources)
     found.update({lang: UnusableLanguage(why) for lang, why in resolved.contract.blocked().items()})
     if not found:
@@ -110,9 +99,9 @@ def load_language_text(task: TaskSpec, lang: str, splits: Mapping[str, object], 
         return None
     from xlpt.data.sampling import draw
 
-    loaded = load_split(task.name, lang, split, splits[split])
+    loaded = load_split(task, lang, split, splits[split])
     # A cap is a seeded sample of rows, not the first rows; equal-length parallel files give the same rows
     # in every language, so fertility is compared on translations of the same sentences.
     examples = [loaded.examples[i] for i in draw(range(len(loaded.examples)), max_examples, 0).indices]
     files = tuple(str(path) for path in getattr(loaded, "files", ()))
-    return LanguageText(lang, split, example_word_lists(examples), files, len(examples))
+    return LanguageText(lang, split, example_word_lists(task, examples), files, len(examples))

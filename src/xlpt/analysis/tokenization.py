@@ -18,23 +18,24 @@ from xlpt.analysis.scripts import is_whitespace_segmented, mean_chars_per_word, 
 from xlpt.analysis.subwords import count_subwords, summarize
 from xlpt.analysis.task_text import (SPLIT_FALLBACKS, discover_languages, load_language_text, select_languages,
                                      unusable_reason)
-from xlpt.tasks import TaskSpec, get_task
+from xlpt.tasks import TaskSpec
 
 WORD_UNITS = {
-    False: "whitespace-separated tokens of the raw sentences",
-    True: "the dataset's own word tokens",
+    "whitespace": "whitespace-separated tokens of the raw sentences",
+    "dataset": "the dataset's own word tokens",
 }
+"""A family's `word_unit` (families/record.py), as results describe it."""
 
 
-def language_stats(tokenizer, task: TaskSpec | str, lang: str, word_lists: list[list[str]]) -> dict:
+def language_stats(tokenizer, task: TaskSpec, lang: str, word_lists: list[list[str]]) -> dict:
     """Statistics of one language's word lists, with the word-definition note and pretraining facts.
 
     For pair tasks on scripts without spaces between words, fertility and split share are null and
     `whitespace_segmented` is false; for tagging tasks the dataset's words are used for every script.
     """
-    task = get_task(task) if isinstance(task, str) else task
     chars_per_word = mean_chars_per_word(word_lists)
-    if not task.family_info.pretokenized:
+    word_unit = task.family_record.word_unit
+    if word_unit == "whitespace":  # whitespace words mean nothing in scripts written without spaces
         segmented, reason = is_whitespace_segmented(lang, chars_per_word)
         words_meaningful = segmented
     else:
@@ -42,7 +43,7 @@ def language_stats(tokenizer, task: TaskSpec | str, lang: str, word_lists: list[
         words_meaningful = True
     stats = summarize(count_subwords(tokenizer, word_lists), len(tokenizer), words_meaningful=words_meaningful)
     stats["whitespace_segmented"] = segmented
-    stats["note"] = word_definition_note(task.name, task.family_info.pretokenized, lang, segmented, reason,
+    stats["note"] = word_definition_note(task.name, word_unit, lang, segmented, reason,
                                          chars_per_word)
     stats["chars_per_word"] = chars_per_word
     stats.update(pretraining_share(lang).as_fields())
@@ -77,7 +78,7 @@ def _progress(items: list[str], enabled: bool):
     return progress_bar(items, desc="languages", unit="lang", file=sys.stderr, disable=not enabled, leave=False)
 
 
-def tokenization_stats(tokenizer, task: str | TaskSpec, data_dir: str | os.PathLike, split: str = "dev",
+def tokenization_stats(tokenizer, task: TaskSpec, data_dir: str | os.PathLike, split: str = "dev",
                        languages: str | list[str] | None = None, max_examples: int | None = None,
                        progress: bool = False) -> dict:
     """Tokenization statistics of `task`'s text for every language present in `data_dir`.
@@ -87,7 +88,6 @@ def tokenization_stats(tokenizer, task: str | TaskSpec, data_dir: str | os.PathL
     per language. `languages`: None/"all", "de,fr" or a list. `max_examples`: cap per language (pairs or
     sentences). Returns `{"model", "task", "split", "languages": {lang: {...}}, ...}` (JSON-serialisable).
     """
-    task = get_task(task) if isinstance(task, str) else task
     tokenizer = _as_tokenizer(tokenizer)
     found = discover_languages(task, data_dir)
     results: dict[str, dict] = {}
@@ -108,7 +108,7 @@ def tokenization_stats(tokenizer, task: str | TaskSpec, data_dir: str | os.PathL
         "split": split,
         "max_examples": max_examples,
         "vocab_size": len(tokenizer),
-        "word_unit": WORD_UNITS[task.family_info.pretokenized],
+        "word_unit": WORD_UNITS[task.family_record.word_unit],
         "pretraining_source": source_citation(),
         "languages": results,
         "skipped": skipped,

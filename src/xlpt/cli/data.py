@@ -75,6 +75,14 @@ def _data_dir(args) -> str:
     return args.data_dir
 
 
+def _task(args):
+    """The command's task, resolved once (after --include-path registered the user's tasks)."""
+    from xlpt.tasks import get_task
+
+    apply_include_path(args)
+    return get_task(args.task)
+
+
 def _progress(args) -> bool | None:
     return False if args.no_progress else None
 
@@ -83,32 +91,34 @@ def run_stats(args) -> int:
     from xlpt.data.stats import format_table, task_stats
 
     langs = [lang.strip() for lang in args.lang.split(",") if lang.strip()] if args.lang else None
-    stats = task_stats(args.task, _data_dir(args), langs=langs, repair_iob=args.repair_iob, progress=_progress(args))
+    data_dir = _data_dir(args)
+    stats = task_stats(_task(args), data_dir, langs=langs, repair_iob=args.repair_iob, progress=_progress(args))
     print(json.dumps(stats, ensure_ascii=False) if args.json else format_table(stats))
     return 0 if stats["ok"] else 1
 
 
-def _protocol_preview(task_name: str, report) -> list[str]:
+def _protocol_preview(task, report) -> list[str]:
     """The training rows and parallel overlap of a default run on this folder (data/preview.py)."""
     from xlpt.config.loading import config_from_dict
     from xlpt.data.preview import protocol_lines
-    from xlpt.tasks import get_task
 
-    cfg = config_from_dict({"data": {"task": task_name, "data_dir": str(report.contract.root)}})
-    return protocol_lines(cfg, get_task(task_name), splits=("test", "dev"))
+    cfg = config_from_dict({"data": {"task": task.name, "data_dir": str(report.contract.root)}})
+    return protocol_lines(cfg, task, splits=("test", "dev"))
 
 
 def run_check(args) -> int:
     from xlpt.data.check import check_task
 
-    report = check_task(args.task, _data_dir(args), progress=_progress(args))
+    data_dir = _data_dir(args)
+    task = _task(args)
+    report = check_task(task, data_dir, progress=_progress(args))
     for problem in report.problems:
         print(problem)
     for line in report.contract.summary_lines()[1:]:
         if line.startswith(("rule: ", "ignored: ", "unusable: ")):
             print(line)
     if report.ok:
-        for line in _protocol_preview(args.task, report):
+        for line in _protocol_preview(task, report):
             print(line)
         print(report.summary())
         return 0

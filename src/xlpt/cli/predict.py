@@ -121,7 +121,7 @@ def read_inputs(path: Path, task, default_lang: str) -> tuple[list, list[dict], 
         if not raw.strip():
             blank += 1
             continue
-        obj = parse_line(path, line, raw, task.family_info.fields)
+        obj = parse_line(path, line, raw, task.example_fields)
         examples.append(make_example(task, obj, default_lang, f"{path.name}:{line}", path, line))
         objects.append(obj)
     return examples, objects, blank  # read_text refused a file of blank lines
@@ -146,7 +146,6 @@ def parse_line(path: Path, line: int, raw: str, fields: tuple[str, ...]) -> dict
     for name in fields:
         if name not in obj:
             raise DataFormatError(path, line, f"missing field {name!r} (this task reads {', '.join(fields)})")
-        check_field(path, line, name, obj[name])
     if "lang" in obj and not (isinstance(obj["lang"], str) and obj["lang"].strip()):
         raise DataFormatError(path, line, "'lang' must be a non-empty string")
     if "id" in obj and not is_identifier(obj["id"]):
@@ -173,43 +172,14 @@ def is_identifier(value) -> bool:
     return isinstance(value, (str, int)) and not isinstance(value, bool) and bool(str(value).strip())
 
 
-def check_field(path: Path, line: int, name: str, value) -> None:
-    if name == "words":  # pretokenized tasks: a list of words
-        if not isinstance(value, list) or not value:
-            raise DataFormatError(path, line, "field 'words' must be a non-empty list of strings")
-        for number, word in enumerate(value, start=1):
-            if not isinstance(word, str) or not word.strip():
-                raise DataFormatError(path, line, f"word {number} of 'words' must be a non-empty string, got {word!r}")
-            check_text(path, line, f"word {number} of 'words'", word)
-    elif not isinstance(value, str):
-        raise DataFormatError(path, line, f"field {name!r} must be a string, got {type(value).__name__}")
-    elif not value.strip():
-        raise DataFormatError(path, line, f"field {name!r} is empty")
-    else:
-        check_text(path, line, f"field {name!r}", value)
-
-
-def check_text(path: Path, line: int, what: str, value: str) -> None:
-    """A JSON escape like \\ud800 decodes to half a UTF-16 pair, which no tokenizer can read."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as err:
-        raise DataFormatError(path, line, f"{what} is not valid text (an unpaired surrogate "
-                              f"\\u{ord(value[err.start]):04x} at character {err.start + 1})") from None
-
-
 def make_example(task, obj: dict, default_lang: str, default_id: str, path: Path, line: int):
-    from xlpt.data.examples import PairExample, TaggedSentence, TextExample
-
-    lang, example_id = str(obj.get("lang", default_lang)), str(obj.get("id", default_id))
-    fields = task.family_info.fields
-    if fields == ("words",):
-        return TaggedSentence(tuple(obj["words"]), None, lang, example_id)
-    if fields == ("text",):
-        return TextExample(obj["text"], None, lang, example_id)
-    if fields == ("text_a", "text_b"):
-        return PairExample(obj["text_a"], obj["text_b"], None, lang, example_id)
-    raise DataFormatError(path, line, f"xlpt predict does not know how to read fields {fields}")  # pragma: no cover
+    """The task family's example from one input object; a bad field value is one line naming file:line."""
+    lang = str(obj.get("lang", default_lang))
+    row = {name: obj[name] for name in task.example_fields} | {"id": obj.get("id", default_id)}
+    try:
+        return task.family_record.row_to_example(task, row, lang, default_id)
+    except ValueError as err:
+        raise DataFormatError(path, line, str(err)) from None
 
 
 # ------------------------------------------------------------------------------------------ predictions
@@ -224,16 +194,4 @@ def predict(task, model, tokenizer, cfg, examples: list, progress: bool = True) 
         placeholder = [dataclasses.replace(ex, label=task.labels[0]) for ex in examples]
         metrics, records = record.evaluate(model, tokenizer, cfg, task, placeholder, progress, "predict")
         return [r["pred"] for r in records], {"truncated": metrics.get("truncated", 0)}
-    if task.family_info.pretokenized:
-        from xlpt.evaluation.tagging import predict_sentences
-
-        tags, counts = predict_sentences(task, model, tokenizer, cfg, examples, progress)
-        return tags, {"split_sentences": counts["split_sentences"], "placeholder_words": counts["placeholder_words"],
-                      "clipped_words": counts["clipped_words"]}
-    from xlpt.evaluation.classification import predict_classes
-    from xlpt.tasks.classification_encoding import encode_examples
-
-    template = task.resolve_template(cfg.data.template)
-    items, report = encode_examples(examples, template, tokenizer, task.labels, cfg.data.max_length)
-    indices = predict_classes(model, items, tokenizer.pad_token_id, cfg.train.eval_batch_size, progress)
-    return [task.labels[i] for i in indices], {"truncated": report.truncated}
+    return task.family_record.load().predict(task, model, tokenizer, cfg, examples, progress)

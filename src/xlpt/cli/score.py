@@ -58,21 +58,11 @@ def run_score(args: argparse.Namespace) -> int:
         return _score_records(args, task)
     if args.gold is None:
         raise ConfigError("--gold is required unless --pred is an xlpt predictions .jsonl")
-    if task.family_info.pretokenized and args.gold_format != LABELS_FORMAT:
-        raise ConfigError(f"--gold-format applies to pair tasks only; {task.name} files are token<TAB>tag")
     for path in (args.gold, args.pred):
         if not path.is_file():
             raise DataFormatError(path, None, "no such file" if not path.exists() else "not a file")
-    if task.family_info.pretokenized:
-        gold_sentences = _read_tagged(args.gold, task)
-        pred_sentences = _read_tagged(args.pred, task)
-        _check_tokens_match(gold_sentences, pred_sentences, args.gold, args.pred)
-        gold = [s.tags for s in gold_sentences]
-        pred = [s.tags for s in pred_sentences]
-    else:
-        gold = _read_gold_labels(args.gold, args.gold_format, task)
-        pred = read_predictions(args.pred, task)
-        _check_same_count(len(gold), len(pred), args.gold, args.pred, "labels")
+    # What one prediction is attached to decides the files' shape: a label per line, or a tag per word.
+    gold, pred = _FILE_READERS[task.family_record.label_unit](args, task)
     scores = score_predictions(task, gold, pred)
     if args.json:
         print(json.dumps({"task": task.name, "gold": str(args.gold), "pred": str(args.pred), **scores}))
@@ -91,8 +81,6 @@ def _score_records(args, task) -> int:
     gold, pred = read_prediction_records(args.pred, task)
     if not gold:
         raise DataFormatError(args.pred, None, "no predictions to score")
-    if task.family_info.pretokenized:
-        gold, pred = [list(g) for g in gold], [list(p) for p in pred]
     scores = score_predictions(task, gold, pred)
     if args.json:
         print(json.dumps({"task": task.name, "pred": str(args.pred), **scores}))
@@ -103,6 +91,28 @@ def _score_records(args, task) -> int:
 
 # ---------------------------------------------------------------------------------------------
 # Reading
+
+
+def _label_files(args, task: TaskSpec) -> tuple[list, list]:
+    """One label per line (gold may also be a labeled data file, --gold-format)."""
+    gold = _read_gold_labels(args.gold, args.gold_format, task)
+    pred = read_predictions(args.pred, task)
+    _check_same_count(len(gold), len(pred), args.gold, args.pred, "labels")
+    return gold, pred
+
+
+def _tag_files(args, task: TaskSpec) -> tuple[list, list]:
+    """token<TAB>tag files whose tokens must agree sentence by sentence."""
+    if args.gold_format != LABELS_FORMAT:
+        raise ConfigError(f"--gold-format applies to tasks with one label per example; {task.name} files are "
+                          "token<TAB>tag")
+    gold_sentences = _read_tagged(args.gold, task)
+    pred_sentences = _read_tagged(args.pred, task)
+    _check_tokens_match(gold_sentences, pred_sentences, args.gold, args.pred)
+    return [s.tags for s in gold_sentences], [s.tags for s in pred_sentences]
+
+
+_FILE_READERS = {"example": _label_files, "word": _tag_files}
 
 
 @dataclass(frozen=True)
@@ -176,7 +186,7 @@ def _read_gold_labels(path: Path, fmt: str, task: TaskSpec) -> list[str]:
             hint = f"{err.problem}; if the gold is a data file, name its format with --gold-format"
             raise DataFormatError(err.path, err.line, hint) from None
     labels = []
-    for example in read_file(path, fmt, task=task.name, lang=""):
+    for example in read_file(path, fmt, task=task, lang=""):
         if example.label is None:
             raise DataFormatError(path, None, f"example {example.id} has no label; the gold file must be labeled")
         labels.append(example.label)
@@ -236,9 +246,9 @@ def _header(title: str, width: int, support: bool = True) -> str:
 
 def _summary(task: TaskSpec, gold_path: Path, pred_path: Path, scores: dict) -> str:
     head = [f"task {task.name}", f"gold {gold_path}", f"pred {pred_path}"]
-    if not task.family_info.pretokenized:
+    if "confusion" in scores:  # the summary follows what the family's scores hold
         return "\n".join(head + _classification_lines(scores))
-    if task.metric == "f1":
+    if "per_type" in scores:
         return "\n".join(head + _ner_lines(scores))
     return "\n".join(head + [
         f"{scores['n_sentences']} sentences, {scores['n_words']} words",

@@ -206,7 +206,7 @@ def _dry_run(name: str, runs, out: Path, as_json: bool, cluster=None) -> int:
 
     rows = []
     for run in runs:
-        cost = estimate(run.cfg)
+        cost = estimate(run.cfg, run.task_spec)
         rows.append({"position": run.position, "id": run.id, "task": run.task, "method": run.method,
                      "model": run.model, "settings": run.settings,
                      "status": disk_status(out / run.id, run.cfg.data.eval_split, run.id), "estimate": vars(cost)})

@@ -30,9 +30,12 @@ def register(sub) -> None:
         "method.prompt_length=50 data.max_train_examples=2000). Every value is checked before any data or model "
         "is loaded. Re-running with the same --out resumes an interrupted run.",
         epilog=config_reference())
-    train.add_argument("--task", help="task name: xnli | pawsx | udpos | panx | sib200 | yours (data.task)")
-    train.add_argument("--method", help="prompt_tuning | prefix_tuning | lora | full_finetune | head_only | zero_shot "
-                       "(method.name)")
+    from xlpt.methods import METHODS
+    from xlpt.tasks.registry import builtin_tasks
+
+    # both lists come from the registries, so a new task YAML or method module shows up here by itself
+    train.add_argument("--task", help=f"task name: {' | '.join(sorted(builtin_tasks()))} | yours (data.task)")
+    train.add_argument("--method", help=f"{' | '.join(METHODS)} (method.name)")
     train.add_argument("--model", help="Hugging Face model name or local folder (model.name)")
     train.add_argument("--data-dir", help="data folder (shared layout, XTREME download/, a task's data.path), or 'hf' "
                        "(data.data_dir)")
@@ -209,13 +212,14 @@ def _dry_run(cfg, args) -> int:
 
     if assumptions["gpu"] not in PEAK_FLOPS:
         raise ConfigError(f"--gpu {assumptions['gpu']!r}: known GPUs are {', '.join(PEAK_FLOPS)}")
-    cost = estimate(cfg, **assumptions)
+    from xlpt.tasks import get_task
+
+    task = get_task(cfg.data.task)  # resolved once: the estimate and the preview below take the object
+    cost = estimate(cfg, task, **assumptions)
     if launched_rank() != 0:
         return 0
     from xlpt.data.preview import data_files, file_lines, protocol_lines
-    from xlpt.tasks import get_task
 
-    task = get_task(cfg.data.task)
     if args.json:
         try:
             files = {f"{lang} {split}": where for (lang, split), where in data_files(cfg, task).items()}

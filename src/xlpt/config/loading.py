@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from xlpt.config.errors import describe_validation_error
+from xlpt.validation_errors import describe_validation_error
 from xlpt import schema
 from xlpt.schema import parse_value
 from xlpt.config.run import RunConfig
@@ -23,11 +23,14 @@ from xlpt.errors import ConfigError
 
 from xlpt.methods import DEFAULT_METHOD
 
-SECTIONS = ("model", "data", "method", "train")
+SECTIONS = ("model", "data", "method", "head", "train")
+
+# Keys that left the method section for the head section (issue #18): a config or override still naming them
+# gets one line saying the new key; recorded configs of earlier runs are migrated (`migrate_legacy`).
+MOVED_TO_HEAD = ("formulation", "word_repr")
 
 # Keys of the flat `method` section written by xlpt <= 0.1 and the method that reads each.
 _LEGACY_METHOD_KEYS = {
-    "formulation": None, "word_repr": None,  # None: every method with a head
     "prompt_length": ("prompt_tuning", "prefix_tuning"), "prompt_init": ("prompt_tuning", "prefix_tuning"),
     "init_text": ("prompt_tuning", "prefix_tuning"), "prompt_position": ("prompt_tuning",),
     "lora_r": ("lora",), "lora_alpha": ("lora",), "lora_dropout": ("lora",), "lora_targets": ("lora",),
@@ -78,6 +81,9 @@ class ConfigLayers:
         if section not in SECTIONS or not key:
             raise ConfigError(f"{where}: {dotted!r} is not a config key; keys look like section.key with sections "
                               f"{', '.join(SECTIONS)} (e.g. train.learning_rate)")
+        if section == "method" and key in MOVED_TO_HEAD:
+            raise ConfigError(f"{where}: method.{key} is now head.{key} (the head section); write head.{key}="
+                              f"{value if isinstance(value, str) else '...'}")
         node = self.tree.setdefault(section, {})
         *parents, leaf = key.split(".")
         for part in parents:
@@ -116,7 +122,7 @@ def build(layers: ConfigLayers, where: str = "config") -> RunConfig:
     try:
         return RunConfig.model_validate(tree)
     except ValidationError as err:
-        raise ConfigError(f"{where}: {describe_validation_error(err)}") from None
+        raise ConfigError(f"{where}: {describe_validation_error(err, model=RunConfig)}") from None
 
 
 def load_config(path: str | os.PathLike | list | None = None, overrides: list[str] = (),
@@ -145,10 +151,18 @@ def config_from_dict(tree: dict, where: str = "config") -> RunConfig:
 
 
 def migrate_legacy(tree: dict) -> dict:
-    """xlpt <= 0.1 wrote one flat `method` section with every method's keys (and train.learning_rate
-    null for defaults). Keep only the keys the run's method reads; the values it did not read were
-    defaults that never influenced the run."""
+    """Recorded configs of earlier versions, read as the run was: head keys written in the method section
+    (before issue #18) move to `head`; xlpt <= 0.1 wrote one flat `method` section with every method's keys
+    (and train.learning_rate null for defaults): keep only the keys the run's method reads; the values it
+    did not read were defaults that never influenced the run."""
     method = tree.get("method") if isinstance(tree, dict) else None
+    if isinstance(method, dict) and any(key in method for key in MOVED_TO_HEAD):
+        tree = copy.deepcopy(tree)
+        method = tree["method"]
+        head = tree.setdefault("head", {})
+        for key in MOVED_TO_HEAD:
+            if key in method:
+                head.setdefault(key, method.pop(key))
     if not isinstance(method, dict) or "lora_r" not in method or "prompt_length" not in method:
         return tree  # already per-method
     tree = copy.deepcopy(tree)

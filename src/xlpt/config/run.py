@@ -1,8 +1,9 @@
-"""The run configuration: four sections, every key typed, bounded and documented.
+"""The run configuration: five sections, every key typed, bounded and documented.
 
     model   which LM, dtype, device
     data    task, data folder, languages, splits, caps, template
     method  the method's own section (methods/<name>: prompt_tuning, lora, ... each owns its keys)
+    head    how a task's answer is read from the model (formulation, word_repr): the task family reads it
     train   optimizer, schedule, batches, selection, seed
 
 Field docstrings are the reference documentation (`xlpt train --help` lists them). Consistency rules
@@ -54,7 +55,7 @@ PositiveInt = Annotated[Int, Field(ge=1)]
 
 class DataConfig(Section):
     task: str = "xnli"
-    """A registered task: xnli | pawsx | udpos | panx | sib200, or one of yours (--include-path DIR)."""
+    """A registered task: a built-in one (`xlpt tasks` lists them), or one of yours (--include-path DIR)."""
     data_dir: str = Field("../shared/data", min_length=1)
     """A local data folder (the shared layout, XTREME's download/ layout, or the task's data.path) or "hf"
     for the Hugging Face hub."""
@@ -109,6 +110,18 @@ class DataConfig(Section):
     def languages_wanted(self) -> list[str] | None:
         """None for all, else the requested languages in the given order."""
         return None if self.eval_languages == "all" else self.eval_languages.split(",")
+
+
+class HeadConfig(Section):
+    """How the task's answer is read from the model. Not a method's setting: every method that trains (and the
+    task family that builds the head) reads the same keys, so they have one section of their own."""
+
+    formulation: Literal["verbalizer", "linear_head"] = "verbalizer"
+    """Classification: verbalizer (label words at the answer slot, no new parameters) | linear_head (a new
+    linear layer on the last real token's hidden state)."""
+    word_repr: Literal["last", "first", "mean"] = "last"
+    """Tagging: which subword represents a word: last (default; in a causal model only the last subword
+    has seen the whole word) | first | mean."""
 
 
 class TrainConfig(Section):
@@ -183,6 +196,7 @@ class RunConfig(Section):
     model: ModelConfig = Field(default_factory=ModelConfig)
     data: DataConfig = Field(default_factory=DataConfig)
     method: MethodSection = Field(default_factory=lambda: METHODS[DEFAULT_METHOD].config())
+    head: HeadConfig = Field(default_factory=HeadConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
 
     @model_validator(mode="after")
@@ -215,10 +229,7 @@ class RunConfig(Section):
 def check_consistency(cfg: RunConfig, task) -> None:
     """Rules that span sections. Raise ValueError (pydantic reports it as one line)."""
     record = get_method(cfg.method.name)
-    if cfg.data.template is not None and not task.family_info.has_verbalizer:
-        raise ValueError(f"data.template: task {task.name} ({task.family}) has no templates")
-    if task.family_info.has_verbalizer:
-        task.resolve_template(cfg.data.template)  # a bad name or inline template fails here, before any loading
+    task.family_record.check_run(task, cfg)  # the family's rules: templates, head settings
     if record.check is not None:
         record.check(cfg, task)
     if record.trains and cfg.data.train_split == cfg.data.eval_split:

@@ -22,7 +22,7 @@ from xlpt.data.formats import read_file
 from xlpt.data.layout import resolve
 from xlpt.data.problems import ProblemSink
 from xlpt.errors import DataFormatError
-from xlpt.tasks import get_task
+from xlpt.tasks import TaskSpec
 
 
 @dataclass
@@ -55,17 +55,17 @@ class _FileRows:
     """Gold labels and ids: kept only for label-parallel tasks (PAN-X has 300k sentences)."""
 
 
-def check_task(task: str, data_dir: Path | str, *, progress: bool | None = None) -> CheckReport:
+def check_task(task: TaskSpec, data_dir: Path | str, *, progress: bool | None = None) -> CheckReport:
     """Read every recognised file of `task` (used or not) collecting problems, then check cross-file rules."""
     resolved = resolve(task, data_dir)
     found, contract = resolved.found, resolved.contract
     report = CheckReport(found.task, problems=list(contract.problems), contract=contract)
-    parallel = get_task(found.task).data.label_parallel
+    parallel = task.data.label_parallel
     rows: dict[Path, _FileRows] = {}
     disable = None if progress is None else not progress
     for data_file in progress_bar(found.files, desc=f"{found.task} check", unit="file", disable=disable):
         sink = ProblemSink(collect=True)
-        examples = list(read_file(data_file.path, data_file.fmt, task=found.task, lang=data_file.lang,
+        examples = list(read_file(data_file.path, data_file.fmt, task=task, lang=data_file.lang,
                                   problems=sink))
         rows[data_file.path] = _FileRows(len(examples), bool(sink.errors))
         if parallel:
@@ -77,12 +77,12 @@ def check_task(task: str, data_dir: Path | str, *, progress: bool | None = None)
         report.languages.add(data_file.lang)
     report.problems += _reconstruction_problems(resolved, rows)
     if parallel:
-        report.problems += _parallel_problems(resolved, rows)
+        report.problems += _parallel_problems(task, resolved, rows)
     return report
 
 
 def _gold(example):
-    return example.tags if hasattr(example, "tags") else example.label
+    return example.label  # a label name, or a tagged sentence's tags
 
 
 def _reconstruction_problems(resolved: Resolved, rows: dict[Path, _FileRows]) -> list[DataFormatError]:
@@ -104,9 +104,8 @@ def _reconstruction_problems(resolved: Resolved, rows: dict[Path, _FileRows]) ->
     return problems
 
 
-def _parallel_problems(resolved: Resolved, rows: dict[Path, _FileRows]) -> list[DataFormatError]:
+def _parallel_problems(spec: TaskSpec, resolved: Resolved, rows: dict[Path, _FileRows]) -> list[DataFormatError]:
     """Labeled dev/test splits of a label-parallel task must match the reference language row by row."""
-    spec = get_task(resolved.contract.task)
     problems = []
     for split in ("dev", "test"):
         labeled = {lang: splits[split] for lang, splits in resolved.sources.items()

@@ -6,11 +6,13 @@ Rules, in order:
    Hugging Face shards (`test-00000-of-00002.tsv`, `test-00001-of-00002.tsv`). Any other pair (a second
    copy, a renamed file, an incomplete shard set) is a problem of the language: nothing is concatenated
    or dropped silently.
-2. Among source folders, labeled before unlabeled, then the manifest's source order
-   xtreme > xfinal > hf > ud > mmner > supergleber > xglue (its primary picks; `xfinal` is PAWS-X's own
-   tarball layout, `x-final/<lang>/test_2k.tsv`). Two sources of equal rank (e.g.
-   `xtreme-mesh` and `xtreme-topro`, or two folders of unknown origin) are ambiguous: a problem.
-3. XGLUE's XNLI train/dev are never used (a re-split of XNLI dev).
+2. Among source folders, labeled before unlabeled, then the task's source order (its YAML's
+   `data.sources.order`; the four XTREME tasks declare the manifest's primary picks
+   xtreme > xfinal > hf > ud > mmner > supergleber > xglue, `xfinal` being PAWS-X's own tarball layout).
+   Two sources of equal rank (e.g. `xtreme-mesh` and `xtreme-topro`, or two folders no prefix names) are
+   ambiguous: a problem.
+3. Files the task's `data.sources.exclude` names never serve those splits (XNLI: XGLUE's train/dev, a
+   re-split of XNLI dev); the scan marks them (DataFile.excluded) and they are recorded as ignored.
 4. Label-parallel tasks (XNLI): an unlabeled dev/test split takes its labels row by row from a labeled
    language (en if it has one).
 Every choice among several candidates, every concatenation and every reconstruction is a `rule` line;
@@ -23,13 +25,14 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xlpt.data.contract import Contract, Ignored, problem
 from xlpt.data.files import SPLITS, DataFile, Scan
-from xlpt.tasks import get_task
 
-ORIGIN_ORDER = ("xtreme", "xfinal", "hf", "ud", "mmner", "supergleber", "xglue")
-_SOURCE_ORDER = " > ".join(ORIGIN_ORDER)
+if TYPE_CHECKING:
+    from xlpt.tasks import TaskSpec
+
 _SHARD = re.compile(r"(?:train|validation|dev|test)-(\d+)-of-(\d+)\.\w+")
 
 
@@ -74,16 +77,43 @@ class Resolved:
     found: Scan = field(repr=False)
 
 
+class FolderSource:
+    """What the two local DataSources (data/sources.py) share: a scan of a data folder, then this module's
+    choice. Subclasses (data/layout.LayoutSource, data/pattern.PatternSource) implement `scan`."""
+
+    open_languages = False
+    """A folder holds the languages it holds: no other language may be named."""
+
+    def __init__(self, spec: TaskSpec, root: Path):
+        self.spec, self.root, self.where = spec, root, str(root)
+
+    def scan(self) -> Scan:
+        raise NotImplementedError
+
+    def resolve(self, languages=()) -> Resolved:
+        return choose_sources(self.scan())
+
+    def reads(self, source: SplitSource) -> SplitSource:
+        """What `load_split` is given for a chosen split: the files themselves."""
+        return source
+
+    def log_lines(self, contract: Contract) -> list[str]:
+        return contract.summary_lines()
+
+    def record(self, contract: Contract) -> dict:
+        return contract.to_json()
+
+
 def choose_sources(found: Scan) -> Resolved:
     """Apply the module's rules to everything a scan found."""
-    spec = get_task(found.task)
+    spec = found.spec
     contract = Contract(found.task, found.root, ignored=list(found.ignored), problems=list(found.problems))
     grouped: dict[tuple[str, str], list[DataFile]] = defaultdict(list)
     for data_file in found.files:
         grouped[data_file.lang, data_file.split].append(data_file)
     chosen: dict[str, dict[str, SplitSource]] = {}
     for (lang, split), candidates in sorted(grouped.items()):
-        source = _choose(found.task, lang, split, candidates, contract)
+        source = _choose(spec, lang, split, candidates, contract)
         if source is not None:
             chosen.setdefault(lang, {})[split] = source
     blocked = contract.blocked()
@@ -101,8 +131,12 @@ def choose_sources(found: Scan) -> Resolved:
     return Resolved(chosen, contract, found)
 
 
-def _choose(task: str, lang: str, split: str, candidates: list[DataFile], contract: Contract) -> SplitSource | None:
+def _choose(spec: TaskSpec, lang: str, split: str, candidates: list[DataFile],
+            contract: Contract) -> SplitSource | None:
     """The source of one split, or None (after recording why) when no file may serve it."""
+    def rank(files: list[DataFile]) -> tuple[bool, int]:
+        return not _labeled(files), spec.data.sources.rank(files[0].origin)
+
     excluded = [data_file for data_file in candidates if data_file.excluded]
     contract.ignored += [Ignored(data_file.path, data_file.excluded) for data_file in excluded]
     groups: dict[str, list[DataFile]] = defaultdict(list)
@@ -112,19 +146,19 @@ def _choose(task: str, lang: str, split: str, candidates: list[DataFile], contra
     readable = [_one_source(lang, split, files, contract) for files in groups.values()]  # every group reports
     if not groups or not all(readable):
         return None
-    ranked = sorted(groups.values(), key=lambda files: _rank(files[0].origin, _labeled(files)))
+    ranked = sorted(groups.values(), key=rank)
     best, rest = ranked[0], ranked[1:]
-    if rest and _rank(rest[0][0].origin, _labeled(rest[0])) == _rank(best[0].origin, _labeled(best)):
+    if rest and rank(rest[0]) == rank(best):
         names = ", ".join(contract.relative(files[0].path) for files in (best, rest[0]))
         contract.problems.append(problem(
-            best[0].path, f"two sources of equal rank for {lang} {split}: {names} (source order {_SOURCE_ORDER}); "
-            "keep one of them", lang))
+            best[0].path, f"two sources of equal rank for {lang} {split}: {names} (source order "
+            f"{source_order(spec)}); keep one of them", lang))
         return None
     files = tuple(sorted((f.path for f in best), key=lambda p: p.name))  # deterministic concatenation order
     skipped = [f"{f.path}: {f.excluded}" for f in excluded]
-    skipped += [_pass_over(lang, split, best, other, contract) for other in rest]
-    _choice_rule(task, lang, split, best, files, rest, excluded, contract)
-    return SplitSource(task, lang, split, best[0].fmt, files, _labeled(best), best[0].origin, skipped=tuple(skipped))
+    skipped += [_pass_over(spec, lang, split, best, other, contract) for other in rest]
+    _choice_rule(spec, lang, split, best, files, rest, excluded, contract)
+    return SplitSource(spec.name, lang, split, best[0].fmt, files, _labeled(best), best[0].origin, skipped=tuple(skipped))
 
 
 def _one_source(lang: str, split: str, files: list[DataFile], contract: Contract) -> bool:
@@ -152,23 +186,24 @@ def _labeled(files: list[DataFile]) -> bool:
     return all(f.labeled for f in files)
 
 
-def _rank(origin: str, labeled: bool) -> tuple:
-    order = next((i for i, prefix in enumerate(ORIGIN_ORDER) if origin.startswith(prefix)), len(ORIGIN_ORDER))
-    return (not labeled, order)
+def source_order(spec: TaskSpec) -> str:
+    """The task's source order as the contract writes it."""
+    return " > ".join(spec.data.sources.order) or "none declared (data.sources.order)"
 
 
-def _pass_over(lang: str, split: str, best: list[DataFile], files: list[DataFile], contract: Contract) -> str:
+def _pass_over(spec: TaskSpec, lang: str, split: str, best: list[DataFile], files: list[DataFile], contract: Contract) -> str:
     """Record candidates that lost to `best` as ignored; the `skipped` text for the SplitSource."""
     if _labeled(best) and not _labeled(files):
         why = f"unlabeled; the labeled {best[0].origin} is preferred"
     else:
-        why = f"lower in the source order {_SOURCE_ORDER}; {best[0].origin} is preferred"
+        why = f"lower in the source order {source_order(spec)}; {best[0].origin} is preferred"
     for data_file in files:
         contract.ignored.append(Ignored(data_file.path, f"not used for {lang} {split}: {why}"))
     return "; ".join(f"{data_file.path}: not used ({why})" for data_file in files)
 
 
-def _choice_rule(task, lang, split, best, files, rest, excluded, contract: Contract) -> None:
+def _choice_rule(spec: TaskSpec, lang, split, best, files, rest, excluded, contract: Contract) -> None:
+    task = spec.name
     names = ", ".join(contract.relative(p) for p in files)
     if len(files) > 1:
         kind = "UD treebanks" if best[0].fmt == "conllu" else "shards"
@@ -177,7 +212,7 @@ def _choice_rule(task, lang, split, best, files, rest, excluded, contract: Contr
         others = [contract.relative(f.path) for other in rest for f in other]
         others += [f"{contract.relative(f.path)} (never used)" for f in excluded]
         contract.rules.append(f"{task} {lang} {split}: reads {best[0].origin} (labeled first, then source order "
-                              f"{_SOURCE_ORDER}); passed over: {', '.join(others)}")
+                              f"{source_order(spec)}); passed over: {', '.join(others)}")
 
 
 def _link_label_sources(chosen: dict[str, dict[str, SplitSource]], contract: Contract) -> None:

@@ -19,6 +19,7 @@ language on dev instead of test, or drop it, without anyone noticing.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,10 +96,16 @@ class Contract:
         return not self.problems
 
     def relative(self, path: Path | str) -> str:
-        """`path` relative to the data folder (as every report shows it)."""
+        """`path` relative to the data folder (as every report shows it). Links are not resolved first: a file
+        of a linked language folder shows where it sits in the data folder, not where its link points (and a
+        link loop cannot be resolved at all); resolving is the fallback for a root given through a link."""
+        try:
+            return str(Path(os.path.abspath(path)).relative_to(os.path.abspath(self.root)))
+        except ValueError:
+            pass
         try:
             return str(Path(path).resolve().relative_to(self.root.resolve()))
-        except ValueError:
+        except (ValueError, OSError, RuntimeError):
             return str(path)
 
     def summary_lines(self) -> list[str]:

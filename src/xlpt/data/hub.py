@@ -20,13 +20,16 @@ ClassLabel names are read from the dataset's features, never assumed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from xlpt.data.examples import PairExample, TaggedSentence, TextExample
+from xlpt.data.choice import Resolved, SplitSource
+from xlpt.data.contract import Contract, problem
+from xlpt.data.files import SPLITS, DataFile, Scan
 from xlpt.data.labels import normalise_label
 from xlpt.errors import ConfigError, DataFormatError
-from xlpt.tasks import TaskSpec, get_task
+from xlpt.tasks import TaskSpec
 
 HUB_SPLITS = {"train": "train", "dev": "validation", "test": "test"}
 XTREME_REPO = "google/xtreme"
@@ -93,9 +96,8 @@ def hub_section(spec: TaskSpec) -> dict:
     return hub
 
 
-def hub_location(task: str, lang: str, split: str, repo: str | None = None) -> HubLocation:
+def hub_location(spec: TaskSpec, lang: str, split: str, repo: str | None = None) -> HubLocation:
     """Which hub dataset, config and split hold (task, lang, split). Raises ConfigError for unknown ones."""
-    spec = get_task(task)
     hub = hub_section(spec)
     splits = {**HUB_SPLITS, **hub.get("splits", {})}
     if split not in HUB_SPLITS:
@@ -109,11 +111,26 @@ def hub_location(task: str, lang: str, split: str, repo: str | None = None) -> H
                        splits[split])
 
 
-def load_hub_split(task: str, lang: str, split: str, *, repo: str | None = None, limit: int | None = None):
-    """Download (or read from the HF cache) one split and convert it. Returns a LoadedSplit."""
-    from xlpt.data.loading import LoadedSplit
+@dataclass
+class HubSplit:
+    """One split read from the hub: what data/loading.py turns into its LoadedSplit (loading imports this
+    module, so this module must not import loading)."""
 
-    location = hub_location(task, lang, split, repo)
+    task: str
+    lang: str
+    split: str
+    examples: list
+    files: list = field(default_factory=list)
+    """No local files: the hub location is in `notes`."""
+    labeled: bool = True
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def read_hub_split(spec: TaskSpec, lang: str, split: str, *, repo: str | None = None,
+                   limit: int | None = None) -> HubSplit:
+    """Download (or read from the HF cache) one split and convert it."""
+    location = hub_location(spec, lang, split, repo)
     try:
         import datasets
     except ImportError as err:  # pragma: no cover - datasets is a declared dependency
@@ -131,61 +148,58 @@ def load_hub_split(task: str, lang: str, split: str, *, repo: str | None = None,
                           f"{' '.join(str(err).split())}") from err
     if limit is not None:
         dataset = dataset.select(range(min(limit, len(dataset))))
-    examples = rows_to_examples(task, lang, split, dataset, where=str(location))
-    missing = sum(_is_unlabeled(example) for example in examples)
+    examples = rows_to_examples(spec, lang, split, dataset, where=str(location))
+    missing = sum(example.label is None for example in examples)
     notes = [f"read {location}"]
     if missing:
         notes.append(f"{missing} rows have no label on the hub (-1); kept with label None")
-    return LoadedSplit(
-        get_task(task).name, lang, split, examples, [], missing < len(examples), {"missing_labels": missing}, notes
-    )
+    return HubSplit(spec.name, lang, split, examples, [], missing < len(examples), {"missing_labels": missing}, notes)
 
 
-def rows_to_examples(task: str, lang: str, split: str, dataset: Iterable[dict], *, where: str | None = None) -> list:
+def rows_to_examples(spec: TaskSpec, lang: str, split: str, dataset: Iterable[dict], *,
+                     where: str | None = None) -> list:
     """Convert hub rows (a `datasets.Dataset` or any iterable of dicts with its schema) to examples.
 
-    Integer labels are mapped through the dataset's own ClassLabel names when it has features, else
-    through the task's label order. Raises DataFormatError naming the row for a missing column, an
-    unknown label, or a token/tag count mismatch.
+    Each field's column is the task's `hub.columns` entry, else the family's default (tagging: tokens and
+    tags), else the field's own name. Integer labels (and tag ids, element-wise) are mapped through the
+    dataset's own ClassLabel names when it has features, else through the task's label names and order;
+    the family builds the example (`row_to_example`). Raises DataFormatError naming the row for a missing
+    column, an unknown label, or what the family refuses (a token/tag count mismatch, a non-text field).
     """
-    spec = get_task(task)
-    hub = hub_section(spec)
     where = where or f"hf:{spec.name}/{lang}[{split}]"
-    columns = hub.get("columns", {})
-    if spec.family_info.pretokenized:
-        words, tags = LOADERS[hub["loader"]][1] if "loader" in hub else (columns.get("words", "tokens"),
-                                                                         columns.get("tags", "tags"))
-        names = _class_names(dataset, tags)
-        return [_tagged_row(spec, lang, row, words, tags, names, where, n) for n, row in enumerate(dataset, start=1)]
-    fields = {field: columns.get(field, field) for field in (*spec.family_info.fields, "label", "id")}
-    names = _class_names(dataset, fields["label"])
-    return [_text_row(spec, lang, row, fields, names, where, n) for n, row in enumerate(dataset, start=1)]
+    columns = hub_columns(spec)
+    names = _class_names(dataset, columns["label"])
+    record = spec.family_record
+    examples = []
+    for n, row in enumerate(dataset, start=1):
+        _require(row, [columns[name] for name in (*spec.example_fields, "label")], where, n)
+        values = {name: row[columns[name]] for name in spec.example_fields}
+        values["label"] = _label(spec, row[columns["label"]], names, where, n)
+        values["id"] = None if row.get(columns["id"]) is None else str(row[columns["id"]])
+        try:
+            examples.append(record.row_to_example(spec, values, lang, f"{where}:{n}"))
+        except ValueError as err:
+            raise DataFormatError(where, n, str(err)) from None
+    return examples
 
 
-def _text_row(spec: TaskSpec, lang: str, row: dict, fields: dict[str, str], names, where: str, n: int):
-    texts = spec.family_info.fields
-    _require(row, [fields[f] for f in (*texts, "label")], where, n)
-    label = _label_name(spec, row[fields["label"]], names, where, n)
-    raw_id = row.get(fields["id"])
-    example_id = str(raw_id) if raw_id is not None else f"{where}:{n}"
-    values = [row[fields[f]] for f in texts]
-    if not all(isinstance(value, str) for value in values):
-        raise DataFormatError(where, n, f"text column(s) {', '.join(fields[f] for f in texts)} must be strings")
-    if len(values) == 1:
-        return TextExample(values[0], label, lang, example_id)
-    return PairExample(values[0], values[1], label, lang, example_id)
+def hub_columns(spec: TaskSpec) -> dict[str, str]:
+    """Field (and `label`, `id`) -> the hub dataset's column for it."""
+    hub = hub_section(spec)
+    given, defaults = hub.get("columns", {}), spec.family_record.hub_defaults
+    columns = {name: given.get(name, defaults.get(name, name)) for name in (*spec.example_fields, "label", "id")}
+    if "tags" in given:  # the older spelling of a tagging task's label column
+        columns["label"] = given["tags"]
+    if "loader" in hub:  # the XTREME configs named by code: their columns are fixed
+        columns["words"], columns["label"] = LOADERS[hub["loader"]][1]
+    return columns
 
 
-def _tagged_row(spec: TaskSpec, lang: str, row: dict, words_column: str, column: str, names, where: str,
-                n: int) -> TaggedSentence:
-    _require(row, (words_column, column), where, n)
-    words, raw_tags = list(row[words_column]), list(row[column])
-    if len(words) != len(raw_tags):
-        raise DataFormatError(where, n, f"{len(words)} tokens but {len(raw_tags)} tags")
-    if not words:
-        raise DataFormatError(where, n, "empty sentence")
-    tags = tuple(_tag_name(spec, tag, names, where, n) for tag in raw_tags)
-    return TaggedSentence(tuple(words), tags, lang, f"{where}:{n}")
+def _label(spec: TaskSpec, raw, names, where: str, n: int):
+    """A label name, a tuple of tag names (a sequence of tags), or None (the hub's -1 / a missing label)."""
+    if isinstance(raw, (list, tuple)):
+        return tuple(_tag_name(spec, tag, names, where, n) for tag in raw)
+    return _label_name(spec, raw, names, where, n)
 
 
 def _label_name(spec: TaskSpec, raw, names, where: str, n: int) -> str | None:
@@ -226,5 +240,61 @@ def _require(row: dict, columns, where: str, n: int) -> None:
         raise DataFormatError(where, n, f"missing column(s) {', '.join(missing)} (has {', '.join(row)})")
 
 
-def _is_unlabeled(example) -> bool:
-    return (example.tags if isinstance(example, TaggedSentence) else example.label) is None
+
+
+# ----------------------------------------------------------------------------- the hub as a DataSource
+
+
+def is_hub(where: str) -> bool:
+    """Whether a --data-dir value means the Hugging Face hub (`hf`, or `hf:<repo>` to override the repo)."""
+    return str(where) == "hf" or str(where).startswith("hf:")
+
+
+class HubSource:
+    """The DataSource (data/sources.py) of `--data-dir hf[:<repo>]`: every language the task lists, each with
+    train, dev and test, read through the task's `hub:` section. A language the hub cannot hold (no config
+    for it) is a problem of that language, as a broken file is on disk. A task without a language list is
+    open: the languages a run names are added (`resolve(languages)`)."""
+
+    def __init__(self, spec: TaskSpec, where: str = "hf"):
+        self.spec, self.where = spec, str(where)
+        self.open_languages = not spec.languages
+        self.repo = self.where[3:] or None
+
+    def scan(self, languages: Sequence[str] = ()) -> Scan:
+        """One entry per (language, split): the hub location as its path, fmt `hub`."""
+        hub_section(self.spec)  # a missing or malformed hub: section is the task's error, not a language's
+        result = Scan(self.spec, Path(self.where))
+        for lang in dict.fromkeys([*self.spec.languages, *languages]):
+            try:
+                locations = {split: hub_location(self.spec, lang, split, self.repo) for split in SPLITS}
+            except ConfigError as err:
+                result.problems.append(problem(f"{self.where}:{self.spec.name}/{lang}", str(err), lang))
+                continue
+            result.files += [DataFile(Path(str(location)), lang, split, "hub", True, self.where)
+                             for split, location in locations.items()]
+        return result
+
+    def resolve(self, languages: Sequence[str] = ()) -> Resolved:
+        found = self.scan(languages)
+        contract = Contract(self.spec.name, Path(self.where), problems=list(found.problems))
+        contract.rules.append(f"{self.spec.name}: read from the Hugging Face hub ({self.where}); repo and config "
+                              "per language are in each split's notes")
+        sources: dict[str, dict[str, SplitSource]] = {}
+        for item in found.files:
+            sources.setdefault(item.lang, {})[item.split] = SplitSource(
+                self.spec.name, item.lang, item.split, item.fmt, (), True, self.where)
+        return Resolved(sources, contract, found)
+
+    def reads(self, source: SplitSource) -> str:
+        """What `load_split` is given for a chosen split: `hf` or `hf:<repo>`."""
+        return self.where
+
+    def log_lines(self, contract: Contract) -> list[str]:
+        lines = [f"data: {self.spec.name} from the Hugging Face hub ({self.where}); repo and config per language "
+                 "are in each split's notes"]
+        return lines + [f"problem: {item}" for item in contract.problems]
+
+    def record(self, contract: Contract) -> dict:
+        return {"hub": self.where, "used": {}, "ignored": [], "rules": list(contract.rules),
+                "problems": contract.to_json()["problems"], "unusable_languages": contract.blocked()}

@@ -1,4 +1,4 @@
-"""Label normalisation: every pair-classification label in every file format becomes a task label *name*.
+"""Label normalisation: every classification label in every file format becomes a task label *name*.
 
 Files disagree on spelling: XTREME XNLI uses names, XNLI-1.0 writes `contradictory` (an alias in the task's
 data section), HF exports use
@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from xlpt.tasks.spec import TaskSpec
 
+
 def normalise_label(task: TaskSpec, raw: object) -> str:
     """The label name for `raw` (a name, an alias, an int id or its string form). Raises ValueError."""
     if isinstance(raw, bool):  # bool is an int subclass; True/False is never a valid label here
         raise ValueError(f"unknown label {raw!r}")
     if isinstance(raw, int):
-        return _by_index(task, raw)
+        # labels that are numbers (XStoryCloze's endings "1", "2") are names first, never shifted indices
+        return str(raw) if str(raw) in task.labels else _by_index(task, raw)
     if isinstance(raw, str):
         text = raw.strip()
         if text in task.labels:

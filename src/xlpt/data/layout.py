@@ -9,11 +9,17 @@ Three layouts are understood:
 - a task's own `data.path` pattern, e.g. `sib200/{lang}/sib200-github/{split}.tsv` (data/pattern.py).
 
 Languages come from the files present, never from the benchmark's list; a folder or file naming a
-language the task does not know is a problem, not silently passed over.
+language the task does not know is a problem, not silently passed over. Linked folders and files are read
+like real ones; what cannot be read (a broken link, no permission, a link cycle) is a problem (files.walk).
+
+Which source folder serves a split, which files never serve one and which reader a source folder's files
+take are the task YAML's `data.sources` (order, exclude, readers, formats: tasks/spec.SourceRules); this
+module knows only the layouts' file names (`val` is dev: SuperGLUE's and XCOPA's name). `LayoutSource` is
+the layout's DataSource (data/sources.py); `source_for` picks it or the pattern's.
 
     found = scan("xnli", data_dir)        # Scan: files, ignored, problems
-    resolved = resolve("xnli", data_dir)  # + the choice: sources (lang -> split -> SplitSource), contract
-    discover("xnli", data_dir)            # just the sources
+    resolved = resolve(get_task("xnli"), data_dir)  # + the choice: sources (lang -> split -> SplitSource), contract
+    discover(get_task("xnli"), data_dir)  # just the sources
 """
 
 from __future__ import annotations
@@ -23,25 +29,26 @@ import io
 import re
 from pathlib import Path
 
-from xlpt.data.choice import ORIGIN_ORDER, Resolved, SplitSource, choose_sources
+from xlpt.data.choice import FolderSource, Resolved, SplitSource
 from xlpt.data.contract import Ignored, problem
-from xlpt.data.files import SPLITS, DataFile, Scan, copy_original, count_files, is_blank, not_data, walk
+from xlpt.data.files import (SPLITS, DataFile, Scan, copy_original, count_files, entry_kind, is_blank, not_data,
+                             unreadable, walk)
 from xlpt.data.formats.pairs import jsonl_is_labeled, pair_file_is_labeled
 from xlpt.data.formats.tagged import tag_file_is_labeled
-from xlpt.data.pattern import scan_pattern
+from xlpt.data.pattern import PatternSource
 from xlpt.errors import ConfigError, DataFormatError
-from xlpt.tasks import TaskSpec, get_task
+from xlpt.tasks import TaskSpec
 
-__all__ = ["DataFile", "ORIGIN_ORDER", "Resolved", "SPLITS", "Scan", "SplitSource", "classify", "discover",
-           "resolve", "scan"]
+__all__ = ["DataFile", "LayoutSource", "Resolved", "SPLITS", "Scan", "SplitSource", "classify", "discover",
+           "resolve", "scan", "source_for"]
 
-SPLIT_NAMES = {"train": "train", "dev": "dev", "validation": "dev", "test": "test"}
+SPLIT_NAMES = {"train": "train", "dev": "dev", "validation": "dev", "val": "dev", "test": "test"}
 XTREME_ORIGIN = "xtreme"
 PAWS_HEADER = ("id", "sentence1", "sentence2", "label")
 _LANG_DIR = re.compile(r"[a-z]{2,3}")
 _XTREME_NAME = re.compile(r"(train|dev|test)-([a-z]{2,3})\.tsv")
 _HF_SHARD = re.compile(r"(train|validation|dev|test)-\d+-of-\d+\.tsv")
-_PLAIN_NAME = re.compile(r"(train|validation|dev|test)\.(jsonl|txt|tsv)")
+_PLAIN_NAME = re.compile(r"(train|validation|val|dev|test)\.(jsonl|txt|tsv)")  # val: SuperGLUE's and XCOPA's dev
 # PAWS-X's own tarball names (x-final/<lang>/{train,dev_2k,test_2k,translated_train}.tsv, header id/sentence1/...)
 _PAWS_FINAL = re.compile(r"(train|dev_2k|test_2k|translated_train)\.tsv")
 _CONLLU = re.compile(r"([a-z]{2,3})_\w+-ud-(train|dev|test)\.conllu")
@@ -49,41 +56,56 @@ _MMNER_DIR = re.compile(r"([a-z]{2,3})_(train|dev|test)")
 _DATA_SUFFIXES = frozenset({".tsv", ".txt", ".jsonl", ".json", ".conllu", ".csv"})
 
 
-def scan(task: str, data_dir: Path | str) -> Scan:
-    """Find and classify every file of `task` under `data_dir` (every layout). Raises ConfigError when
-    there is no task folder or no data file at all."""
-    spec = get_task(task)
+class LayoutSource(FolderSource):
+    """The DataSource (data/sources.py) of a task with `data.layout: xtreme`: the shared layout
+    `<task>/<lang>/<source>/<file>` and XTREME's `download/<task>/<split>-<lang>.tsv`, chosen among by the
+    task's `data.sources` rules (data/choice.py)."""
+
+    def scan(self) -> Scan:
+        spec, root = self.spec, self.root
+        task_dirs = [d for d in (root / spec.name, root / "download" / spec.name) if d.is_dir()]
+        if not task_dirs:
+            raise ConfigError(f"no {spec.name} folder under {root} (looked for {root / spec.name} and "
+                              f"{root / 'download' / spec.name}){_broken(root / spec.name)}")
+        result = Scan(spec, root)
+        for task_dir in task_dirs:
+            _scan_task_dir(spec, task_dir, result)
+        if not result.files and not result.problems:
+            raise ConfigError(
+                f"no {spec.name} data files under {', '.join(map(str, task_dirs))} (expected "
+                f"<lang>/<source>/<file> or XTREME's <split>-<lang>.tsv)"
+            )
+        return result
+
+
+def source_for(spec: TaskSpec, data_dir: Path | str) -> "LayoutSource | PatternSource":
+    """The local DataSource of `task` under `data_dir` (its `data.layout`). ConfigError for a missing folder."""
     root = Path(data_dir)
     if not root.is_dir():
         raise ConfigError(f"data folder {root} is a file, not a folder" if root.exists() else
-                          f"data folder {root} does not exist")
-    if spec.data.layout == "path":
-        return scan_pattern(spec, root)
-    task_dirs = [d for d in (root / spec.name, root / "download" / spec.name) if d.is_dir()]
-    if not task_dirs:
-        raise ConfigError(
-            f"no {spec.name} folder under {root} (looked for {root / spec.name} and {root / 'download' / spec.name})"
-        )
-    result = Scan(spec.name, root)
-    for task_dir in task_dirs:
-        _scan_task_dir(spec, task_dir, result)
-    if not result.files and not result.problems:
-        raise ConfigError(
-            f"no {spec.name} data files under {', '.join(map(str, task_dirs))} (expected "
-            f"<lang>/<source>/<file> or XTREME's <split>-<lang>.tsv)"
-        )
-    return result
+                          f"data folder {root} does not exist{_broken(root)}")
+    return PatternSource(spec, root) if spec.data.layout == "path" else LayoutSource(spec, root)
 
 
-def resolve(task: str, data_dir: Path | str) -> Resolved:
+def scan(task: TaskSpec, data_dir: Path | str) -> Scan:
+    """Find and classify every file of `task` under `data_dir` (either layout). Raises ConfigError when
+    there is no task folder or no data file at all."""
+    return source_for(task, data_dir).scan()
+
+
+def resolve(task: TaskSpec, data_dir: Path | str) -> Resolved:
     """The sources of every usable (language, split) and the folder's whole data contract."""
-    return choose_sources(scan(task, data_dir))
+    return source_for(task, data_dir).resolve()
 
 
-def discover(task: str, data_dir: Path | str) -> dict[str, dict[str, SplitSource]]:
+def discover(task: TaskSpec, data_dir: Path | str) -> dict[str, dict[str, SplitSource]]:
     """lang -> split -> SplitSource for every split that can be loaded from `data_dir` (languages with a
     contract problem are left out: `resolve(...).contract` says why)."""
     return resolve(task, data_dir).sources
+
+
+def _broken(path: Path) -> str:
+    return f" ({path} is a broken symbolic link)" if path.is_symlink() and not path.exists() else ""
 
 
 # ----------------------------------------------------------------------------- the task folder
@@ -92,20 +114,30 @@ def discover(task: str, data_dir: Path | str) -> dict[str, dict[str, SplitSource
 def _scan_task_dir(spec: TaskSpec, task_dir: Path, result: Scan) -> None:
     # XTREME's download/<task>/ also holds raw archives and folders: not data, reported as ignored.
     # A folder in the shared layout holds only language folders, so anything else there is a problem.
+    try:
+        entries = sorted(task_dir.iterdir())
+    except OSError as err:
+        result.problems.append(unreadable(task_dir, f"{err.strerror or err}", lambda path: None))
+        return
+    kinds = {entry: entry_kind(entry) for entry in entries}
     download = task_dir.parent.name == "download" or any(
-        _XTREME_NAME.fullmatch(p.name) for p in task_dir.iterdir() if p.is_file())
-    for entry in sorted(task_dir.iterdir()):
+        _XTREME_NAME.fullmatch(p.name) for p, (kind, _) in kinds.items() if kind == "file")
+    for entry in entries:
+        kind, why = kinds[entry]
         if entry.name.startswith("."):
             result.ignored.append(Ignored(entry, "hidden (not read)"))
-        elif entry.is_file():
+        elif why is not None:  # a broken link, no permission: blame the language it names, else the task
+            named = entry.name if _LANG_DIR.fullmatch(entry.name) else (_languages_named(spec, entry.name) or [""])[0]
+            result.problems.append(unreadable(entry, why, lambda path: named))
+        elif kind == "file":
             _scan_top_file(spec, entry, result, download)
-        elif entry.is_dir() and _LANG_DIR.fullmatch(entry.name):
+        elif _LANG_DIR.fullmatch(entry.name):
             if _known_language(spec, entry.name, entry, result):
                 _scan_lang_dir(spec, entry, result)
-        elif entry.is_dir() and download:
+        elif download:
             result.ignored.append(Ignored(entry, f"folder of XTREME's raw download ({count_files(entry)} files), "
                                                  "not processed data"))
-        elif entry.is_dir():
+        else:
             result.problems.append(problem(
                 entry, f"not a language folder: {spec.name} data goes in <lang>/<source>/<file> with a language "
                 f"code of the task ({', '.join(spec.languages)}); rename it or move it out of the task folder",
@@ -131,7 +163,7 @@ def _scan_top_file(spec: TaskSpec, path: Path, result: Scan, download: bool) -> 
 
 
 def _scan_lang_dir(spec: TaskSpec, lang_dir: Path, result: Scan) -> None:
-    for entry in walk(lang_dir, result):
+    for entry in walk(lang_dir, result, lambda path: lang_dir.name):
         if why := not_data(entry.name):
             result.ignored.append(Ignored(entry, why))
             continue
@@ -175,13 +207,21 @@ def classify(spec: TaskSpec, path: Path, lang: str, origin: str) -> DataFile:
         raise DataFormatError(path, None, f"file name says language {name_lang!r} but it is filed under {lang!r}")
     if is_blank(path):
         raise DataFormatError(path, None, "empty file (no examples)")
-    fmt, labeled = _sniff(spec, path, fmt)
-    excluded = None
-    if spec.name == "xnli" and origin.startswith("xglue") and split in ("train", "dev"):
-        excluded = "not used (XGLUE's German train/dev is a re-split of the XNLI dev set, not independent data)"
-    if path.name == "translated_train.tsv":
-        excluded = "not used (PAWS-X's machine-translated training data: zero-shot transfer trains on the source only)"
-    return DataFile(path, lang, split, fmt, labeled, origin, excluded)
+    rules = spec.data.sources
+    declared = rules.format_of(origin)
+    fmt, labeled = _sniff(spec, path, fmt) if declared is None else (declared, _declared_is_labeled(path, declared))
+    if rules.readers and fmt not in rules.readers:
+        raise DataFormatError(path, None, f"read as {fmt}, which is not one of {spec.name}'s readers "
+                              f"({', '.join(rules.readers)}: task data.sources.readers); not loaded")
+    return DataFile(path, lang, split, fmt, labeled, origin, rules.exclusion(origin, path.name, split))
+
+
+def _declared_is_labeled(path: Path, fmt: str) -> bool:
+    """Labeledness of a file whose reader the task declares: JSON lines vote on a "label" key; other formats
+    are taken as labeled (their reader reports a missing label by line)."""
+    if not fmt.endswith("jsonl"):
+        return True
+    return jsonl_is_labeled(path.read_bytes().removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace"))
 
 
 def _name_language(path: Path) -> str | None:
@@ -196,7 +236,8 @@ def _name_language(path: Path) -> str | None:
 
 def _from_name(spec: TaskSpec, path: Path) -> tuple[str, str, str | None]:
     """(split, format guess, language named by the file) or DataFormatError for an unknown file name."""
-    name, tagging = path.name, spec.family_info.pretokenized
+    # word/tag files (XTREME's <split>-<lang>.tsv of words) are read as such by a task whose readers are the tagging ones
+    name, tagging = path.name, "tag" in (spec.data.sources.readers or spec.family_record.layout_formats)
     if match := _XTREME_NAME.fullmatch(name):
         return match.group(1), ("tag" if tagging else "tsv"), match.group(2)
     if (match := _HF_SHARD.fullmatch(name)) and not tagging:

@@ -1,7 +1,7 @@
 """One loading API for every task, language and split, from a local folder or the Hugging Face hub.
 
-    sources = discover("xnli", data_dir)            # lang -> split -> SplitSource
-    loaded = load_split("xnli", "bg", "test", data_dir)
+    sources = discover(get_task("xnli"), data_dir)  # lang -> split -> SplitSource
+    loaded = load_split(get_task("xnli"), "bg", "test", data_dir)
     loaded.examples, loaded.labeled, loaded.counts, loaded.notes
 """
 
@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlpt.data.choice import SplitSource
-from xlpt.data.examples import PairExample, TaggedSentence, TextExample
+from xlpt.data.examples import Example, TaggedSentence
 from xlpt.data.files import SPLITS
 from xlpt.data.formats import read_file
 from xlpt.data.layout import discover, resolve
-from xlpt.data import quality
 from xlpt.data.reconstruction import reconstruct_labels
 from xlpt.errors import ConfigError
-from xlpt.tasks import TaskSpec, get_task
+from xlpt.tasks import TaskSpec
 
 __all__ = ["LoadedSplit", "SplitSource", "discover", "load_split", "load_source"]
 
@@ -32,7 +31,7 @@ class LoadedSplit:
     task: str
     lang: str
     split: str
-    examples: list[PairExample] | list[TextExample] | list[TaggedSentence]
+    examples: list[Example] | list[TaggedSentence]
     files: list[Path]
     labeled: bool
     counts: dict[str, int] = field(default_factory=dict)
@@ -49,7 +48,7 @@ class LoadedSplit:
 
 
 def load_split(
-    task: str,
+    task: TaskSpec,
     lang: str,
     split: str,
     source: str | Path | SplitSource,
@@ -63,35 +62,36 @@ def load_split(
     `repair_iob=True` turns orphan I-X tags into B-X (counted as `repaired`); otherwise nothing is changed.
     `limit` keeps the first N examples. Unknown tasks, languages or splits raise ConfigError listing valid ones.
     """
-    spec = get_task(task)
+    spec = task
     _check_split(split)
     if limit is not None and limit < 0:
         raise ConfigError(f"limit must be >= 0, got {limit}")
     if isinstance(source, str) and (source == "hf" or source.startswith("hf:")):
-        from xlpt.data.hub import load_hub_split
+        from xlpt.data.hub import read_hub_split
 
-        repo = source[3:] or None
-        loaded = load_hub_split(spec.name, lang, split, repo=repo, limit=limit)
+        read = read_hub_split(spec, lang, split, repo=source[3:] or None, limit=limit)
+        loaded = LoadedSplit(read.task, read.lang, read.split, read.examples, read.files, read.labeled, read.counts,
+                             read.notes)
     else:
         if not isinstance(source, SplitSource):
             source = _find_source(spec, lang, split, Path(source))
-        loaded = load_source(source, limit=limit)
+        loaded = load_source(spec, source, limit=limit)
     return _finish(spec, loaded, repair_iob=repair_iob)
 
 
-def load_source(source: SplitSource, *, limit: int | None = None) -> LoadedSplit:
+def load_source(spec: TaskSpec, source: SplitSource, *, limit: int | None = None) -> LoadedSplit:
     """Read the files of a SplitSource (concatenated in order), reconstructing XNLI labels if linked."""
     counts: Counter = Counter()
     # Reconstruction must see every row to check the counts agree, so it reads everything first.
     read_limit = None if source.label_source else limit
-    examples = _read_files(source, counts, read_limit)
+    examples = _read_files(spec, source, counts, read_limit)
     notes = [f"read {source.describe()}"]
     notes += [f"skipped {reason}" for reason in source.skipped]
     labeled = source.labeled
     if source.label_source is not None:
         donor = source.label_source
-        donor_examples = _read_files(donor, Counter(), None)
-        examples = reconstruct_labels(source.task, examples, donor_examples, source.files[0], donor.files[0])
+        donor_examples = _read_files(spec, donor, Counter(), None)
+        examples = reconstruct_labels(spec, examples, donor_examples, source.files[0], donor.files[0])
         labeled = True
         notes.append(
             f"labels reconstructed from {_display(donor.files[0])} by parallel row order "
@@ -110,26 +110,20 @@ def _finish(spec: TaskSpec, loaded: LoadedSplit, *, repair_iob: bool = False) ->
     """Count quirks and apply the optional IOB repair (shared by the local and hub paths)."""
     counts = Counter(loaded.counts)
     counts.setdefault("reconstructed", 0)
-    if not spec.family_info.pretokenized:
-        counts.update(quality.classification_quirks(loaded.examples))
-    else:
-        iob = any(label.startswith("B-") for label in spec.labels)
-        counts.update(quality.tagging_quirks(loaded.examples, iob))
-        counts["repaired"] = 0
-        if repair_iob:
-            loaded.examples, counts["repaired"] = quality.repair_iob(loaded.examples)
-            loaded.notes.append(f"repair_iob: {counts['repaired']} orphan I- tags turned into B-")
+    loaded.examples, quirks, notes = spec.family_record.read_quirks(spec, loaded.examples, repair_iob=repair_iob)
+    counts.update(quirks)
+    loaded.notes.extend(notes)
     loaded.counts = dict(counts)
     return loaded
 
 
-def _read_files(source: SplitSource, counts: Counter, limit: int | None) -> list:
-    streams = (read_file(path, source.fmt, task=source.task, lang=source.lang, counts=counts) for path in source.files)
+def _read_files(spec: TaskSpec, source: SplitSource, counts: Counter, limit: int | None) -> list:
+    streams = (read_file(path, source.fmt, task=spec, lang=source.lang, counts=counts) for path in source.files)
     return list(itertools.islice(itertools.chain.from_iterable(streams), limit))
 
 
 def _find_source(spec: TaskSpec, lang: str, split: str, data_dir: Path) -> SplitSource:
-    resolved = resolve(spec.name, data_dir)
+    resolved = resolve(spec, data_dir)
     refusal = resolved.contract.refusal(lang)
     if refusal is not None:
         raise refusal

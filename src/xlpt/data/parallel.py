@@ -8,6 +8,8 @@ trained on 80 % of English dev and scored on the full es/fr/ja/ko dev sets score
 on translations of its training rows. Such rows are left out and counted (`excluded_parallel`); rows that
 translate checkpoint-selection rows are kept and counted (`parallel_to_selection`), and flagged.
 A task without the declaration is not checked; results say `"parallel": {"by": null, "checked": false}`.
+Tasks that share a corpus declare it (`data.corpus: flores200` for SIB-200 and Belebele): it is recorded,
+and not matched across tasks (see `record`).
 """
 
 from __future__ import annotations
@@ -28,5 +30,11 @@ def screen(keys: list[Hashable], rows: list[int], trained: set, selected: set) -
 
 
 def record(task) -> dict:
-    """What results.json says about the check: {"by": row | id | None, "checked": bool}."""
-    return {"by": task.data.parallel, "checked": task.data.parallel is not None}
+    """What results.json says about the check: {"by": row | id | None, "checked": bool}, and, for a task whose
+    texts come from a corpus other tasks share (`data.corpus`, SIB-200 and Belebele: FLORES-200),
+    `"corpus"` and `"across_tasks": false`: rows are screened within the task only, never against another
+    task's training rows (a run trains and scores one task; Belebele's rows carry no FLORES sentence id)."""
+    found = {"by": task.data.parallel, "checked": task.data.parallel is not None}
+    if task.data.corpus is not None:
+        found.update(corpus=task.data.corpus, across_tasks=False)
+    return found

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from xlpt.data.choice import FolderSource
 from xlpt.data.contract import Ignored, problem
 from xlpt.data.files import LANG_ID, DataFile, Scan, copy_original, is_blank, not_data, walk
 from xlpt.data.formats.tagged import tag_file_is_labeled
@@ -97,14 +98,28 @@ def _to_regex(text: str, any_split: bool = False) -> str:
     return "".join(pieces)
 
 
+class PatternSource(FolderSource):
+    """The DataSource (data/sources.py) of a task with a `data.path` pattern: one file per (language, split)."""
+
+    def scan(self) -> Scan:
+        return scan_pattern(self.spec, self.root)
+
+
 def scan_pattern(spec: TaskSpec, root: Path) -> Scan:
-    """Every file under the pattern's fixed prefix, classified (see the module docstring)."""
+    """Every file under the pattern's fixed prefix, classified (see the module docstring); symbolic links
+    are followed, and what cannot be read is a problem of the language it sits in (data/files.walk)."""
     pattern = compile_pattern(spec.data.path, f"task {spec.name}: data.path")
     base = root.joinpath(*pattern.prefix)
     if not base.is_dir():
-        raise ConfigError(f"no {spec.name} data folder {base} (data.path {pattern.text!r} under --data-dir {root})")
-    result = Scan(spec.name, root)
-    for path in walk(base, result):
+        broken = f" ({base} is a broken symbolic link)" if base.is_symlink() and not base.exists() else ""
+        raise ConfigError(f"no {spec.name} data folder {base} (data.path {pattern.text!r} under --data-dir "
+                          f"{root}){broken}")
+    result = Scan(spec, root)
+
+    def blame(path: Path) -> str | None:
+        return pattern.language_of(PurePosixPath(path.relative_to(root).as_posix()))
+
+    for path in walk(base, result, blame):
         _classify(spec, pattern, root, path, result)
     if not result.files and not result.problems:
         raise ConfigError(f"no {spec.name} data files under {base}: nothing matches data.path {pattern.text!r} "

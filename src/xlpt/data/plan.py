@@ -138,8 +138,9 @@ def plan_training(cfg, available: set[str], legacy_caps: bool = False) -> Traini
 
 
 def strata(examples) -> list | None:
-    """Each row's label for a stratified cap, or None when no row has one (a tagging split: sampled by sentence)."""
-    labels = [getattr(example, "label", None) for example in examples]
+    """Each row's stratum (its label) for a stratified cap, or None when no row has one (a tagging split: sampled
+    by sentence; see the examples' `stratum`)."""
+    labels = [example.stratum for example in examples]
     return labels if any(label is not None for label in labels) else None
 
 

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
-from xlpt.data.examples import PairExample, TaggedSentence, TextExample
+from xlpt.data.examples import Example, TaggedSentence
 
 # Localised MediaWiki redirect keywords that open redirect lines in PAN-X, spelled (and cased) as found
 # there; matched exactly so that ordinary sentence-initial words ("redirección ...") are not counted.
@@ -31,27 +31,27 @@ REDIRECT_WORDS = frozenset(
 )
 
 
-def classification_quirks(examples: Sequence[PairExample] | Sequence[TextExample]) -> Counter:
-    """pair_quirks for pairs; for single texts (SIB-200, user tasks) the count of duplicate texts."""
-    if examples and isinstance(examples[0], TextExample):
-        seen: set[str] = set()
-        duplicates = 0
-        for example in examples:
-            duplicates += example.text in seen
-            seen.add(example.text)
-        return Counter(duplicates=duplicates)
-    return pair_quirks(examples)
+def text_quirks(examples: Sequence[Example]) -> Counter:
+    """Count of examples whose text fields repeat an earlier example's (single texts: SIB-200, user tasks)."""
+    seen: set[tuple[str, ...]] = set()
+    duplicates = 0
+    for example in examples:
+        key = tuple(example.fields.values())
+        duplicates += key in seen
+        seen.add(key)
+    return Counter(duplicates=duplicates)
 
 
-def pair_quirks(examples: Sequence[PairExample]) -> Counter:
+def pair_quirks(examples: Sequence[Example]) -> Counter:
     """Counts of duplicate pairs and pairs whose two sentences are identical."""
     counts = Counter(duplicates=0, identical_pairs=0)
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, ...]] = set()
     for example in examples:
-        key = (example.text_a, example.text_b)
+        key = tuple(example.fields.values())
         counts["duplicates"] += key in seen
         seen.add(key)
-        counts["identical_pairs"] += example.text_a.strip() == example.text_b.strip()
+        first, second = key[0], key[-1]
+        counts["identical_pairs"] += first.strip() == second.strip()
     return counts
 
 

@@ -12,21 +12,19 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from xlpt.data.examples import PairExample
+from xlpt.data.examples import Example
 from xlpt.errors import DataFormatError
 
 def reconstruct_labels(
-    task: str, examples: Sequence[PairExample], donor: Sequence[PairExample], target: Path, donor_path: Path
-) -> list[PairExample]:
+    task, examples: Sequence[Example], donor: Sequence[Example], target: Path, donor_path: Path
+) -> list[Example]:
     """`examples` with labels copied from `donor` by row order, marked `reconstructed=True`.
 
     Raises DataFormatError if the task is not label-parallel, the donor is unlabeled, or the row
     counts differ (a shifted row would silently mislabel everything after it).
     """
-    from xlpt.tasks import get_task
-
-    if not get_task(task).data.label_parallel:
-        raise DataFormatError(target, None, f"{task} labels differ across languages and are never copied")
+    if not task.data.label_parallel:  # task: the TaskSpec
+        raise DataFormatError(target, None, f"{task.name} labels differ across languages and are never copied")
     if len(examples) != len(donor):
         raise DataFormatError(
             target, None,

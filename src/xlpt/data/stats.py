@@ -7,34 +7,31 @@ cannot be read is listed with its error; neither hides the other languages' numb
 from __future__ import annotations
 
 from collections import Counter
-from itertools import chain
 from pathlib import Path
 
 from xlpt.progress import progress_bar
 
 from xlpt.data.contract import summary_lines
-from xlpt.data.examples import PairExample, TextExample
 from xlpt.data.files import SPLITS
 from xlpt.data.layout import resolve
 from xlpt.data.loading import LoadedSplit, load_split
 from xlpt.errors import ConfigError, DataFormatError
-from xlpt.tasks import get_task
+from xlpt.tasks import TaskSpec
 
 
-def split_stats(loaded: LoadedSplit, root: Path | None = None) -> dict:
+def split_stats(spec: TaskSpec, loaded: LoadedSplit, root: Path | None = None) -> dict:
     """Examples, words, label distribution and quirk counts of one loaded split (JSON-ready).
 
-    `words` is whitespace words of both sentences for pairs (of the text for single texts), and words
-    (tokens) for tagging. `labels` is the distribution of labels (classification) or tags over words
-    (tagging); empty when unlabeled.
+    `words` counts words in the family's word unit (whitespace words of every text field for text
+    families, the dataset's own words for tagging). `labels` is the distribution of labels over examples,
+    or of tags over words where an example's label is a tag sequence; empty when unlabeled.
     """
+    family = spec.family_record
+    words = sum(len(words) for ex in loaded.examples for words in family.word_lists(ex))
     labels: Counter = Counter()
-    if loaded.examples and isinstance(loaded.examples[0], (PairExample, TextExample)):
-        words = sum(len(text.split()) for ex in loaded.examples for text in ex.fields().values())
-        labels.update(ex.label for ex in loaded.examples if ex.label is not None)
-    else:
-        words = sum(len(sentence.words) for sentence in loaded.examples)
-        labels.update(chain.from_iterable(sentence.tags or () for sentence in loaded.examples))
+    for example in loaded.examples:
+        if example.label is not None:
+            labels.update(example.label if isinstance(example.label, tuple) else (example.label,))
     return {
         "examples": len(loaded.examples),
         "words": words,
@@ -42,7 +39,8 @@ def split_stats(loaded: LoadedSplit, root: Path | None = None) -> dict:
         "labels": dict(sorted(labels.items())),
         "reconstructed": loaded.counts.get("reconstructed", 0),
         "duplicates": loaded.counts.get("duplicates", 0),
-        "repaired": loaded.counts.get("repaired", 0),
+        # every repair a reader counts: IOB tags (`repaired`), XCOPA's questions (`question_repaired`), ...
+        "repaired": sum(n for key, n in loaded.counts.items() if key == "repaired" or key.endswith("_repaired")),
         "counts": dict(sorted(loaded.counts.items())),
         "files": [_relative(path, root) for path in loaded.files],
         "notes": list(loaded.notes),
@@ -50,7 +48,7 @@ def split_stats(loaded: LoadedSplit, root: Path | None = None) -> dict:
 
 
 def task_stats(
-    task: str,
+    spec: TaskSpec,
     data_dir: Path | str,
     *,
     langs: list[str] | None = None,
@@ -63,8 +61,7 @@ def task_stats(
     `ok` is False when any file breaks the contract or cannot be read. `progress=None` shows a tqdm bar
     on stderr only when it is a terminal.
     """
-    spec = get_task(task)
-    resolved = resolve(spec.name, data_dir)
+    resolved = resolve(spec, data_dir)
     sources, contract = resolved.sources, resolved.contract
     blocked = contract.blocked()
     present = sorted(set(sources) | set(blocked))
@@ -78,12 +75,12 @@ def task_stats(
                                                                     if lang in blocked}, "errors": {}}
     for lang, split in progress_bar(work, desc=f"{spec.name} stats", unit="split", disable=_disabled(progress)):
         try:
-            loaded = load_split(spec.name, lang, split, sources[lang][split], repair_iob=repair_iob)
+            loaded = load_split(spec, lang, split, sources[lang][split], repair_iob=repair_iob)
         except DataFormatError as err:
             where = contract.relative(err.path) + (f":{err.line}" if err.line is not None else "")
             result["errors"].setdefault(lang, {})[split] = f"{where}: {err.problem}"
             continue
-        result["languages"].setdefault(lang, {})[split] = split_stats(loaded, Path(data_dir))
+        result["languages"].setdefault(lang, {})[split] = split_stats(spec, loaded, Path(data_dir))
     result["data"] = contract.to_json()
     result["ok"] = contract.ok and not result["errors"]
     return result

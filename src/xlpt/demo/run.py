@@ -18,6 +18,7 @@ from xlpt.demo.sample_data import corpus_lines, write_sample
 from xlpt.evaluation.evaluate import evaluate_run
 from xlpt.models.tiny import build_tiny_model, default_corpus
 from xlpt.progress import on_terminal
+from xlpt.tasks import get_task
 from xlpt.reporting import build_report
 from xlpt.reporting.console import comparison_table
 from xlpt.training.run import train_run
@@ -63,7 +64,7 @@ def run_demo(out: str | Path, steps: int = 600, progress: bool = True) -> dict[s
 
 def write_report(out: Path, model_dir: Path, data_dir: Path):
     """Tokenization statistics of the sample's test text, then the report over the demo's runs."""
-    stats = tokenization_stats(str(model_dir), "pawsx", data_dir, split="test")
+    stats = tokenization_stats(str(model_dir), get_task("pawsx"), data_dir, split="test")
     stats_path = out / "tokenization-pawsx.json"
     stats_path.write_text(json.dumps(stats, indent=2, ensure_ascii=False), encoding="utf-8")
     return build_report(out / "runs", out / "report", tokenization=[stats_path])

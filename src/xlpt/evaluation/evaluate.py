@@ -42,7 +42,6 @@ from xlpt.models.loading import count_parameters, load_causal_lm
 from xlpt.models.origin import pipeline_notice, read_origin
 from xlpt.run_dir import RunDir, evaluation_key, run_id
 from xlpt.tasks import get_task
-from xlpt.tasks.families import get_family
 
 
 def load_trained_model(run: RunDir, cfg, task, device: str | None = None):
@@ -60,7 +59,7 @@ def evaluate_language(task, model, tokenizer, cfg, examples, progress: bool, des
     record = cfg.method_record
     if record.evaluate is not None:  # the method scores differently from its family (zero-shot)
         return record.evaluate(model, tokenizer, cfg, task, examples, progress, desc)
-    return get_family(task.family).evaluate(task, model, tokenizer, cfg, examples, progress, desc, predictions_path)
+    return task.family_record.load().evaluate(task, model, tokenizer, cfg, examples, progress, desc, predictions_path)
 
 
 def evaluate_run(run_dir: str | Path, split: str | None = None, languages: list[str] | str | None = None,
@@ -72,6 +71,7 @@ def evaluate_run(run_dir: str | Path, split: str | None = None, languages: list[
     checkpoint was scored and why (`unfinished`). Returns the results written (to every process, under torchrun)."""
     run = RunDir(run_dir)
     cfg = run.read_config()
+    task = get_task(cfg.data.task)  # the run's own task (read_config registered its task.yaml): resolved once here
     context = setup(cfg.model.device)
     # The lock: an evaluation never reads a checkpoint that a training process is still replacing.
     with run.hold("xlpt evaluate") if context.is_main else nullcontext():
@@ -82,7 +82,8 @@ def evaluate_run(run_dir: str | Path, split: str | None = None, languages: list[
         own_status = run.lifecycle("evaluating", done="evaluated") if context.is_main and unfinished is None \
             else nullcontext()
         with own_status:
-            return _evaluate(run, cfg, split, languages, limit, progress, echo, skip_missing, context, unfinished)
+            return _evaluate(run, cfg, task, split, languages, limit, progress, echo, skip_missing, context,
+                             unfinished)
 
 
 def unfinished_state(run: RunDir, cfg, allow: bool) -> dict | None:
@@ -121,9 +122,8 @@ class LanguageJob:
     the cap's sample, partial."""
 
 
-def _evaluate(run: RunDir, cfg, split, languages, limit, progress, echo, skip_missing, context,
+def _evaluate(run: RunDir, cfg, task, split, languages, limit, progress, echo, skip_missing, context,
               unfinished: dict | None = None) -> dict:
-    task = get_task(cfg.data.task)
     log = run.logger(echo) if context.is_main else (lambda message: None)
     warning = unfinished_notice(unfinished)
     if warning:
@@ -232,12 +232,23 @@ def plan_jobs(cfg, task, split: str, wanted, limit, log, legacy_caps: bool = Fal
             skipped[lang] = rows.note
             log(f"{lang}: cannot be evaluated: {rows.note}")
             continue
+        protocol = _protocol(rows, data, lang, lang_split, loaded.examples)
+        counts = read_counts(loaded)
+        if counts:  # what reading the files counted or repaired (XCOPA questions, IOB tags, ...): log + results
+            protocol["read_counts"] = counts
+            log(f"{lang} {lang_split}: read {len(loaded.examples)} rows; "
+                + ", ".join(f"{key} {n}" for key, n in counts.items()))
         jobs.append(LanguageJob(lang, lang_split, rows.label, [loaded.examples[i] for i in rows.indices],
-                                rows.available, rows.note, loaded.all_files,
-                                _protocol(rows, data, lang, lang_split, loaded.examples)))
+                                rows.available, rows.note, loaded.all_files, protocol))
         if lang_split != split:
             log(f"{lang}: no labeled {split} split; evaluated on {rows.label} ({len(rows.indices)} examples)")
     return jobs, skipped, data
+
+
+def read_counts(loaded) -> dict[str, int]:
+    """The non-zero counts of reading a split's files (whole files, before caps): repairs, reconstructions,
+    duplicates and other quirks, by the names the readers and the family's quality checks give them."""
+    return {key: n for key, n in sorted(loaded.counts.items()) if n}
 
 
 def training_rows_read(cfg, data: TaskData, legacy_caps: bool = False):
@@ -296,8 +307,8 @@ def assemble_results(cfg, task, run: RunDir, evaluation, per_language, skipped, 
         "task": task.name, "method": method.name, "model": cfg.model.name, "run_id": run_id(cfg),
         "trainable_params": trainable, "total_params": total, "trainable_fraction": trainable / total,
         "seed": cfg.train.seed, "split": evaluation["split"], "metric": metric,
-        "prompt_length": getattr(method, "prompt_length", None), "prompt_init": getattr(method, "prompt_init", None),
-        "formulation": getattr(method, "formulation", None) if task.family_info.has_verbalizer else "tagging_head",
+        "prompt_length": None, "prompt_init": None, **cfg.method_record.result_fields(method),
+        "formulation": task.family_record.formulation(task, cfg),
         "learning_rate": cfg.learning_rate,
         "evaluation": evaluation,
         "languages": per_language,

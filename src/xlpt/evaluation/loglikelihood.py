@@ -276,7 +276,9 @@ def token_logprobs(backbone, hidden: torch.Tensor, rows: list[int], targets: lis
         target_logit = torch.empty(len(local_rows), dtype=torch.float32, device=hidden.device)
         lse_parts = []
         for v0 in range(0, vocab, chunk):
-            logits = F.linear(block, weight[v0 : v0 + chunk], None if bias is None else bias[v0 : v0 + chunk]).float()
+            logits = F.linear(block, weight[v0 : v0 + chunk], None if bias is None else bias[v0 : v0 + chunk])
+            # The model's own final-logit transforms (scale, soft-capping) are elementwise: exact per chunk.
+            logits = backbone.finish_logits(logits).float()
             lse_parts.append(torch.logsumexp(logits, dim=-1))
             hit = (local_targets >= v0) & (local_targets < v0 + chunk)
             target_logit[hit] = logits[local_rows[hit], local_targets[hit] - v0]
@@ -290,7 +292,8 @@ _PLAIN_HEAD: "weakref.WeakKeyDictionary[torch.nn.Module, bool]" = weakref.WeakKe
 
 @torch.no_grad()
 def check_plain_head(backbone) -> None:
-    """Refuse models whose logits are not `head(last hidden state)` (the chunked log-sum-exp relies on it).
+    """Refuse models whose logits are not `backbone.logits(last hidden state)` (the chunked log-sum-exp relies on
+    it: the head plus the model's elementwise final-logit transforms).
 
     Compares the model's own forward with the projection of `backbone.hidden_states` on a 6-token probe,
     once per model object (one forward of a large model is seconds on a CPU)."""
@@ -302,8 +305,7 @@ def check_plain_head(backbone) -> None:
     ids = torch.arange(4, 10, device=device).clamp(max=vocab - 1).unsqueeze(0)
     mask = torch.ones_like(ids)
     reference = lm(input_ids=ids, attention_mask=mask).logits.float()
-    head = lm.get_output_embeddings()
-    ours = head(backbone.hidden_states(backbone.embed(ids), mask)).float()
+    ours = backbone.logits(backbone.hidden_states(backbone.embed(ids), mask)).float()
     if reference.shape != ours.shape or not torch.allclose(ours, reference, atol=1e-4, rtol=1e-3):
         raise ConfigError(f"{type(lm).__name__}: its logits are not a plain projection of the last hidden state "
                           "(soft-capping or scaling?); the chunked zero-shot scorer cannot reproduce them")

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 
 from xlpt.evaluation.entities import lenient_chunks, strict_entity_set
-from xlpt.tasks import TaskSpec, get_task
+from xlpt.tasks import TaskSpec
 
 Tags = Sequence[Sequence[str]]
 
@@ -150,13 +150,7 @@ def ner_scores(gold: Tags, pred: Tags) -> dict:
     }
 
 
-def score_predictions(task: str | TaskSpec, gold: Sequence, pred: Sequence) -> dict:
-    """Score with the task's metric family: pair tasks take label lists, tagging tasks tag lists
-    (one sequence per sentence). Entity F1 for tagging tasks whose headline metric is F1 (PAN-X),
-    word accuracy otherwise (UDPOS)."""
-    spec = task if isinstance(task, TaskSpec) else get_task(task)
-    if spec.family_info.has_verbalizer:
-        return classification_scores(gold, pred, spec.labels)
-    if spec.metric == "f1":
-        return ner_scores(gold, pred)
-    return pos_scores(gold, pred)
+def score_predictions(task: TaskSpec, gold: Sequence, pred: Sequence) -> dict:
+    """Score with the task's family: classification takes label lists, tagging tag lists (one sequence
+    per sentence; entity F1 where the headline metric is F1 (PAN-X), word accuracy otherwise (UDPOS))."""
+    return task.family_record.score(task, gold, pred)

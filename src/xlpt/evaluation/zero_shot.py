@@ -47,9 +47,16 @@ LM_EVAL_OPTIONS = {"prefix_token": "bos", "pawsx_preprocess": "lm_eval", "trunca
 """lm-evaluation-harness 0.4's choices for its xnli_<lang> and paws_<lang> tasks (`method.<key>=<value>`)."""
 
 
-def evaluate_zero_shot(model, tokenizer, cfg, task, examples, progress: bool = True, desc: str = "eval", *,
-                       words: dict | None = None, token_budget: int | None = None):
-    """(metrics, records) of the in-context baseline on one language's examples.
+def evaluate_zero_shot(model, tokenizer, cfg, task, examples, progress: bool = True, desc: str = "eval", **options):
+    """(metrics, records) of the in-context baseline on one language's examples, as the task's family
+    scores it (the zero_shot method's evaluator; a family without a baseline says so in one line).
+    `options`: see score_label_prompts."""
+    return task.family_record.load().zero_shot(task, model, tokenizer, cfg, examples, progress, desc, **options)
+
+
+def score_label_prompts(model, tokenizer, cfg, task, examples, progress: bool = True, desc: str = "eval", *,
+                        words: dict | None = None, token_budget: int | None = None):
+    """(metrics, records) of the classification families' baseline: one filled-in text per label.
 
     `model` is a task model or a bare Backbone (benchmarks); the options come from `cfg.method` (see the
     module docstring); `words` replaces the task's words table {lang: [question, word per label]};
@@ -95,7 +102,7 @@ def evaluate_zero_shot(model, tokenizer, cfg, task, examples, progress: bool = T
 
 def prompt_fields(example, preprocessed_languages: set[str]) -> dict[str, str] | None:
     """The example's texts as they enter the prompt; None for a pair lm-eval's preprocessing would drop."""
-    fields = example.fields()
+    fields = example.fields
     if example.lang not in preprocessed_languages:
         return {key: value.strip() for key, value in fields.items()}
     if "" in (fields["text_a"], fields["text_b"]):

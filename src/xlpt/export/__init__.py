@@ -29,5 +29,7 @@ placement (`method.prompt_position=after_bos`) puts the prompt after the tokeniz
 is asked to convert it (`--start-tokens-in-prompt`): the start tokens' embeddings then become the first
 virtual tokens, which is exact provided the text is fed *without* the tokenizer's start tokens
 (`add_special_tokens=False`; lm-eval: `add_bos_token=False`). xlpt_export.json and the README say which
-convention an adapter needs. Full fine-tuning, head-only and zero-shot runs have no adapter and are refused.
+convention an adapter needs. A method's PEFT form is its own (`methods/<m>/peft.py`, named by the method
+record's `peft`); a method without one (full fine-tuning, head only, BitFit, zero-shot) is refused in one line
+that says what it trains (the record's `trained_parts`).
 """

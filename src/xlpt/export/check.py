@@ -2,7 +2,8 @@
 
 Before an export is written, both read the same probe texts and their next-token log-probabilities are
 compared at every position (virtual-token positions included). xlpt's side is the run's own forward
-(`TaskModel.hidden`: prompt, prefix or LoRA as trained) followed by the LM head; PEFT's side is the
+(`TaskModel.hidden`: prompt, prefix or LoRA as trained) followed by the LM head as the model's own forward
+applies it (`Backbone.logits`: Gemma-2's final soft-capping, Granite's and Cohere's logit scales); PEFT's side is the
 PeftModel's forward on the text tokenized as the adapter expects (with or without the tokenizer's start
 tokens, see forms.PromptForm). Any disagreement beyond rounding stops the export: it would mean the
 adapter changes the numbers it claims to reproduce.
@@ -25,12 +26,11 @@ def xlpt_logprobs(model, tokenizer) -> list[torch.Tensor]:
     """(sequence, vocab) log-probabilities of each probe text under the xlpt task model."""
     model.eval()
     device = model.backbone.lm.get_input_embeddings().weight.device
-    head = model.backbone.lm.get_output_embeddings()
     results = []
     for text in PROBE_TEXTS:
         ids = torch.tensor([tokenizer(text, add_special_tokens=True)["input_ids"]], device=device)
         hidden = model.hidden(ids, torch.ones_like(ids))
-        results.append(torch.log_softmax(head(hidden).float(), dim=-1)[0].cpu())
+        results.append(torch.log_softmax(model.backbone.logits(hidden).float(), dim=-1)[0].cpu())
     return results
 
 

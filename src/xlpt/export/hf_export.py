@@ -49,7 +49,7 @@ def export_run(run_dir, out, allow_unfinished: bool = False, model: str | None =
 
 def _refuse_without_weights(cfg, run) -> None:
     if not cfg.method_record.updates_all_weights:
-        raise ConfigError(f"{run.path}: {cfg.method.name} does not train the model's own weights, so the base model "
+        raise ConfigError(f"{run.path}: {cfg.method_record.name} does not train the model's own weights, so the base model "
                           f"({cfg.model.name}) is unchanged; export its trained parameters with --format peft")
 
 

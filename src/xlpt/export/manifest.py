@@ -4,6 +4,8 @@ xlpt_export.json (format "xlpt-peft-export", version 1), a JSON object:
 
     format, version        "xlpt-peft-export", 1
     peft_type              PROMPT_TUNING | PREFIX_TUNING | LORA (as in adapter_config.json)
+    method                 {"name", "trains" (one line: what the method trains), and the method's own result
+                           fields (prompt tuning: prompt_length, prompt_position)}
     base_model             the run's model.name, resolved to where it was found (what PeftModel.from_pretrained
                            must be given as base)
     base_model_identity    {name_or_path, model_type, hidden_size, vocab_size, embedding_fingerprint}: which
@@ -22,9 +24,10 @@ xlpt_export.json (format "xlpt-peft-export", version 1), a JSON object:
     head                   null, or {"file": "xlpt_head.safetensors", "shapes": {name: [..]}, "reads"}:
                            a linear layer on the final hidden state (after the last layer norm) at the
                            position(s) `reads` names: the answer slot (last real token) for classification,
-                           each word's last/first/mean subword (method.word_repr) for tagging
+                           each word's last/first/mean subword (head.word_repr) for tagging
     task                   the task definition as used (name, family, labels in head-row order, templates, ...)
-    template               the resolved template {"template", "label_words"} of a verbalizer run, else null
+    template               the resolved template {"template", "label_words"} of a run that reads label words
+                           (the family's formulation "verbalizer"), else null
     run                    {"path", "run_id", "best_step", "best_dev_score", "state", "reason", "checkpoint_step"}:
                            state is done | diverged | failed | interrupted | running | unfinished
     config                 the run's resolved config
@@ -49,22 +52,25 @@ FORMAT, VERSION = "xlpt-peft-export", 1
 
 def build_manifest(cfg, task, opened, form, head: dict, check: dict, identity: dict | None = None) -> dict:
     from xlpt import provenance
-
-    verbalizer = task.family_info.has_verbalizer and getattr(cfg.method, "formulation", "verbalizer") == "verbalizer"
-    template = task.resolve_template(cfg.data.template).model_dump(mode="json", by_alias=True) if verbalizer else None
+    record = cfg.method_record
+    fields = record.result_fields(cfg.method)
+    family = task.family_record
+    template = family.template(task, cfg) if family.formulation(task, cfg) == "verbalizer" else None
+    template = template.model_dump(mode="json", by_alias=True) if template is not None else None
     return {
         "format": FORMAT, "version": VERSION,
         "peft_type": form.peft_type,
+        "method": {"name": record.name, "trains": record.trained_parts, **fields},
         "base_model": opened.model,
         "base_model_identity": identity,
         "pipeline_check": opened.source.pipeline_check,
         "notices": opened.notices(),
         "input": {"start_tokens": "keep" if form.feeds_start_tokens else "omit",
                   "virtual_start_tokens": form.virtual_start_tokens,
-                  "prompt_position": getattr(cfg.method, "prompt_position", None)},
+                  "prompt_position": fields.get("prompt_position")},
         "head": None if not head else {
             "file": HEAD_FILE, "shapes": {name: list(t.shape) for name, t in head.items()},
-            "reads": head_reads(cfg, task)},
+            "reads": family.head_reads(task, cfg)},
         "task": task.model_dump(mode="json", by_alias=True),
         "template": template,
         "run": run_record(opened),
@@ -81,13 +87,6 @@ def run_record(opened) -> dict:
     summary = opened.run.read_summary() or {}
     return {"path": str(opened.run.path.resolve()), "run_id": run_id(opened.cfg), "best_step": summary.get("best_step"),
             "best_dev_score": summary.get("best_dev_score"), **opened.source.record()}
-
-
-def head_reads(cfg, task) -> str:
-    """Which hidden state a run's head reads: the answer slot, or a word's last/first/mean subword."""
-    if task.family_info.pretokenized:
-        return f"each word's {getattr(cfg.method, 'word_repr', 'last')} subword (method.word_repr)"
-    return "the last real token (the answer slot)"
 
 
 def read_manifest(folder: Path, key: str = "method.init_from") -> dict | None:

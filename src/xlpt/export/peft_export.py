@@ -76,13 +76,10 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike, start_tokens_
 
 
 def refuse_without_adapter(cfg, run: RunDir) -> None:
-    """The refusals that need neither torch nor the model: nothing trained, every weight trained, no checkpoint."""
-    record = cfg.method_record
-    if not record.trains:
-        raise ConfigError(f"{run.path}: method {cfg.method.name} trains nothing, so there is no adapter to export")
-    if record.updates_all_weights:
-        raise ConfigError(f"{run.path}: method {cfg.method.name} changes every weight of the model; a PEFT adapter "
-                          "holds added parameters only (checkpoint/best.safetensors has the whole trained state)")
+    """The refusals that need neither torch nor the model: a method PEFT cannot hold, no checkpoint."""
+    from xlpt.export.forms import refuse_without_form
+
+    refuse_without_form(cfg.method_record, where=f"{run.path}: ")
     if not run.best_checkpoint.exists():
         raise ConfigError(f"{run.path} has no trained checkpoint (checkpoint/best.safetensors); run `xlpt train` first")
 
@@ -91,7 +88,7 @@ def set_model(cfg, **values) -> None:
     """Override model.* settings of the run (None = keep), each checked as the config checks it."""
     from pydantic import ValidationError
 
-    from xlpt.config.errors import describe_validation_error
+    from xlpt.validation_errors import describe_validation_error
 
     for key, value in values.items():
         if value is not None:

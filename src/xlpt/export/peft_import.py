@@ -5,14 +5,10 @@ module overwrites the method's parameters with the adapter's, after checking tha
 method's kind and fits the run's settings exactly (prompt length, LoRA rank and scale, layers adapted);
 a mismatch is one ConfigError naming the setting to change, never a silent reshape or a partial load.
 
-- PROMPT_TUNING -> prompt.weight. PEFT places virtual tokens before every token; a run placing its prompt
-  after the tokenizer's start tokens (`method.prompt_position=after_bos` on XGLM) would compute something
-  else, so it is refused unless the adapter is an xlpt export of such a run (its manifest says how many
-  leading virtual tokens are the start tokens; they are checked against this tokenizer and dropped).
-- PREFIX_TUNING -> prefix.prefix_keys/prefix_values (PEFT's table holds the per-layer keys/values whether
-  or not the adapter was trained with `prefix_projection`: PEFT saves the projected table).
-- LORA -> the run's LoRA layers (PEFT's own `set_peft_model_state_dict`, every tensor accounted for).
-- xlpt_head.safetensors (xlpt exports only) -> the task head, if the run has one and the labels agree.
+What is generic lives here: reading the folder (config, weights, manifest), the base-model identity, the
+adapter's kind against the method's, and the task head (xlpt_head.safetensors, xlpt exports only: loaded
+when the run has a head and the labels agree). What a PROMPT_TUNING, PREFIX_TUNING or LORA table means
+for the run's parameters is the method's own PEFT form (`methods/<m>/peft.py`, see export/forms.py).
 """
 
 from __future__ import annotations
@@ -23,15 +19,10 @@ from pathlib import Path
 import torch
 
 from xlpt.errors import ConfigError
-from xlpt.export.forms import lora_layers_present, prefix_from_peft, start_token_ids
-from xlpt.export.manifest import HEAD_FILE, head_reads, read_manifest
+from xlpt.export.forms import KEY
+from xlpt.export.manifest import HEAD_FILE, read_manifest
 
-KEY = "method.init_from"
 WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin")
-UNSUPPORTED_LORA = ("use_dora", "use_rslora", "bias", "fan_in_fan_out", "rank_pattern", "alpha_pattern",
-                    "layers_to_transform", "modules_to_save", "lora_bias", "trainable_token_indices")
-"""LoRA options that change what the adapter computes and that xlpt's LoRA does not have: each must be off."""
-OFF = (None, False, "none", {}, [])
 
 
 @dataclass
@@ -64,22 +55,21 @@ class ImportedAdapter:
 
 
 def start_from_adapter(model, cfg, task, tokenizer) -> ImportedAdapter:
-    """Overwrite the task model's method parameters (and head) with the adapter in `cfg.method.init_from`."""
+    """Overwrite the task model's method parameters (and head) with the adapter the method starts from
+    (`record.start_from(method_cfg)`: method.init_from)."""
     from xlpt import provenance
 
-    folder = Path(cfg.method.init_from).expanduser().resolve()
+    record = cfg.method_record
+    form = record.peft_module()
+    if form is None:  # pragma: no cover - only methods with a PEFT form have init_from
+        raise ConfigError(f"{KEY}: method {record.name} has no PEFT adapter to start from")
+    folder = Path(record.start_from(cfg.method)).expanduser().resolve()
     config, weights_file = read_adapter_config(folder)
     weights = read_adapter_weights(folder, weights_file)
     manifest = read_manifest(folder)
     warning = check_base_model(folder, manifest, config, model.backbone.lm, cfg.model.name)
-    if model.prompt is not None:
-        load_prompt(model, cfg, tokenizer, config, weights, manifest)
-    elif model.prefix is not None:
-        load_prefix(model, cfg, config, weights)
-    elif lora_layers_present(model):
-        load_lora(model, cfg, config, weights)
-    else:  # pragma: no cover - only methods with a prompt, a prefix or LoRA layers have init_from
-        raise ConfigError(f"{KEY}: method {cfg.method.name} has no adapter to start from")
+    expect_type(config, form.PEFT_TYPE, record)
+    form.load(model, cfg.method, tokenizer, config, weights, manifest)
     imported = ImportedAdapter(folder, config.peft_type.value,
                                {weights_file.name: provenance.sha256_file(weights_file)})
     imported.warning = warning
@@ -155,93 +145,13 @@ def read_adapter_weights(folder: Path, weights_file: Path) -> dict:
                           f"{str(err)[:120]})") from None
 
 
-def expect_type(config, wanted: str, cfg) -> None:
+def expect_type(config, wanted: str, record) -> None:
     if config.peft_type.value != wanted:
-        raise ConfigError(f"{KEY}: the adapter is {config.peft_type.value}; method {cfg.method.name} starts from a "
+        raise ConfigError(f"{KEY}: the adapter is {config.peft_type.value}; method {record.name} starts from a "
                           f"{wanted} adapter")
     if getattr(config, "num_transformer_submodules", 1) not in (None, 1):
         raise ConfigError(f"{KEY}: the adapter was made for an encoder-decoder model "
                           f"(num_transformer_submodules={config.num_transformer_submodules})")
-
-
-def table_of(weights: dict, name: str = "prompt_embeddings") -> torch.Tensor:
-    if name not in weights:
-        raise ConfigError(f"{KEY}: the adapter's weights have no {name!r} (found {sorted(weights)[:3]})")
-    return weights[name].float()
-
-
-def load_prompt(model, cfg, tokenizer, config, weights: dict, manifest: dict | None) -> None:
-    expect_type(config, "PROMPT_TUNING", cfg)
-    table = table_of(weights)
-    start = manifest["input"]["virtual_start_tokens"] if manifest else 0
-    width = model.prompt.weight.shape[1]
-    if table.ndim != 2 or table.shape[1] != width:
-        raise ConfigError(f"{KEY}: the adapter's vectors have shape {tuple(table.shape)}; this model's width is "
-                          f"{width}")
-    length = table.shape[0] - start
-    if length != cfg.method.prompt_length:
-        raise ConfigError(f"{KEY}: the adapter holds {length} prompt vectors; set method.prompt_length={length}")
-    if model.start_tokens:  # placements differ only where the tokenizer adds start tokens
-        adapter_place = "after_bos" if start else "start"
-        run_place = "after_bos" if model.insert_at else "start"
-        if adapter_place != run_place:
-            raise ConfigError(f"{KEY}: the adapter's virtual tokens come {_PLACES[adapter_place]}, this run's prompt "
-                              f"{_PLACES[run_place]}; set method.prompt_position={adapter_place} to start from it "
-                              "exactly")
-    if start:
-        if start != model.start_tokens:
-            raise ConfigError(f"{KEY}: the adapter starts with {start} start-token vectors; this tokenizer adds "
-                              f"{model.start_tokens} start tokens")
-        with torch.no_grad():
-            expected = model.backbone.embed(torch.tensor(start_token_ids(tokenizer), device=model.prompt.weight.device))
-        if not torch.allclose(table[:start], expected.float().cpu(), atol=1e-6):
-            raise ConfigError(f"{KEY}: the adapter's first {start} virtual token(s) are not this model's start-token "
-                              "embeddings (trained further in PEFT, or made for another model)")
-    with torch.no_grad():
-        model.prompt.weight.copy_(table[start:].to(model.prompt.weight.device))
-
-
-_PLACES = {"start": "before every token (PEFT's placement, method.prompt_position=start)",
-           "after_bos": "after the tokenizer's start tokens (method.prompt_position=after_bos)"}
-
-
-def load_prefix(model, cfg, config, weights: dict) -> None:
-    expect_type(config, "PREFIX_TUNING", cfg)
-    table = table_of(weights)
-    layers, heads, length, head_dim = model.prefix.prefix_keys.shape
-    if table.ndim != 2 or table.shape[0] != cfg.method.prompt_length:
-        raise ConfigError(f"{KEY}: the adapter holds {table.shape[0]} virtual tokens; set "
-                          f"method.prompt_length={table.shape[0]}")
-    if table.shape[1] != layers * 2 * heads * head_dim:
-        raise ConfigError(f"{KEY}: the adapter's prefix has {table.shape[1]} values per virtual token; this model "
-                          f"needs {layers} layers x 2 x {heads * head_dim} = {layers * 2 * heads * head_dim}")
-    keys, values = prefix_from_peft(table, layers, heads)
-    with torch.no_grad():
-        model.prefix.prefix_keys.copy_(keys.to(model.prefix.prefix_keys.device))
-        model.prefix.prefix_values.copy_(values.to(model.prefix.prefix_values.device))
-
-
-def load_lora(model, cfg, config, weights: dict) -> None:
-    from peft.utils import set_peft_model_state_dict
-
-    expect_type(config, "LORA", cfg)
-    for option in UNSUPPORTED_LORA:
-        value = getattr(config, option, None)
-        if value not in OFF:
-            raise ConfigError(f"{KEY}: the adapter uses LoRA option {option}={value!r}, which xlpt's LoRA does not "
-                              "have")
-    for option, key in (("r", "lora_r"), ("lora_alpha", "lora_alpha")):
-        if getattr(config, option) != getattr(cfg.method, key):
-            raise ConfigError(f"{KEY}: the adapter has {option}={getattr(config, option)}; set "
-                              f"method.{key}={getattr(config, option)}")
-    adapted = sorted({name.split(".lora_")[0].rsplit(".", 1)[-1] for name in weights if ".lora_" in name})
-    lm = model.backbone.lm
-    result = set_peft_model_state_dict(lm, weights, adapter_name="default")
-    missing = [name for name in result.missing_keys if "lora_" in name]
-    unexpected = list(result.unexpected_keys)
-    if missing or unexpected:
-        raise ConfigError(f"{KEY}: the adapter adapts {', '.join(adapted)} (missing here: {missing[:2]}, not in this "
-                          f"run: {unexpected[:2]}); set method.lora_targets={','.join(adapted)}")
 
 
 def load_head(model, cfg, task, folder: Path, manifest: dict | None) -> str:
@@ -254,14 +164,15 @@ def load_head(model, cfg, task, folder: Path, manifest: dict | None) -> str:
         return "fresh" if params else "none"
     if not params:
         raise ConfigError(f"{KEY}: {path} holds a task head, but this run has no trainable head to start (it reads "
-                          "label words: method.formulation=verbalizer); use method.formulation=linear_head")
+                          "label words: head.formulation=verbalizer); use head.formulation=linear_head")
     labels = tuple(manifest["task"].get("labels", ())) if manifest and isinstance(manifest.get("task"), dict) else None
     if labels != tuple(task.labels):
         raise ConfigError(f"{KEY}: the head's rows are the labels {list(labels or [])}; this run's task {task.name} "
                           f"has {list(task.labels)} (a head only fits the label set it was trained on)")
     reads = manifest["head"].get("reads") if isinstance(manifest.get("head"), dict) else None
-    if reads != head_reads(cfg, task):
-        raise ConfigError(f"{KEY}: the head was trained on {reads}; this run's head reads {head_reads(cfg, task)}")
+    wanted = task.family_record.head_reads(task, cfg)
+    if reads != wanted:
+        raise ConfigError(f"{KEY}: the head was trained on {reads}; this run's head reads {wanted}")
     state = load_weights(path)
     wrong = sorted(set(state) ^ set(params)) + [name for name in params if name in state
                                                 and tuple(state[name].shape) != tuple(params[name].shape)]

@@ -18,14 +18,14 @@ import hashlib
 import json
 import math
 import os
-import re
-from typing import Annotated, Literal, get_args, get_origin
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from xlpt.errors import ConfigError
 from xlpt.lab.scripts import SCRIPT_NAMES, SCRIPTS
 from xlpt.schema import Bool, read_yaml_file
+from xlpt.validation_errors import describe_validation_error
 
 FORMAT_VERSION = 2
 """Bumped whenever generation, tokenization or pretraining code changes what a spec builds, so that a
@@ -450,65 +450,4 @@ def spec_from_dict(tree, source: str = "lab spec") -> LabSpec:
     try:
         return LabSpec.model_validate(tree)
     except ValidationError as err:
-        raise ConfigError(f"{source}: {describe_error(err, tree)}") from None
-
-
-def describe_error(err: ValidationError, tree: dict) -> str:
-    """The first validation problem as `key: problem (got value)`, plus how many more there are."""
-    errors = err.errors()
-    first = errors[0]
-    loc = first["loc"]
-    key = _dotted(loc, tree)
-    if first["type"] == "extra_forbidden":
-        valid = _valid_keys(loc)
-        text = f"unknown key {key!r}" + (f"; valid keys here: {', '.join(valid)}" if valid else "")
-    elif first["type"] == "missing":
-        text = f"{key}: required key is missing"
-    else:
-        message = first["msg"].removeprefix("Value error, ")
-        value = first.get("input")
-        shown = "" if isinstance(value, dict) or first["type"] == "value_error" else f" (got {value!r})"
-        field, _, rest = message.partition(": ")
-        if rest and re.fullmatch(r"[a-z_]+", field) and not key.endswith(field):
-            key, message = (f"{key}.{field}" if key else field), rest  # "syllables: min 3 > max 1"
-        text = f"{key}: {message}{shown}" if key else f"{message}{shown}"
-    more = len(errors) - 1
-    return text + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
-
-
-def _dotted(loc: tuple, tree) -> str:
-    """('languages', 1, 'share') -> 'languages[greek].share' (the language's name when it has one)."""
-    parts, node = [], tree
-    for part in loc:
-        if isinstance(part, int):
-            name = node[part].get("name") if isinstance(node, list) and part < len(node) and isinstance(node[part], dict) else None
-            parts[-1] += f"[{name or part}]" if parts else f"[{part}]"
-        else:
-            parts.append(str(part))
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            node = None
-    return ".".join(parts)
-
-
-def _valid_keys(loc: tuple) -> list[str]:
-    """Field names of the section that holds the unknown key at `loc`."""
-    model = LabSpec
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        field = model.model_fields.get(part) if model else None
-        model = _section_type(field.annotation) if field else None
-    return list(model.model_fields) if model else []
-
-
-def _section_type(annotation):
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    if get_origin(annotation) is not None:
-        for arg in get_args(annotation):
-            found = _section_type(arg)
-            if found:
-                return found
-    return None
+        raise ConfigError(f"{source}: {describe_validation_error(err, model=LabSpec, tree=tree)}") from None

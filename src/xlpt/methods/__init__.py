@@ -8,7 +8,7 @@ one line here, add configs and tests. Nothing else tests method names.
 from __future__ import annotations
 
 from xlpt.errors import ConfigError
-from xlpt.methods import full_finetune, head_only, lora, prefix_tuning, prompt_tuning, zero_shot
+from xlpt.methods import bitfit, full_finetune, head_only, lora, prefix_tuning, prompt_tuning, zero_shot
 from xlpt.methods.base import Method, MethodConfig
 
 # In the order tables show them: baselines, then from fewest to most trained parameters.
@@ -16,6 +16,7 @@ METHODS: dict[str, Method] = {record.name: record for record in (
     zero_shot.METHOD,
     head_only.METHOD,
     prompt_tuning.METHOD,
+    bitfit.METHOD,
     prefix_tuning.METHOD,
     lora.METHOD,
     full_finetune.METHOD,

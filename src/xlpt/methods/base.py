@@ -2,9 +2,15 @@
 
 A method module defines a config section (a `MethodConfig` subclass whose `name` is a Literal) and a
 `Method` record, and is listed once in `methods/__init__.py`. Everything else asks the record, never
-the method's name: training asks `trains`, evaluation asks `evaluate`, sweeps ask `config` for the
-keys it reads, the planner asks `updates_all_weights`. Importing a record must stay cheap (no torch):
-configs are validated before any heavy import, so `prepare`/`evaluate` import their code lazily.
+the method's name and never a key of its section: training asks `trains` and `start_from`, the model
+builder and the estimates ask `input_positions`, results and exports ask `result_fields`, `trained_parts`
+and `peft`, sweeps ask `config` for the keys it reads, the planner asks `planner_terms`
+(tests/test_registrations.py refuses `cfg.method.<key>` reads outside this package). Importing a record
+must stay cheap (no torch): configs are validated before any heavy import, so `prepare`/`evaluate` import
+their code lazily.
+
+Head settings (`formulation`, `word_repr`) are not a method's: they live in the run config's `head:`
+section (config/run.py), read by the task family.
 """
 
 from __future__ import annotations
@@ -24,18 +30,7 @@ class MethodConfig(Section):
     name: str
 
 
-class HeadSettings(MethodConfig):
-    """Settings of methods that train on a task head (every method but zero_shot)."""
-
-    formulation: Literal["verbalizer", "linear_head"] = "verbalizer"
-    """Classification: verbalizer (label words at the answer slot, no new parameters) | linear_head (a new
-    linear layer on the last real token's hidden state)."""
-    word_repr: Literal["last", "first", "mean"] = "last"
-    """Tagging: which subword represents a word: last (default; in a causal model only the last subword
-    has seen the whole word) | first | mean."""
-
-
-class SoftPromptSettings(HeadSettings):
+class SoftPromptSettings(MethodConfig):
     """Settings of methods that start from soft-prompt vectors (prompt tuning, prefix tuning)."""
 
     prompt_length: int = Field(20, ge=1, le=4096)
@@ -50,6 +45,63 @@ class SoftPromptSettings(HeadSettings):
         if self.prompt_init == "text" and not (self.init_text or "").strip():
             raise ValueError("method.prompt_init=text needs method.init_text (the text whose embeddings start the prompt)")
         return self
+
+
+@dataclass(frozen=True)
+class PlannerTerms:
+    """What the planner (sweeps/planner.py) counts for a method on one model shape, the task head excluded (the
+    planner adds the head: it is the task's, not the method's)."""
+
+    all_weights: bool = False
+    """Every LM weight trains: 6N training FLOPs per token instead of 4N, gradients and optimizer state for the
+    whole model."""
+    added: int = 0
+    """Float32 parameters the method adds (prompt, prefix, adapters)."""
+    backprop: bool = False
+    """Gradients flow through the decoder (anything but a head on a frozen model, or nothing at all)."""
+    adapted: tuple[str, ...] = ()
+    """Names (within a decoder layer) of the matrices whose weights or adapters train: autograd keeps their inputs."""
+    prompt: int = 0
+    """Positions added to every input sequence (soft prompt)."""
+    prefix: int = 0
+    """Key/value positions added to every layer's attention (prefix)."""
+
+
+def no_positions(method_cfg) -> int:
+    return 0
+
+
+def prompt_positions(method_cfg) -> int:
+    """Soft prompts and prefixes add `prompt_length` positions before the text (the model's maximum positions
+    must hold them, and the planner counts them)."""
+    return method_cfg.prompt_length
+
+
+def no_start(method_cfg) -> str | None:
+    return None
+
+
+def adapter_start(method_cfg) -> str | None:
+    """`method.init_from`: the PEFT adapter folder training starts from, or None."""
+    return method_cfg.init_from
+
+
+def no_fields(method_cfg) -> dict:
+    return {}
+
+
+def soft_prompt_fields(method_cfg) -> dict:
+    return {"prompt_length": method_cfg.prompt_length, "prompt_init": method_cfg.prompt_init}
+
+
+def frozen_model(method_cfg, shape) -> PlannerTerms:
+    """Nothing of the model trains (a head on a frozen model, or nothing at all)."""
+    return PlannerTerms()
+
+
+def biases(method_cfg, shape) -> PlannerTerms:
+    """The model's own bias terms train (BitFit): gradients flow through every layer, no matrix input is kept."""
+    return PlannerTerms(added=shape.bias_params, backprop=True)
 
 
 def lazy(target: str) -> Callable:
@@ -73,7 +125,10 @@ class Method:
     config: type[MethodConfig]
     """Its config section (validated); the keys it reads are exactly this model's fields."""
     summary: str
-    """One line: what trains (shown in --help and the README table)."""
+    """One line: what trains and how (shown in --help and the README table)."""
+    trained_parts: str
+    """What trains, as a short noun phrase for export messages and manifests (e.g. "biases (+ the task head,
+    if any)"): exports say it instead of guessing the method from what is attached to the model."""
     prepare: Callable
     """prepare(task_model, run_config, tokenizer): freeze/add parameters in place."""
     default_learning_rate: float | None
@@ -85,6 +140,20 @@ class Method:
     updates_all_weights: bool = False
     """Weight gradients for every matrix (full fine-tuning): 6N training FLOPs per token instead of 4N,
     and optimizer state for the whole model."""
+    input_positions: Callable[[MethodConfig], int] = no_positions
+    """input_positions(method_cfg) -> extra sequence positions the method puts before the text (prompt_length
+    for prompt and prefix tuning, else 0): checked against the model's maximum positions, counted by estimates."""
+    start_from: Callable[[MethodConfig], str | None] = no_start
+    """start_from(method_cfg) -> the PEFT adapter folder training starts from (`method.init_from`), or None."""
+    result_fields: Callable[[MethodConfig], dict] = no_fields
+    """result_fields(method_cfg) -> what results.json, manifests and exports record about the method beyond its
+    name (e.g. {"prompt_length": 20, "prompt_init": "vocab", "prompt_position": "after_bos"})."""
+    peft: str | None = None
+    """Module holding the method's PEFT form (`xlpt.methods.<m>.peft`: export to and import from PEFT adapters),
+    or None: nothing of it fits a PEFT adapter (full fine-tuning, head only, zero-shot, BitFit)."""
+    planner_terms: Callable[..., PlannerTerms] = frozen_model
+    """planner_terms(method_cfg, shape) -> PlannerTerms, where `shape` is sweeps.planner.ModelShape: what the
+    planner counts for memory and FLOPs (the task head excluded)."""
     evaluate: Callable | None = None
     """evaluate(model, tokenizer, run_config, task, examples, progress, desc) -> (metrics, records),
     for methods that score differently from their task family (zero-shot in-context scoring)."""
@@ -94,6 +163,10 @@ class Method:
     check: Callable | None = None
     """check(run_config, task) -> None, raising ConfigError: consistency with other sections, run before
     any data or model is loaded (e.g. head_only needs a head)."""
+
+    def peft_module(self):
+        """The imported PEFT-form module (torch), or None when the method has none."""
+        return importlib.import_module(self.peft) if self.peft else None
 
     def describe(self) -> str:
         keys = ", ".join(k for k in self.config.model_fields if k != "name") or "none"

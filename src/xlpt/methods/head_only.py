@@ -1,24 +1,26 @@
 """Head only: a sanity baseline. The model is frozen and only the task head trains.
 
-With the verbalizer formulation a classification task has no head, so this method needs
-method.formulation=linear_head there (tagging always has a linear head)."""
+A task scored without a head of its own (a classification task with the verbalizer formulation, a
+multiple-choice task whose choices the LM head scores) has nothing for this method to train: the
+family says so (`head_parameters(...) == 0`) and the run is refused before anything loads."""
 
 from __future__ import annotations
 
 from typing import Literal
 
 from xlpt.errors import ConfigError
-from xlpt.methods.base import HeadSettings, Method
+from xlpt.methods.base import Method, MethodConfig
 
 
-class HeadOnlyConfig(HeadSettings):
+class HeadOnlyConfig(MethodConfig):
     name: Literal["head_only"] = "head_only"
 
 
 def check(cfg, task) -> None:
-    if task.family_info.has_verbalizer and cfg.method.formulation == "verbalizer":
-        raise ConfigError("method.name=head_only trains only a task head, and the verbalizer formulation has none: "
-                          "set method.formulation=linear_head")
+    family = task.family_record
+    if family.head_parameters(task, cfg, 1) == 0:  # any hidden size: zero means no head at all
+        raise ConfigError(f"method.name=head_only trains only a task head, and task {task.name} has none "
+                          f"({family.head_reads(task, cfg)}); use another method")
 
 
 def prepare(task_model, cfg, tokenizer) -> None:
@@ -27,4 +29,5 @@ def prepare(task_model, cfg, tokenizer) -> None:
 
 METHOD = Method(
     name="head_only", display_name="Head only", config=HeadOnlyConfig, prepare=prepare, default_learning_rate=1e-3,
-                summary="the task head only; model frozen (sanity baseline)", check=check)
+    summary="the task head only; model frozen (sanity baseline)", trained_parts="the task head only", check=check,
+)

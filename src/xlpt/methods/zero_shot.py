@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from xlpt.errors import ConfigError
 from xlpt.methods.base import Method, MethodConfig, lazy
 
 
@@ -29,6 +30,18 @@ class ZeroShotConfig(MethodConfig):
     (" " for XNLI): invisible to XGLM's SentencePiece, a different first token for byte-level BPE (GPT-2)."""
 
 
+def check(cfg, task) -> None:
+    """A setting the task's family does not read (multiple choice: the task YAML's prompt says it all) is
+    refused when set, never silently ignored."""
+    honoured = set(task.family_record.zero_shot_options)
+    ignored = [f"method.{key}={getattr(cfg.method, key)}" for key, info in ZeroShotConfig.model_fields.items()
+               if key != "name" and key not in honoured and getattr(cfg.method, key) != info.default]
+    if ignored:
+        raise ConfigError(f"{', '.join(ignored)}: task {task.name} ({task.family}) does not use "
+                          f"{'this setting' if len(ignored) == 1 else 'these settings'} in its zero-shot baseline; "
+                          "remove it")
+
+
 def prepare(task_model, cfg, tokenizer) -> None:
     task_model.requires_grad_(False)
 
@@ -38,10 +51,11 @@ TRAINING_KEYS = ("train.learning_rate", "train.head_learning_rate", "train.batch
                  "train.eval_every", "train.patience", "train.log_every", "data.max_train_examples",
                  "data.max_dev_examples", "data.train_split", "data.heldout_fraction", "train.seed",
                  "data.allow_label_imbalance")
+HEAD_KEYS = ("head.formulation", "head.word_repr")  # scored by the LM itself: no verbalizer slot, no head
 
 METHOD = Method(
     name="zero_shot", display_name="Zero-shot", config=ZeroShotConfig, prepare=prepare, default_learning_rate=None,
-    trains=False,
+    trains=False, trained_parts="nothing",
     summary="nothing; in-context baseline scored by log-likelihood (lm-evaluation-harness prompts)",
-    evaluate=lazy("xlpt.evaluation.zero_shot:evaluate_zero_shot"), ignores=TRAINING_KEYS,
+    evaluate=lazy("xlpt.evaluation.zero_shot:evaluate_zero_shot"), ignores=TRAINING_KEYS + HEAD_KEYS, check=check,
 )

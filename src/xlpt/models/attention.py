@@ -16,6 +16,8 @@ PEFT's LoRA layers inside it stay where they are, and switching back restores ea
 
 Other architectures (Llama, GPT-2, ...) choose their kernel through transformers itself
 (`set_attn_implementation`); a model without an SDPA path (BLOOM) keeps eager, and `use_attention` says so.
+The architecture table (models/architectures.py) may prefer eager although transformers offers SDPA:
+Gemma-2's SDPA path drops its attention-logit soft-capping, so `sdpa` keeps Gemma-2 on eager.
 
 Dropout. In training with `train.dropout=model`, SDPA draws its attention-dropout mask from the same
 generator but not in the same way as eager's `nn.functional.dropout`: the same seed gives a different
@@ -78,7 +80,11 @@ def use_attention(lm: torch.nn.Module, kind: str) -> str:
         for module in layers:
             module.__class__ = SdpaXGLMAttention if kind == "sdpa" else _XGLMAttention
         return kind
+    from xlpt.models.architectures import architecture
+
     current = getattr(lm.config, "_attn_implementation", None) or "eager"
+    if kind == "sdpa" and architecture(lm).attention == "eager":
+        kind = "eager"  # the table's choice: SDPA would change what this architecture computes (or it has none)
     supported = kind == "eager" or getattr(lm, "_supports_sdpa", False)
     if current == kind or not supported or not hasattr(lm, "set_attn_implementation"):
         return current

@@ -7,6 +7,10 @@ transformers 4.41, but *outside* it (and skipped for `inputs_embeds`) before. `B
 start-up which is the case and applies the factor itself when needed, so soft prompts always live in
 the same (scaled) space as the text they precede.
 
+Model quirks come from the architecture table (models/architectures.py, `self.architecture`): the cache
+keyword, the logit transforms after the LM head (`finish_logits`), prefix support, the preferred kernel. What
+can be measured is measured here and the table checked against it (the embedding factor).
+
 Kernels. `use_attention` picks the attention kernel (models/attention.py: SDPA by default, eager on
 request); `compile_decoder` wraps the decoder in `torch.compile` (model.compile). Neither changes
 what is computed beyond float rounding.
@@ -20,6 +24,7 @@ import torch
 from torch import nn
 
 from xlpt.errors import ConfigError
+from xlpt.models.architectures import architecture, check_embedding_scale
 
 
 class Backbone(nn.Module):
@@ -29,9 +34,16 @@ class Backbone(nn.Module):
         self.decoder = lm.base_model  # XGLMModel / BloomModel / LlamaModel: returns hidden states, no LM head
         parameters = inspect.signature(self.decoder.forward).parameters
         self._accepts_position_ids = "position_ids" in parameters
-        # transformers >= 5.24 renamed past_key_values to cache (the old name warns until 5.40)
-        self._cache_argument = "cache" if "cache" in parameters else "past_key_values"
+        row = architecture(lm)
+        # transformers >= 5.24 renamed past_key_values to cache (the old name warns until 5.40): the table's
+        # name where the decoder takes it, else the other one (an older transformers)
+        self._cache_argument = (row.cache_argument if row.cache_argument in parameters
+                                else "cache" if "cache" in parameters else "past_key_values")
         self.embed_multiplier = self._measure_embed_multiplier()
+        self.architecture = check_embedding_scale(row, lm.config, self._module_scale() * self.embed_multiplier)
+        """The model's row of the architecture table (embedding factor checked against the measurement)."""
+        self._softcap = row.softcap(lm.config)
+        self._logit_factor = row.logit_factor(lm.config)
         self._deterministic_in_training: bool | None = None
 
     def use_attention(self, kind: str) -> str:
@@ -45,7 +57,9 @@ class Backbone(nn.Module):
         activation checkpointing and per-layer compilation act on."""
         from transformers.modeling_layers import GradientCheckpointingLayer
 
-        layers = [m for m in self.lm.modules() if isinstance(m, GradientCheckpointingLayer)]
+        scope = self.architecture.lora_scope  # a multimodal model: its text decoder's blocks only
+        layers = [m for name, m in self.lm.named_modules() if isinstance(m, GradientCheckpointingLayer)
+                  and (scope is None or f".{scope}." in f".{name}.")]
         if not layers:
             raise ConfigError(f"cannot find the decoder layers of {type(self.lm).__name__} (no "
                               "GradientCheckpointingLayer); train.sharding, train.gradient_checkpointing and "
@@ -90,6 +104,11 @@ class Backbone(nn.Module):
         return torch.equal(outputs[0], outputs[1])
 
     @property
+    def cache_argument(self) -> str:
+        """The keyword (and output field) of the decoder's key/value cache."""
+        return self._cache_argument
+
+    @property
     def hidden_size(self) -> int:
         return self.lm.get_input_embeddings().embedding_dim
 
@@ -111,11 +130,33 @@ class Backbone(nn.Module):
             kwargs["position_ids"] = position_ids
         return self.decoder(**kwargs).last_hidden_state
 
+    def finish_logits(self, logits: torch.Tensor) -> torch.Tensor:
+        """What the model does to LM-head outputs before returning them: Granite/Cohere's logit scale, Gemma-2's
+        tanh soft-capping (architecture table). Identity for most models; elementwise, so it applies to any
+        slice of the vocabulary (label-word rows, vocabulary chunks) as to the whole."""
+        if self._logit_factor != 1.0:
+            logits = logits * self._logit_factor
+        if self._softcap is not None:
+            logits = torch.tanh(logits / self._softcap) * self._softcap
+        return logits
+
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Full-vocabulary logits of hidden states, as the model's own forward computes them."""
+        return self.finish_logits(self.lm.get_output_embeddings()(hidden))
+
     def output_rows(self, token_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The LM head's weight rows (and bias) for `token_ids`: label-word logits without the full vocab."""
         head = self.lm.get_output_embeddings()
         bias = head.bias[token_ids] if getattr(head, "bias", None) is not None else None
         return head.weight[token_ids], bias
+
+    @torch.no_grad()
+    def _module_scale(self) -> float:
+        """The factor the embedding module itself applies to its weight rows (XGLM, Gemma: sqrt(d); else 1)."""
+        embeddings = self.lm.get_input_embeddings()
+        ids = torch.arange(4, 10, device=embeddings.weight.device).clamp(max=embeddings.num_embeddings - 1)
+        rows, out = embeddings.weight[ids].float(), embeddings(ids).float()
+        return float((out * rows).sum() / (rows * rows).sum().clamp_min(1e-30))
 
     @torch.no_grad()
     def _measure_embed_multiplier(self) -> float:

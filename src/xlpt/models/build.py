@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from xlpt.models.backbone import Backbone
-from xlpt.tasks.families import get_family
 
 
 def build_task_model(cfg, task, lm, tokenizer):
     """The task model with the method applied (parameters frozen/added as the method says)."""
-    model = get_family(task.family).build_model(task, cfg, Backbone(lm), tokenizer)
+    model = task.family_record.load().build_model(task, cfg, Backbone(lm), tokenizer)
     cfg.method_record.prepare(model, cfg, tokenizer)
     model.backbone.use_attention(cfg.model.attention)  # swaps classes only: LoRA layers inside stay
     if cfg.model.compile:

@@ -21,7 +21,8 @@ class VerbalizerHead(nn.Module):
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         weight, bias = self.backbone[0].output_rows(self.token_ids)
         logits = hidden @ weight.to(hidden.dtype).T
-        return logits if bias is None else logits + bias.to(hidden.dtype)
+        logits = logits if bias is None else logits + bias.to(hidden.dtype)
+        return self.backbone[0].finish_logits(logits)  # soft-capping / logit scale, as the model's forward
 
 
 class MultiTokenVerbalizer(nn.Module):
@@ -66,10 +67,10 @@ class MultiTokenVerbalizer(nn.Module):
         return self._log_probs(states.flatten(0, 1), word.repeat(batch)).view(batch, -1).sum(dim=1)
 
     def _log_probs(self, states: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        head = self.backbone[0].lm.get_output_embeddings()
+        backbone = self.backbone[0]
         out = []
         for start in range(0, states.shape[0], self.CHUNK):
-            logits = head(states[start:start + self.CHUNK]).float()
+            logits = backbone.logits(states[start:start + self.CHUNK]).float()
             picked = logits.gather(1, targets[start:start + self.CHUNK].unsqueeze(1)).squeeze(1)
             out.append(picked - torch.logsumexp(logits, dim=-1))
         return torch.cat(out)

@@ -1,4 +1,5 @@
-"""Load any Hugging Face causal LM (XGLM first; BLOOM, mGPT, Llama-style work the same way)."""
+"""Load any Hugging Face causal LM (XGLM first; BLOOM, mGPT, Llama, Qwen, Gemma, ... work the same way; their
+quirks come from models/architectures.py)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ def load_causal_lm(name_or_path: str | os.PathLike, dtype: str = "float32", devi
                                                      local_files_only=local_files_only(str(name_or_path)))
     except (OSError, ValueError) as err:
         raise ConfigError(f"cannot load model {str(name_or_path)!r}: {' '.join(str(err).split())}") from err
+    from xlpt.models.architectures import architecture, check_start_tokens
+
+    check_start_tokens(architecture(model), tokenizer, str(name_or_path))  # Gemma without BOS: one line
     if len(tokenizer) > model.get_input_embeddings().num_embeddings:
         raise ConfigError(f"{name_or_path}: tokenizer has {len(tokenizer)} entries but the model only "
                           f"{model.get_input_embeddings().num_embeddings} embeddings")
@@ -72,7 +76,7 @@ def max_positions(name_or_path: str) -> int | None:
 def check_positions(cfg) -> None:
     """Fail before loading weights when text + soft prompt cannot fit the model's positions."""
     limit = max_positions(cfg.model.name)
-    prompt = getattr(cfg.method, "prompt_length", 0) or 0
+    prompt = cfg.method_record.input_positions(cfg.method)  # the method's own count (prompt_length or 0)
     if limit is not None and cfg.data.max_length + prompt > limit:
         raise ConfigError(f"data.max_length={cfg.data.max_length} + method.prompt_length={prompt} = "
                           f"{cfg.data.max_length + prompt} positions, but {cfg.model.name} has {limit}; lower one of them")

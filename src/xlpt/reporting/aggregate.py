@@ -156,9 +156,10 @@ def system_sort_key(system: System):
     )
 
 
-# Config keys the labels already show in their own words (L=, init=, lr=, src=, the model).
-_LABELLED_KEYS = frozenset({"method.prompt_length", "method.prompt_init", "method.formulation", "data.train_lang",
-                            "train.learning_rate", "model.name", "method.name", "data.task"})
+# Config keys the labels already show in their own words (L=, init=, the formulation, lr=, src=, the model).
+# The formulation is `head.formulation`; results written before the `head:` section have `method.formulation`.
+_LABELLED_KEYS = frozenset({"method.prompt_length", "method.prompt_init", "head.formulation", "method.formulation",
+                            "data.train_lang", "train.learning_rate", "model.name", "method.name", "data.task"})
 
 
 def _siblings(systems: list[System], system: System) -> list[System]:

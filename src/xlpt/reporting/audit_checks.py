@@ -151,14 +151,15 @@ def _check_labels(runs: list[RunFiles], found) -> None:
 def _label_problems(counts: dict, spec) -> list[str]:
     used = {str(label): n for label, n in counts.items() if isinstance(n, int) and n > 0}
     total = sum(used.values())
-    tagging = spec is not None and spec.family_info.pretokenized  # labels are per word
-    unit = "word" if tagging else "example"
+    unit = spec.family_record.label_unit if spec is not None else "example"
+    starved_share = spec.family_record.starved_share if spec is not None else STARVED_SHARE
     if len(used) <= 1:
         what = f"every training {unit} is {next(iter(used))!r}" if used else f"no training {unit} counted"
         return [f"one-label training: {what}"]
     problems = []
-    starved = [label for label, n in used.items() if n / total < STARVED_SHARE]
-    if starved and not tagging:  # tag frequencies are Zipfian: a rare tag below 1% is normal
+    # None: the family's label frequencies are Zipfian (tags), so a rare label is normal
+    starved = [label for label, n in used.items() if starved_share is not None and n / total < starved_share]
+    if starved:
         shown = ", ".join(f"{label} {used[label]:,}" for label in sorted(starved))
         problems.append(f"starved labels: below 1% of the {total:,} training {unit}s ({shown})")
     absent = [label for label in (spec.labels if spec is not None else ()) if label not in used]

@@ -30,7 +30,6 @@ from functools import lru_cache
 from xlpt.config import RunConfig
 from xlpt.errors import XlptError
 from xlpt.data.examples import is_labeled
-from xlpt.tasks import get_task
 
 SAMPLE = 256
 CHARS_PER_TOKEN = 4.0
@@ -91,63 +90,58 @@ def local_tokenizer(name: str):
         return None
 
 
-@lru_cache(maxsize=None)
-def split_sample(task: str, data_dir: str, lang: str, split: str) -> tuple[int, int, tuple]:
-    """(examples, labeled examples, up to SAMPLE examples spread over the split), cached per split."""
+_SAMPLES: dict[tuple[str, str, str, str], tuple[int, int, tuple]] = {}
+
+
+def split_sample(task, data_dir: str, lang: str, split: str) -> tuple[int, int, tuple]:
+    """(examples, labeled examples, up to SAMPLE examples spread over the split) of TaskSpec `task`, cached
+    per split: the runs of a sweep share their splits (keyed by the task's name, unique in the registry)."""
     from xlpt.data.loading import load_split
 
-    examples = load_split(task, lang, split, data_dir).examples
-    labeled = sum(1 for ex in examples if is_labeled(ex))
-    stride = max(1, len(examples) // SAMPLE)
-    return len(examples), labeled, tuple(examples[::stride][:SAMPLE])
+    key = (task.name, data_dir, lang, split)
+    if key not in _SAMPLES:
+        examples = load_split(task, lang, split, data_dir).examples
+        labeled = sum(1 for ex in examples if is_labeled(ex))
+        stride = max(1, len(examples) // SAMPLE)
+        _SAMPLES[key] = len(examples), labeled, tuple(examples[::stride][:SAMPLE])
+    return _SAMPLES[key]
 
 
-def example_texts(cfg: RunConfig, example, zero_shot: bool) -> list[str]:
-    """The text(s) a run feeds the model for one example."""
-    spec = get_task(cfg.data.task)
-    if spec.family_info.pretokenized:
-        return [" ".join(example.words)]
-    fields = {name: value.strip() for name, value in example.fields().items()}
-    if zero_shot and spec.zero_shot is not None:
-        return spec.zero_shot.candidates(example.lang, fields)[0]
-    return [spec.resolve_template(cfg.data.template).text.format(**fields)]
-
-
-def mean_tokens(cfg: RunConfig, examples, zero_shot: bool = False) -> tuple[float, str]:
-    """(mean tokens per example as the model sees it, 'tokenizer' | 'heuristic')."""
+def mean_tokens(cfg: RunConfig, task, examples, zero_shot: bool = False) -> tuple[float, str]:
+    """(mean tokens per example as the model sees it, 'tokenizer' | 'heuristic'). The family says which
+    texts the model is fed for an example and how many of a text's tokens it sees (truncated or windowed)."""
     if not examples:
         return 0.0, ""
-    spec = get_task(cfg.data.task)
-    texts_per_example = [example_texts(cfg, ex, zero_shot) for ex in examples]
+    family = task.family_record
+    texts_per_example = [family.model_texts(task, cfg, ex, zero_shot) for ex in examples]
     flat = [text for texts in texts_per_example for text in texts]
     tokenizer = local_tokenizer(cfg.model.name)
     if tokenizer is not None:
         lengths, source = [len(ids) for ids in tokenizer(flat, add_special_tokens=True)["input_ids"]], "tokenizer"
     else:
         lengths, source = [heuristic_tokens(text) for text in flat], "heuristic"
-    if not spec.family_info.pretokenized:  # texts are truncated; tagging sentences are split into windows
-        lengths = [min(n, cfg.data.max_length) for n in lengths]
-    prompt = getattr(cfg.method, "prompt_length", 0) or 0
+    lengths = [family.fed_tokens(n, cfg.data.max_length) for n in lengths]
+    prompt = cfg.method_record.input_positions(cfg.method)
     return sum(lengths) / len(examples) + prompt, source
 
 
-def estimate(cfg: RunConfig, **assumptions) -> Estimate:
-    """Token counts for one run (see the module docstring) and its memory/time plan; never raises for missing
-    data. `assumptions`: gpu_memory_gb, mfu, gpu, seq_len, devices for sweeps.planner.plan."""
+def estimate(cfg: RunConfig, task, **assumptions) -> Estimate:
+    """Token counts for one run of TaskSpec `task` (see the module docstring) and its memory/time plan; never
+    raises for missing data. `assumptions`: gpu_memory_gb, mfu, gpu, seq_len, devices for sweeps.planner.plan."""
     if cfg.data.data_dir == "hf":
         result = Estimate(error="data.data_dir=hf: sizes are unknown without downloading")
     else:
-        result = _token_estimate(cfg)
-    add_plan(cfg, result, **assumptions)
+        result = _token_estimate(cfg, task)
+    add_plan(cfg, task, result, **assumptions)
     return result
 
 
-def _token_estimate(cfg: RunConfig) -> Estimate:
+def _token_estimate(cfg: RunConfig, task) -> Estimate:
     try:
         from xlpt.data.sources import TaskData
 
         result = Estimate()
-        data = TaskData(get_task(cfg.data.task), cfg.data.data_dir)
+        data = TaskData(task, cfg.data.data_dir)
         if cfg.method_record.trains:
             _estimate_training(cfg, result, data)
         _estimate_evaluation(cfg, result, data)
@@ -156,12 +150,12 @@ def _token_estimate(cfg: RunConfig) -> Estimate:
         return Estimate(error=str(err))
 
 
-def add_plan(cfg: RunConfig, result: Estimate, **assumptions) -> None:
+def add_plan(cfg: RunConfig, task, result: Estimate, **assumptions) -> None:
     """Memory, devices and GPU-hours (sweeps.planner); a model whose config cannot be read gets a note."""
     from xlpt.sweeps.planner import plan
 
     try:
-        planned = plan(cfg, result.train_tokens, result.dev_tokens, result.eval_tokens, **assumptions)
+        planned = plan(cfg, task, result.train_tokens, result.dev_tokens, result.eval_tokens, **assumptions)
     except XlptError as err:
         result.plan_notes.append(f"no memory plan: {err}")
         return
@@ -174,7 +168,7 @@ def _training_sizes(cfg: RunConfig, data) -> tuple[int, int, tuple]:
     """(training examples, selection examples, a sample of training examples), as training counts them."""
     from xlpt.data.plan import plan_training
 
-    task, lang, data_dir = cfg.data.task, cfg.data.train_lang, cfg.data.data_dir
+    task, lang, data_dir = data.task, cfg.data.train_lang, cfg.data.data_dir
     plan = plan_training(cfg, data.labeled_splits(lang))
     n_rows, _, sample = split_sample(task, data_dir, lang, plan.train.split)
     n_train = plan.train.count(n_rows)
@@ -185,7 +179,7 @@ def _training_sizes(cfg: RunConfig, data) -> tuple[int, int, tuple]:
 def _estimate_training(cfg: RunConfig, result: Estimate, data) -> None:
     train = cfg.train
     n_train, n_dev, sample = _training_sizes(cfg, data)
-    per_example, result.lengths_from = mean_tokens(cfg, sample)
+    per_example, result.lengths_from = mean_tokens(cfg, data.task, sample)
     batches_per_epoch = math.ceil(n_train / train.batch_size)
     result.n_train = n_train
     result.steps = train.max_steps or max(1, math.ceil(train.epochs * batches_per_epoch / train.grad_accum))
@@ -204,9 +198,9 @@ def _estimate_evaluation(cfg: RunConfig, result: Estimate, data) -> None:
     trains = cfg.method_record.trains
     training = plan_training(cfg, data.labeled_splits(cfg.data.train_lang)) if trains else None
     for lang, split in plan.items():
-        n, _, sample = split_sample(cfg.data.task, cfg.data.data_dir, lang, split)
+        n, _, sample = split_sample(data.task, cfg.data.data_dir, lang, split)
         n = evaluation_count(n, lang, split, training, cfg.data.max_eval_examples)
-        per_example, source = mean_tokens(cfg, sample, not trains)
+        per_example, source = mean_tokens(cfg, data.task, sample, not trains)
         result.lengths_from = result.lengths_from or source
         result.eval_examples += n
         result.eval_tokens += round(n * per_example)

@@ -132,10 +132,8 @@ def _needs_work(run: PlannedRun, run_dir: Path, label: str, slurm_live: set[str]
 
 
 def _submit_and_wait(todo, out: Path, sweep: str, options: ClusterOptions, outcome: SweepOutcome, say) -> None:
-    from xlpt.tasks import get_task
-
     for run, _ in todo:  # the job reads config.yaml and task.yaml from the run directory
-        RunDir(out / run.id).claim(run.cfg, get_task(run.cfg.data.task))
+        RunDir(out / run.id).claim(run.cfg, run.task_spec)
     local = options.executor == "submitit-local"
     limit = (options.max_parallel or 1) if local and options.wait else None
     poll = options.poll_seconds or (1.0 if local else 15.0)
@@ -224,12 +222,17 @@ def resource_groups(runs: list[PlannedRun], requested: dict) -> list[tuple[JobRe
 def slurm_plan(runs: list[PlannedRun], out: Path, sweep: str, options: ClusterOptions) -> list[dict]:
     """What `--executor slurm` would submit for `runs`, without submitting or writing anything: per job array
     its runs, resources, partition/account, concurrency and the sbatch script submitit would write."""
+    from unittest import mock
+
     import submitit
 
     plan = []
     for resources, group in resource_groups(runs, options.requested):
-        # AutoExecutor(cluster="slurm") neither calls Slurm nor creates its folder until a job is submitted
-        executor = submitit.AutoExecutor(folder=(out / SUBMITIT_FOLDER).resolve(), cluster="slurm")
+        # AutoExecutor(cluster="slurm") neither calls Slurm nor creates its folder until a job is submitted; it
+        # only refuses to be built where `srun` is not on PATH, which a preview (a laptop, a login node without
+        # Slurm's client) does not need: that check is lifted for this construction alone.
+        with mock.patch.object(submitit.SlurmExecutor, "affinity", classmethod(lambda cls: 1)):
+            executor = submitit.AutoExecutor(folder=(out / SUBMITIT_FOLDER).resolve(), cluster="slurm")
         executor.update_parameters(**executor_parameters(options, resources, sweep))
         slurm = executor._executor  # noqa: SLF001 - submitit's own script writer: the dry run shows its exact text
         if len(group) > 1:  # what submitit does for a batch: one array of len(group) tasks

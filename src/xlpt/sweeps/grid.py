@@ -50,6 +50,7 @@ import copy
 import itertools
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -57,11 +58,10 @@ from xlpt.config import RunConfig, config_from_dict
 from xlpt.errors import ConfigError
 from xlpt.run_dir import run_id
 from xlpt.schema import parse_value, read_yaml_file
-from xlpt.config.loading import DEFAULT_METHOD
+from xlpt.config.loading import DEFAULT_METHOD, SECTIONS
 from xlpt.methods import METHODS, get_method
 from xlpt.tasks import get_task
 
-SECTIONS = ("model", "data", "method", "train")
 SWEEP_KEYS = ("name", "description", "out", "base_configs", "grid", "per_task", "per_method", "exclude")
 # The keys that select a `per_task` / `per_method` entry.
 SELECTORS = {"per_task": "data.task", "per_method": "method.name"}
@@ -106,6 +106,11 @@ class PlannedRun:
     @property
     def task(self) -> str:
         return self.cfg.data.task
+
+    @cached_property
+    def task_spec(self):
+        """The run's TaskSpec, resolved once where the sweep is planned; estimates and claims take it."""
+        return get_task(self.cfg.data.task)
 
     @property
     def method(self) -> str:
@@ -436,11 +441,15 @@ def canonical(cfg: RunConfig) -> RunConfig:
     """Reset what the run's method never reads to its default (its record's `ignores`), so the id only
     depends on settings that can change the result."""
     tree = cfg.to_dict()
-    defaults = RunConfig(method=cfg.method.model_copy()).to_dict()
     for dotted in irrelevant_keys(cfg.method.name):
         section, key = dotted.split(".")
-        tree[section][key] = defaults[section][key]
+        tree[section][key] = _section_default(section, key)
     return config_from_dict(tree)
+
+
+def _section_default(section: str, key: str) -> Any:
+    """The default of `section.key` of a section other than `method` (whose keys are the method's own)."""
+    return RunConfig.model_fields[section].default_factory().model_dump(mode="json", by_alias=True)[key]
 
 
 def _resolve(spec: SweepSpec, assignments: dict[str, Any]) -> RunConfig:
@@ -494,8 +503,9 @@ def _describe_settings(runs: list[PlannedRun]) -> None:
         settings = {"model": Path(str(run.model)).name or str(run.model)} if several_models else {}
         if run.cfg.method_record.trains:
             settings["train.learning_rate"] = run.cfg.learning_rate
-        if hasattr(run.cfg.method, "prompt_length"):
-            settings["method.prompt_length"] = run.cfg.method.prompt_length
+        described = run.cfg.method_record.result_fields(run.cfg.method)
+        if "prompt_length" in described:
+            settings["method.prompt_length"] = described["prompt_length"]
         for key, value in flat.items():
             if key not in settings and len({repr(other.get(key)) for other in group}) > 1:
                 settings[key] = value

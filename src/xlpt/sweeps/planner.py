@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from xlpt.errors import ConfigError
+from xlpt.models.published import PUBLISHED
 
 GPU = "H100"
 GPU_MEMORY_GB = 80.0
@@ -52,13 +53,21 @@ DEVICE_COUNTS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 GB = 1e9
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 
-# XGLM's published shapes (Lin et al. 2022, and the hub configs), so that the planner works offline for them.
-KNOWN_XGLM = {
-    "facebook/xglm-564M": dict(num_layers=24, d_model=1024, attention_heads=16, ffn_dim=4096),
-    "facebook/xglm-1.7B": dict(num_layers=24, d_model=2048, attention_heads=16, ffn_dim=8192),
-    "facebook/xglm-2.9B": dict(num_layers=48, d_model=2048, attention_heads=16, ffn_dim=8192),
-    "facebook/xglm-7.5B": dict(num_layers=32, d_model=4096, attention_heads=32, ffn_dim=16384),
+# Published shapes of the models the presets in configs/models/ name (the hub configs), so that the planner
+# works offline for them: hub name -> the transformers config's model_type and the keys that size it. A preset
+# whose model is missing here needs its config.json in the local Hugging Face cache (tests/test_registrations.py
+# requires every preset here, with a model_type the architecture table knows).
+KNOWN_MODELS = {
+    "facebook/xglm-564M": ("xglm", dict(num_layers=24, d_model=1024, attention_heads=16, ffn_dim=4096,
+                                        vocab_size=256008, max_position_embeddings=2048)),
+    "facebook/xglm-1.7B": ("xglm", dict(num_layers=24, d_model=2048, attention_heads=16, ffn_dim=8192,
+                                        vocab_size=256008, max_position_embeddings=2048)),
+    "facebook/xglm-2.9B": ("xglm", dict(num_layers=48, d_model=2048, attention_heads=16, ffn_dim=8192,
+                                        vocab_size=256008, max_position_embeddings=2048)),
+    "facebook/xglm-7.5B": ("xglm", dict(num_layers=32, d_model=4096, attention_heads=32, ffn_dim=16384,
+                                        vocab_size=256008, max_position_embeddings=2048)),
 }
+KNOWN_MODELS.update({name: (m.model_type, m.sizes) for name, m in PUBLISHED.items()})  # the presets' (H1)
 _ATTENTION = ("q_proj", "k_proj", "v_proj", "query_key_value", "c_attn")
 _CONTEXT = ("out_proj", "o_proj", "dense", "c_proj")
 _FFN_IN = ("fc1", "up_proj", "gate_proj", "dense_h_to_4h", "c_fc")
@@ -85,6 +94,10 @@ class ModelShape:
     """(name within a layer, in_features, out_features) of the first decoder layer's matrices."""
     buffer_bytes: int = 0
     """Non-parameter tensors (e.g. XGLM's sinusoidal position table), in the weights' dtype."""
+    bias_params: int = 0
+    """Parameters of the model's bias terms (what BitFit trains)."""
+    model_type: str = ""
+    """transformers' `config.model_type` (the architecture table's key: LoRA's `auto` targets)."""
     sdpa: bool = True
     """Whether model.attention=sdpa gives this model a fused kernel (XGLM through xlpt's patch, others where
     transformers has an SDPA path; BLOOM has none)."""
@@ -95,21 +108,29 @@ class ModelShape:
         return self.params - self.layers * self.layer_params
 
 
+def known_config(name: str):
+    """The transformers config of a model of KNOWN_MODELS, built without the network."""
+    from transformers import AutoConfig
+
+    model_type, sizes = KNOWN_MODELS[name]
+    return AutoConfig.for_model(model_type, **sizes)
+
+
 def _config(name: str):
-    from transformers import AutoConfig, XGLMConfig
+    from transformers import AutoConfig
 
     try:
         return AutoConfig.from_pretrained(name, local_files_only=True)
     except (OSError, ValueError):
-        if name in KNOWN_XGLM:
-            return XGLMConfig(vocab_size=256008, max_position_embeddings=2048, **KNOWN_XGLM[name])
+        if name in KNOWN_MODELS:
+            return known_config(name)
         raise ConfigError(f"cannot read the config of {name!r} without the network; give a local model folder or "
                           "download it once (the planner reads config.json only)") from None
 
 
 @lru_cache(maxsize=None)
 def model_shape(name: str) -> ModelShape:
-    """The shape of the model `name` (a local folder, the Hugging Face cache, or one of KNOWN_XGLM)."""
+    """The shape of the model `name` (a local folder, the Hugging Face cache, or one of KNOWN_MODELS)."""
     return shape_of(_config(name), name)
 
 
@@ -127,8 +148,7 @@ def shape_of(config, name: str = "") -> ModelShape:
     layers = [m for m in lm.modules() if isinstance(m, GradientCheckpointingLayer)]
     if not layers:
         raise ConfigError(f"{name}: cannot find its decoder layers; the planner knows transformers' decoder models")
-    linears = tuple((n, m.in_features, m.out_features) for n, m in layers[0].named_modules()
-                    if isinstance(m, torch.nn.Linear))
+    linears = tuple((n, *_in_out(m)) for n, m in layers[0].named_modules() if _in_out(m) is not None)
     embeddings = lm.get_input_embeddings()
     heads = next((getattr(config, k) for k in ("attention_heads", "num_attention_heads", "n_head") if
                   getattr(config, k, None)), 1)
@@ -145,7 +165,8 @@ def shape_of(config, name: str = "") -> ModelShape:
         attention_dropout=float(next((getattr(config, k) for k in ("attention_dropout", "attn_pdrop")
                                       if getattr(config, k, None) is not None), 0.0)),
         linear_shapes=linears, buffer_bytes=sum(b.numel() * b.element_size() for b in lm.buffers()),
-        sdpa=config.model_type == "xglm" or bool(getattr(type(lm), "_supports_sdpa", False)))
+        bias_params=sum(p.numel() for n, p in lm.named_parameters() if n.endswith(".bias")),
+        model_type=config.model_type, sdpa=config.model_type == "xglm" or bool(getattr(type(lm), "_supports_sdpa", False)))
 
 
 # ---------------------------------------------------------------------------------------------- memory
@@ -193,31 +214,31 @@ class Trainable:
     prompt: int = 0
 
 
-def trainable(cfg, shape: ModelShape) -> Trainable:
-    """Ask the method record and its config (never its name) what trains."""
-    from xlpt.tasks import get_task
-
-    record, method = cfg.method_record, cfg.method
-    task = get_task(cfg.data.task)
+def trainable(cfg, task, shape: ModelShape) -> Trainable:
+    """Ask the method record (never its name or its keys) what trains, and the task's family what its head adds."""
+    record = cfg.method_record
     if not record.trains:
         return Trainable()
-    head = 0
-    if not task.family_info.has_verbalizer or getattr(method, "formulation", "verbalizer") == "linear_head":
-        head = shape.d_model * task.num_labels + task.num_labels
-    length = getattr(method, "prompt_length", 0) or 0
-    everything = frozenset({"attention", "context", "ffn_in", "ffn_out"})
-    if record.updates_all_weights:
-        return Trainable(lm=shape.params, extra=head, backprop=True, saved_inputs=everything)
-    if hasattr(method, "lora_r"):
-        targets = [t.strip() for t in method.lora_targets.split(",") if t.strip()]
-        adapted = [(n, i, o) for n, i, o in shape.linear_shapes if any(n == t or n.endswith("." + t) for t in targets)]
-        extra = shape.layers * sum(method.lora_r * (i + o) for _, i, o in adapted)
-        return Trainable(extra=extra + head, backprop=True, saved_inputs=frozenset(_kind(n) for n, *_ in adapted))
-    if length and record.uses_input_prompt:
-        return Trainable(extra=length * shape.d_model + head, backprop=True, prompt=length)
-    if length:  # a prefix: keys and values for every layer
-        return Trainable(extra=2 * shape.layers * length * shape.d_model + head, backprop=True, prefix=length)
-    return Trainable(extra=head)  # a head on a frozen model: no gradient reaches the decoder
+    head = task.family_record.head_parameters(task, cfg, shape.d_model)
+    terms = record.planner_terms(cfg.method, shape)
+    if terms.all_weights:
+        saved = frozenset({"attention", "context", "ffn_in", "ffn_out"})
+    else:
+        saved = frozenset(_kind(name) for name in terms.adapted)
+    return Trainable(lm=shape.params if terms.all_weights else 0, extra=terms.added + head, backprop=terms.backprop,
+                     saved_inputs=saved, prefix=terms.prefix, prompt=terms.prompt)
+
+
+def _in_out(module) -> tuple[int, int] | None:
+    """(in, out) features of a matrix layer: torch's Linear, or GPT-2's Conv1D (its weight is stored in x out)."""
+    import torch
+    from transformers.pytorch_utils import Conv1D
+
+    if isinstance(module, torch.nn.Linear):
+        return module.in_features, module.out_features
+    if isinstance(module, Conv1D):
+        return module.weight.shape[0], module.nf
+    return None
 
 
 def _kind(name: str) -> str:
@@ -227,13 +248,14 @@ def _kind(name: str) -> str:
     return "other"
 
 
-def memory(cfg, shape: ModelShape, devices: int, seq_len: int, device_type: str = "cuda") -> Memory:
+def memory(cfg, task, shape: ModelShape, devices: int, seq_len: int, device_type: str = "cuda") -> Memory:
     """Per-device memory of one training step of `cfg` on `devices` processes (see the module docstring).
+    `task`: the run's TaskSpec (its family says how large the task head is).
     `seq_len`: tokens of text per sequence (the soft prompt is added here); `device_type` decides what
     autocast=auto means and how large a dropout mask is (CUDA: 1 byte; CPU: the activation's size)."""
     train = cfg.train
     sharded = train.sharding == "full" and devices > 1
-    what = trainable(cfg, shape)
+    what = trainable(cfg, task, shape)
     wb = DTYPE_BYTES[cfg.model.dtype]
     autocast = train.autocast in ("bf16", "fp16") or (train.autocast == "auto" and device_type == "cuda")
     cb = 2 if autocast else wb
@@ -339,24 +361,24 @@ def describe_assumptions(gpu: str = GPU, gpu_memory_gb: float = GPU_MEMORY_GB, m
             f"{PEAK_FLOPS[gpu] / 1e12:.0f} TFLOP/s bf16, sequences padded to data.max_length")
 
 
-def devices_needed(cfg, shape: ModelShape, seq_len: int, gpu_memory_gb: float) -> tuple[int | None, bool, Memory]:
+def devices_needed(cfg, task, shape: ModelShape, seq_len: int, gpu_memory_gb: float) -> tuple[int | None, bool, Memory]:
     """(fewest devices, sharded?, memory there). Unsharded data parallelism cannot lower the weights and
     optimizer memory, so a run that does not fit one device is planned sharded (train.sharding=full)."""
     capacity = USABLE * gpu_memory_gb * GB
-    one = memory(cfg, shape, 1, seq_len)
+    one = memory(cfg, task, shape, 1, seq_len)
     if one.peak <= capacity:
         return 1, False, one
     sharded_cfg = cfg.model_copy(deep=True)
     sharded_cfg.train.sharding = "full"
     for n in DEVICE_COUNTS[1:]:
-        mem = memory(sharded_cfg, shape, n, seq_len)
+        mem = memory(sharded_cfg, task, shape, n, seq_len)
         if mem.peak <= capacity:
             return n, True, mem
-    return None, True, memory(sharded_cfg, shape, DEVICE_COUNTS[-1], seq_len)
+    return None, True, memory(sharded_cfg, task, shape, DEVICE_COUNTS[-1], seq_len)
 
 
-def plan(cfg, train_tokens: int, selection_tokens: int, eval_tokens: int, gpu_memory_gb: float = GPU_MEMORY_GB,
-         mfu: float = MFU, gpu: str = GPU, seq_len: int | None = None, devices: int | None = None) -> Plan:
+def plan(cfg, task, train_tokens: int, selection_tokens: int, eval_tokens: int,
+         gpu_memory_gb: float = GPU_MEMORY_GB, mfu: float = MFU, gpu: str = GPU, seq_len: int | None = None, devices: int | None = None) -> Plan:
     """The plan for `cfg` with the token counts of sweeps.estimate. `seq_len` (default data.max_length, the
     worst case: a micro-batch padded to the longest possible text) sets the activations. `devices`: show the
     memory on that many GPUs, as configured (train.sharding), instead of on the fewest that fit."""
@@ -368,9 +390,9 @@ def plan(cfg, train_tokens: int, selection_tokens: int, eval_tokens: int, gpu_me
         raise ConfigError(f"--gpu {gpu!r}: known GPUs are {', '.join(PEAK_FLOPS)}")
     shape = model_shape(cfg.model.name)
     seq_len = seq_len or cfg.data.max_length
-    n, sharded, mem = devices_needed(cfg, shape, seq_len, gpu_memory_gb)
+    n, sharded, mem = devices_needed(cfg, task, shape, seq_len, gpu_memory_gb)
     if devices is not None:
-        mem = memory(cfg, shape, devices, seq_len)
+        mem = memory(cfg, task, shape, devices, seq_len)
         sharded = mem.sharded
     record = cfg.method_record
     recompute = 2 if cfg.train.gradient_checkpointing else 0

@@ -30,7 +30,7 @@ class EncodingReport:
 
 def example_fields(example) -> dict[str, str]:
     """The template fields of an example: {text} or {text_a, text_b}, surrounding white space stripped."""
-    return {name: value.strip() for name, value in example.fields().items()}
+    return {name: value.strip() for name, value in example.fields.items()}
 
 
 def fill(template: Template, fields: dict[str, str]) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from xlpt.schema import load_yaml, read_yaml_file
-from xlpt.config.errors import describe_validation_error
+from xlpt.validation_errors import describe_validation_error
 from xlpt.errors import ConfigError
 from xlpt.tasks.spec import TaskSpec
 
@@ -49,7 +49,7 @@ def task_from_tree(tree, source: str) -> TaskSpec:
     try:
         return TaskSpec.model_validate({**tree, "source": source})
     except ValidationError as err:
-        raise ConfigError(f"{source}: {describe_validation_error(err)}") from None
+        raise ConfigError(f"{source}: {describe_validation_error(err, model=TaskSpec)}") from None
 
 
 def load_task_file(path: str | Path) -> TaskSpec:

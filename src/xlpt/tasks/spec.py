@@ -29,7 +29,7 @@ from pydantic import Field, model_validator
 
 from xlpt.schema import Bool, Section
 from xlpt.errors import ConfigError
-from xlpt.tasks.families import FamilyInfo, family_info
+from xlpt.tasks.families import FamilyRecord, family_record
 
 SPLITS = ("train", "dev", "test")
 
@@ -48,12 +48,78 @@ class Template(Section):
         return {name for _, name, _, _ in string.Formatter().parse(self.text) if name}
 
 
-class TaskData(Section):
-    """Where a task's files are under --data-dir and how to read them."""
+class SourceExclusion(Section):
+    """Files that must never serve some splits, and why (written into the data contract as ignored)."""
+
+    origin: str | None = None
+    """Source-folder prefix (`xglue` matches `xglue-supergleber`)."""
+    file: str | None = None
+    """Exact file name (`translated_train.tsv`)."""
+    splits: tuple[Literal["train", "dev", "test"], ...] = SPLITS
+    """The splits the files may not serve (default: all)."""
+    why: str = Field(min_length=1)
+    """One line for the contract: why the files are never used."""
+
+    @model_validator(mode="after")
+    def _names_something(self) -> "SourceExclusion":
+        if self.origin is None and self.file is None:
+            raise ValueError(f"data.sources.exclude: an entry names neither `origin` nor `file` (why: {self.why!r})")
+        return self
+
+    def applies(self, origin: str, name: str, split: str) -> bool:
+        return (split in self.splits and (self.origin is None or origin.startswith(self.origin))
+                and (self.file is None or name == self.file))
+
+
+class SourceRules(Section):
+    """How the shared / XTREME layouts (data/layout.py) choose among a language's source folders."""
+
+    order: tuple[str, ...] = ()
+    """Source-folder prefixes, most preferred first (`xtreme` before `xglue`); a folder no prefix matches ranks
+    after all of them. Labeled files always come before unlabeled ones, whatever the order."""
+    exclude: tuple[SourceExclusion, ...] = ()
+    """Files that never serve some splits (XGLUE's re-split of XNLI dev as train/dev)."""
+    readers: tuple[str, ...] = ()
+    """The readers (the manifest's format names: tsv3, hdr4, conllu, ...) this task's files may be read with; a
+    file that could only be read with another is a problem of its language. Empty: any the family accepts."""
+    formats: dict[str, str] = Field(default_factory=dict)
+    """Source-folder prefix -> reader (the manifest's format name, e.g. xcopa_jsonl): files there are read with
+    it, not guessed from their name and contents."""
+
+    @model_validator(mode="after")
+    def _check(self) -> "SourceRules":
+        repeated = sorted({origin for origin in self.order if self.order.count(origin) > 1})
+        if repeated:
+            raise ValueError(f"data.sources.order names {', '.join(repeated)} twice")
+        blank = [origin for origin in (*self.order, *self.formats) if not origin.strip() or "/" in origin]
+        if blank:
+            raise ValueError(f"data.sources: {blank[0]!r} is not a source-folder prefix (one folder name, not empty)")
+        undeclared = sorted(set(self.formats.values()) - set(self.readers)) if self.readers else []
+        if undeclared:
+            raise ValueError(f"data.sources.formats uses {', '.join(undeclared)}, not among data.sources.readers")
+        return self
+
+    def rank(self, origin: str) -> int:
+        """Position of the first prefix `origin` starts with (unmatched: after all of them)."""
+        return next((i for i, prefix in enumerate(self.order) if origin.startswith(prefix)), len(self.order))
+
+    def exclusion(self, origin: str, name: str, split: str) -> str | None:
+        """Why a file may not serve `split` (the first matching `exclude` entry), or None."""
+        return next((f"not used ({entry.why})" for entry in self.exclude if entry.applies(origin, name, split)), None)
+
+    def format_of(self, origin: str) -> str | None:
+        """The declared reader of a source folder (longest matching prefix), or None."""
+        matches = [prefix for prefix in self.formats if origin.startswith(prefix)]
+        return self.formats[max(matches, key=len)] if matches else None
+
+
+class DataSection(Section):
+    """Where a task's files are under --data-dir and how to read them (the task YAML's `data:`)."""
 
     layout: Literal["path", "xtreme"] = "path"
-    """path: files found by the `path` pattern | xtreme: the XTREME / shared-data layouts of the four
-    original tasks (data/layout.py)."""
+    """path: files found by the `path` pattern | xtreme: the XTREME / shared-data layout
+    `<task>/<lang>/<source>/<file>` or `download/<task>/<split>-<lang>.tsv` (data/layout.py), with the
+    rules of `sources`."""
     path: str | None = None
     """Pattern relative to --data-dir with {lang} and {split} (train, dev, test), e.g. "{lang}/{split}.tsv"."""
     format: str | None = None
@@ -61,6 +127,8 @@ class TaskData(Section):
     columns: dict[str, str] = Field(default_factory=dict)
     """Field name -> column (tsv/csv header name, jsonl key); `label` names the label column, `id` an
     optional example id. Fields default to their own name."""
+    sources: SourceRules = Field(default_factory=SourceRules)
+    """layout xtreme: source order, exclusions and declared readers (see SourceRules)."""
     train_lang: str = "en"
     """The source language: training and checkpoint selection read only its data."""
     label_parallel: Bool = False
@@ -70,12 +138,26 @@ class TaskData(Section):
     """Other spellings of labels found in files (lower-cased spelling -> label), e.g. contradictory."""
     parallel: Literal["row", "id"] | None = None
     """How rows align across languages: row (row i of a split is the same item in every language: XNLI,
-    PAWS-X) | id (equal example ids are the same item, in any split: SIB-200's index_id) | empty = not
+    PAWS-X, XCOPA) | id (equal example ids are the same item, in any split: SIB-200's index_id) | empty = not
     declared: leakage across languages is then not checked, and results and the report say so. Evaluation
     never scores a row that translates a training row (counted as excluded_parallel)."""
+    corpus: str | None = None
+    """The parallel corpus the task's texts are taken from, when other tasks share it (flores200: SIB-200 and
+    Belebele). Recorded with the parallel check (data/parallel.py); rows are not matched across tasks."""
     complete_test: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     """Language -> the files (CoNLL-U treebank stems such as de_hdt) the benchmark's test set is made of, where
     it is several: a test read from fewer is recorded as partial, per language, in results and tables."""
+
+    @model_validator(mode="after")
+    def _sources_need_the_layout(self) -> "DataSection":
+        rules = self.sources
+        if self.layout == "path" and (rules.order or rules.exclude or rules.formats or rules.readers):
+            raise ValueError("data.sources applies to layout: xtreme only; a data.path task names its one file "
+                             "per language and split")
+        if self.corpus is not None and self.parallel is None:
+            raise ValueError(f"data.corpus={self.corpus!r} needs data.parallel (row or id): a shared corpus is only "
+                             "meaningful for parallel rows")
+        return self
 
 
 class LmEvalZeroShot(Section):
@@ -126,7 +208,13 @@ class TaskSpec(Section):
     languages: tuple[str, ...] = ()
     """The benchmark's languages (informative, and the hub loader's list); the data layer discovers
     which languages are actually on disk and never assumes this list."""
-    data: TaskData
+    data: DataSection
+    fields: tuple[str, ...] = ()
+    """The text fields of an example (template placeholders, data columns besides `label`/`id`); empty = the
+    family's defaults (pair_classification: text_a, text_b; text_classification: text; tagging: words)."""
+    prompt: dict | None = None
+    """A family's own prompt section (multiple choice: how context and choices are joined), checked by the
+    family (`check_task`)."""
     template: str | None = None
     label_words: dict[str, str] | None = None
     templates: dict[str, Template] = Field(default_factory=dict)
@@ -152,33 +240,30 @@ class TaskSpec(Section):
 
     @model_validator(mode="after")
     def _check(self) -> "TaskSpec":
-        info = family_info(self.family)
-        if self.metric not in info.metrics:
-            raise ValueError(f"metric {self.metric!r} is not one of {', '.join(info.metrics)} for {self.family}")
+        record = family_record(self.family)
+        if self.metric not in record.metrics:
+            raise ValueError(f"metric {self.metric!r} is not one of {', '.join(record.metrics)} for {self.family}")
         if len(set(self.labels)) != len(self.labels):
             raise ValueError(f"labels repeat: {list(self.labels)}")
+        if len(set(self.fields)) != len(self.fields) or {"label", "id"} & set(self.fields):
+            raise ValueError(f"fields {list(self.fields)}: names must be distinct and not `label` or `id`")
         self._check_labels()
-        self._check_templates(info)
-        self._check_data(info)
+        self._check_templates()
+        self._check_data(record)
         if self.zero_shot is not None:
-            check_format(self.zero_shot.format, (*info.fields, "question", "word"), (*info.fields, "word"),
-                         "zero_shot.format")
             try:
                 self.zero_shot.check_words(self.zero_shot.words, len(self.labels))
             except ConfigError as error:
                 raise ValueError(str(error)) from None
-        if self.metric == "f1" and not all(t == "O" or t[:2] in ("B-", "I-") for t in self.labels):
-            raise ValueError("metric f1 (entity F1) needs IOB2 tags: O, B-X, I-X")
+        record.check_task(self)  # what only the family knows (templates required, tag scheme, prompt section)
         return self
 
-    def _check_templates(self, info: FamilyInfo) -> None:
-        if info.has_verbalizer and not self.templates:
-            raise ValueError(f"a {self.family} task needs `template` and `label_words`")
+    def _check_templates(self) -> None:
         if self.templates and self.default_template not in self.templates:
             raise ValueError(f"default_template {self.default_template!r} is not among templates "
                              f"{', '.join(self.templates)}")
         for name, template in self.templates.items():
-            check_template(template, self.labels, info.fields, f"templates.{name}")
+            check_template(template, self.labels, self.example_fields, f"templates.{name}")
 
     def _check_labels(self) -> None:
         """Files are matched stripped, and aliases lower-cased (data.labels): a label or alias that could never
@@ -199,19 +284,15 @@ class TaskSpec(Section):
             if alias in self.labels:
                 raise ValueError(f"data.label_aliases: {alias!r} is itself a label; an alias cannot rename it")
 
-    def _check_data(self, info: FamilyInfo) -> None:
+    def _check_data(self, record: FamilyRecord) -> None:
         data = self.data
         if data.layout == "xtreme":
             return
         if not data.path or "{lang}" not in data.path or "{split}" not in data.path:
             raise ValueError("data.path must be a pattern with {lang} and {split}, e.g. \"{lang}/{split}.tsv\"")
-        if data.format not in info.formats:
-            raise ValueError(f"data.format {data.format!r} is not one of {', '.join(info.formats)} for {self.family}")
-        allowed = set(info.fields) | {"label", "id"}
-        unknown = set(data.columns) - allowed
-        if unknown and info.has_verbalizer:
-            raise ValueError(f"data.columns names unknown fields {sorted(unknown)}; {self.family} fields are "
-                             f"{', '.join(sorted(allowed))}")
+        if data.format not in record.formats:
+            raise ValueError(f"data.format {data.format!r} is not one of {', '.join(record.formats)} for {self.family}")
+        allowed = set(self.example_fields) | {"label", "id"}
         readers: dict[str, str] = {}
         for field_name in sorted(allowed | set(data.columns)):
             column = self.column(field_name)
@@ -227,8 +308,14 @@ class TaskSpec(Section):
         return len(self.labels)
 
     @property
-    def family_info(self) -> FamilyInfo:
-        return family_info(self.family)
+    def family_record(self) -> FamilyRecord:
+        """The task's family (tasks/families): generic code asks it, never which family it is."""
+        return family_record(self.family)
+
+    @property
+    def example_fields(self) -> tuple[str, ...]:
+        """The example's text fields: the YAML's `fields`, else the family's defaults."""
+        return self.fields or self.family_record.fields
 
     @property
     def train_lang(self) -> str:
@@ -240,7 +327,7 @@ class TaskSpec(Section):
     def resolve_template(self, choice: "str | Template | None") -> Template:
         """The template a run uses: a name from `templates`, an inline Template, or None for the default."""
         if isinstance(choice, Template):
-            check_template(choice, self.labels, self.family_info.fields, "data.template")
+            check_template(choice, self.labels, self.example_fields, "data.template")
             return choice
         name = choice or self.default_template
         if name not in self.templates:
@@ -249,7 +336,10 @@ class TaskSpec(Section):
         return self.templates[name]
 
     def definition_hash(self) -> str:
-        blob = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True, ensure_ascii=False)
+        # Keys added later are left out while unset, so a task's hash does not change with the schema.
+        unset = {key for key in ("fields", "prompt") if not getattr(self, key)}
+        blob = json.dumps(self.model_dump(mode="json", by_alias=True, exclude=unset), sort_keys=True,
+                          ensure_ascii=False)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 

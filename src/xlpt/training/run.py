@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from xlpt import checkpoints, provenance
+from xlpt.training.checkpointer import Checkpointer
 from xlpt.data.balance import check_training_labels, describe_counts, label_counts
 from xlpt.data.plan import plan_training, rows_read
 from xlpt.distributed import devices, setup
@@ -30,7 +31,6 @@ from xlpt.models.loading import check_positions, count_parameters, load_causal_l
 from xlpt.models.origin import pipeline_notice, read_origin
 from xlpt.run_dir import RunDir
 from xlpt.tasks import get_task
-from xlpt.tasks.families import get_family
 from xlpt.tracking import check_tracker, tracking
 from xlpt.training.flops import train_flops_per_token
 from xlpt.training.loop import train
@@ -131,6 +131,8 @@ def _silent(message: str) -> None:
 
 
 def _train(cfg, task, run: RunDir, log, progress: bool, context) -> dict:
+    """Data first (it is cheap and fails early), then the model, then the loop; returns train_summary.json's
+    content (rank 0 writes it). A method that trains nothing (zero-shot) records the model and stops there."""
     record = cfg.method_record
     check_tracker(cfg)  # a missing tracker package fails before any data or model is loaded
     seed_everything(cfg.train.seed)
@@ -143,19 +145,7 @@ def _train(cfg, task, run: RunDir, log, progress: bool, context) -> dict:
         for line in data.log_lines():  # the data contract: files used, ignored (and why), rules, problems
             log(line)
         train_examples, dev_examples, files, drawn = training_data(cfg, task, data, log)
-    check_positions(cfg)
-    devices.configure(context.device, cfg.train.tf32)
-    lm, tokenizer = load_causal_lm(cfg.model.name, cfg.model.dtype, _load_device(cfg, context))
-    # Before anything trains (full fine-tuning changes the embeddings): best.safetensors records the base
-    # it was trained on, so export, predict and method.init_from can refuse another one of the same shape.
-    base = checkpoints.identity_metadata(base_identity(lm, cfg.model.name))
-    model = build_task_model(cfg, task, lm, tokenizer)
-    imported = None
-    if getattr(cfg.method, "init_from", None):  # start from a PEFT adapter instead of the method's own init
-        from xlpt.export.peft_import import start_from_adapter
-
-        imported = start_from_adapter(model, cfg, task, tokenizer)
-        log(imported.describe())
+    lm, tokenizer, model, checkpointer, imported = _task_model(cfg, task, run, log, context)
     params = parameter_report(model)
     log(f"{cfg.method.name} on {task.name} with {cfg.model.name}: {params['trainable_params']:,} trainable of "
         f"{params['total_params']:,} parameters ({100 * params['trainable_fraction']:.4f}%)")
@@ -169,14 +159,14 @@ def _train(cfg, task, run: RunDir, log, progress: bool, context) -> dict:
     if imported is not None:
         result["init_from"] = imported.summary()
     if record.trains:
-        objective = get_family(task.family).objective(task, cfg, tokenizer, train_examples, dev_examples, log)
+        # The family (classification, tagging, multiple choice) knows how its examples become batches and a loss.
+        objective = task.family_record.load().objective(task, cfg, tokenizer, train_examples, dev_examples, log)
         flops = train_flops_per_token(lm, full_finetune=record.updates_all_weights)
         try:
             # train.report_to: tensorboard / wandb see what train_log.jsonl gets (the main process only)
             with tracking(cfg, run, enabled=context.is_main) as on_log:
-                outcome = train(model, objective, cfg.train, cfg.learning_rate, run.path, context.device, log, progress,
-                                flops, on_log=on_log, context=context, settings=divergence_settings(cfg),
-                                checkpoint_metadata=base)
+                outcome = train(model, objective, cfg.train, cfg.learning_rate, checkpointer, context.device, log,
+                                progress, flops, on_log=on_log, context=context, settings=divergence_settings(cfg))
         except TrainingDiverged as err:
             if context.is_main:
                 result.update(status="diverged", error=str(err), finished=_now())
@@ -193,6 +183,25 @@ def _train(cfg, task, run: RunDir, log, progress: bool, context) -> dict:
     if context.is_main:
         run.write_summary(result)
     return result
+
+
+def _task_model(cfg, task, run: RunDir, log, context):
+    """(language model, tokenizer, task model with the method attached, checkpointer, imported adapter or None)."""
+    check_positions(cfg)
+    devices.configure(context.device, cfg.train.tf32)
+    lm, tokenizer = load_causal_lm(cfg.model.name, cfg.model.dtype, _load_device(cfg, context))
+    # Before anything trains (full fine-tuning changes the embeddings): the best weights record the base they
+    # were trained on, so export, predict and method.init_from can refuse another one of the same shape.
+    identity = checkpoints.identity_metadata(base_identity(lm, cfg.model.name))
+    checkpointer = Checkpointer.for_run(run, metadata=identity)
+    model = build_task_model(cfg, task, lm, tokenizer)
+    imported = None
+    if cfg.method_record.start_from(cfg.method):  # start from a PEFT adapter instead of the method's own init
+        from xlpt.export.peft_import import start_from_adapter
+
+        imported = start_from_adapter(model, cfg, task, tokenizer)
+        log(imported.describe())
+    return lm, tokenizer, model, checkpointer, imported
 
 
 def divergence_settings(cfg) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from xlpt.data.formats import read_file
+from xlpt.tasks import get_task
 from xlpt.data.problems import ProblemSink
 from xlpt.errors import DataFormatError
 
@@ -41,7 +42,8 @@ class RealCopy:
     """One of REAL_FILES, its lines, and checks on damaged copies of it."""
 
     def __init__(self, name: str, data_dir: Path, root: Path):
-        relative, self.fmt, self.task, self.lang = REAL_FILES[name]
+        relative, self.fmt, task, self.lang = REAL_FILES[name]
+        self.task = get_task(task)
         self.name, self.source, self.root = name, data_dir / relative, root
         self.record_line = RECORD_LINE[name]
         lines = self.source.read_bytes().decode("utf-8").split("\n")

@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from xlpt.data.formats import read_file
+from xlpt.tasks import get_task
 from xlpt.data.problems import ProblemSink
 
 
@@ -104,7 +105,7 @@ def test_real_files_have_unique_sent_ids_so_repeats_are_errors(data_dir):
     # Checked before making a repeat an error: every sentence of the 3 real files has its own sent_id.
     for path in sorted((data_dir / "udpos" / "de" / "ud-v2.5").glob("*.conllu")):
         sent_ids = re.findall(r"^# sent_id = (.*)$", path.read_text(encoding="utf-8"), re.M)
-        sentences = list(read_file(path, "conllu", task="udpos", lang="de"))
+        sentences = list(read_file(path, "conllu", task=get_task("udpos"), lang="de"))
         assert [s.id for s in sentences] == [f"{path.name}:{i}" for i in sent_ids]
         assert len(set(sent_ids)) == len(sent_ids) == len(sentences)
 
@@ -132,7 +133,7 @@ def test_counts_come_only_from_kept_sentences(kit):
            _row("4", "d", "NOUN")]
     counts, sink = Counter(), ProblemSink(collect=True)
     path = kit.write("x-ud-test.conllu", "\n".join(bad) + "\n\n" + GOOD)
-    sentences = list(read_file(path, "conllu", task="udpos", lang="de", counts=counts, problems=sink))
+    sentences = list(read_file(path, "conllu", task=get_task("udpos"), lang="de", counts=counts, problems=sink))
     assert [s.words for s in sentences] == [("Ich", "war", "im", "Haus"), ("Ja",)]
     assert counts["multiword_tokens"] == 1 and counts["empty_nodes"] == 1  # GOOD's only
     assert [e.line for e in sink.errors] == [5]

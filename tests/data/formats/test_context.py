@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from xlpt.data.formats import read_file
+from xlpt.tasks import get_task
 from xlpt.data.formats.context import labeled_by_vote
 from xlpt.data.problems import ProblemSink
 
@@ -35,7 +36,7 @@ def test_a_real_conllu_header_alone_has_no_examples(real):
 def test_no_examples_is_not_added_when_every_record_was_already_reported(kit):
     path = kit.write("test.tsv", "id\tsentence1\tsentence2\tlabel\n1\ta\tb\t7\n")
     sink = ProblemSink(collect=True)
-    assert list(read_file(path, "hdr4", task="pawsx", lang="de", problems=sink)) == []
+    assert list(read_file(path, "hdr4", task=get_task("pawsx"), lang="de", problems=sink)) == []
     assert [(e.line, e.problem.split(" (")[0]) for e in sink.errors] == [(2, "unknown label id 7")]
 
 

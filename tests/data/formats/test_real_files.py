@@ -5,15 +5,17 @@ from __future__ import annotations
 import pytest
 
 from xlpt.data.formats import read_file
+from xlpt.tasks import get_task
 
 
 @pytest.mark.parametrize("task", ["xnli", "pawsx", "udpos", "panx"])
 def test_every_file_matches_its_manifest_row(data_dir, manifest_rows, task):
     rows = [row for row in manifest_rows if row["task"] == task]
+    spec = get_task(task)
     assert rows
     wrong = []
     for row in rows:
-        examples = list(read_file(data_dir / row["dest"], row["fmt"], task=task, lang=row["lang"]))
+        examples = list(read_file(data_dir / row["dest"], row["fmt"], task=spec, lang=row["lang"]))
         labels = [getattr(ex, "label", None) if hasattr(ex, "label") else ex.tags for ex in examples]
         labeled = all(label is not None for label in labels)
         if (len(examples), labeled) != (row["n"], row["labeled"]):

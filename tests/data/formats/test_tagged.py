@@ -11,6 +11,7 @@ from xlpt.data.examples import TaggedSentence
 from xlpt.data.formats.tagged import _tab_census, write_tagged
 from xlpt.data.problems import ProblemSink
 from xlpt.data.formats import read_file
+from xlpt.tasks import get_task
 
 
 def test_sentences_tags_and_ids(kit):
@@ -113,7 +114,7 @@ def test_empty_file(kit):
 def test_collecting_sink_reports_every_problem_and_keeps_good_sentences(kit):
     path = kit.write("dev-en.tsv", "a\tO\n\nb\tX\n\nc\n\nd\tO\n")
     sink = ProblemSink(collect=True)
-    sentences = list(read_file(path, "tag", task="panx", lang="en", problems=sink))
+    sentences = list(read_file(path, "tag", task=get_task("panx"), lang="en", problems=sink))
     assert [s.words for s in sentences] == [("a",), ("d",)]
     assert [(e.line, e.problem.split()[0]) for e in sink.errors] == [(3, "unknown"), (5, "tag")]
 
@@ -124,7 +125,7 @@ def test_prefixes_are_counted_once_on_the_careful_path_and_not_for_dropped_sente
     path = kit.write("dev-af.tsv", "af:a\tO\naf:b\tO\n\naf:c\tO\taf:d\n\naf:e\tO\n")
     sink = ProblemSink(collect=True)
     counts = Counter()
-    sentences = list(read_file(path, "tag", task="panx", lang="af", counts=counts, problems=sink))
+    sentences = list(read_file(path, "tag", task=get_task("panx"), lang="af", counts=counts, problems=sink))
     assert [s.words for s in sentences] == [("a", "b"), ("e",)]
     assert [e.line for e in sink.errors] == [4] and counts["prefixes_stripped"] == 3
 

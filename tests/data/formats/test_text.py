@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 
 from xlpt.data.formats import read_file
+from xlpt.tasks import get_task
 from xlpt.data.problems import ProblemSink
 
 FORMATS = ["conllu", "csv_token", "hdr4", "hdr4q", "jsonl", "tag", "tsv2", "tsv3", "txt3"]
@@ -92,6 +93,6 @@ def test_reading_resumes_after_a_quoting_error(real):
 def test_quoted_field_over_several_lines_is_one_error_and_no_row(kit):
     path = kit.write("dev-en.tsv", 'a\tb\tneutral\n"open\nclosed"\td\tneutral\nc\td\tneutral\n')
     sink = ProblemSink(collect=True)
-    examples = list(read_file(path, "tsv3", task="xnli", lang="en", problems=sink))
+    examples = list(read_file(path, "tsv3", task=get_task("xnli"), lang="en", problems=sink))
     assert [(e.line, e.problem.split(" (")[0]) for e in sink.errors] == [(2, "quoted field runs from line 2 to 3")]
     assert [e.id for e in examples] == ["dev-en.tsv:1", "dev-en.tsv:4"]

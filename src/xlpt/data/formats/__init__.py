@@ -1,6 +1,6 @@
 """Readers for every real file format, keyed by the manifest's `fmt` names, and for tasks' own files.
 
-Each reader takes a `ReadContext` and yields `PairExample`s, `TextExample`s or `TaggedSentence`s.
+Each reader takes a `ReadContext` and yields the task family's examples (`Example`, `TaggedSentence`).
 Malformed input is reported through the context (DataFormatError naming file, line and problem);
 quirks are counted. The shared/XTREME layouts use the manifest's formats (`READERS`); a task with
 `data.layout: path` names its own format (`TASK_READERS`: tsv, csv, jsonl with `data.columns`; tag,
@@ -13,7 +13,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from xlpt.data.examples import PairExample, TaggedSentence
+from xlpt.data.examples import Example, TaggedSentence
+from xlpt.data.formats.choices import read_copa_jsonl, read_xcopa_jsonl
 from xlpt.data.formats.conllu import read_conllu
 from xlpt.data.formats.context import ReadContext
 from xlpt.data.formats.csv_token import read_csv_token
@@ -22,7 +23,7 @@ from xlpt.data.formats.table import read_table_csv, read_table_jsonl, read_table
 from xlpt.data.formats.tagged import read_tagged
 from xlpt.data.problems import ProblemSink
 from xlpt.errors import ConfigError
-from xlpt.tasks import get_task
+from xlpt.tasks import TaskSpec
 
 READERS: dict[str, Callable[[ReadContext], Iterator]] = {
     "tsv3": read_tsv3,
@@ -34,6 +35,8 @@ READERS: dict[str, Callable[[ReadContext], Iterator]] = {
     "tag": read_tagged,
     "conllu": read_conllu,
     "csv_token": read_csv_token,
+    "xcopa_jsonl": read_xcopa_jsonl,
+    "copa_jsonl": read_copa_jsonl,
 }
 TASK_READERS: dict[str, Callable[[ReadContext], Iterator]] = {
     "tsv": read_table_tsv,
@@ -43,26 +46,21 @@ TASK_READERS: dict[str, Callable[[ReadContext], Iterator]] = {
     "conllu": read_conllu,
 }
 PAIR_FORMATS = frozenset({"tsv3", "tsv2", "txt3", "hdr4", "hdr4q", "jsonl"})
-TAGGING_FORMATS = frozenset({"tag", "conllu", "csv_token"})
-def formats_for(info) -> frozenset[str]:
-    """The formats above that yield examples of a family: words and tags for pretokenized (tagging)
-    families, text pairs for families whose fields are text_a and text_b."""
-    if info.pretokenized:
-        return TAGGING_FORMATS
-    return PAIR_FORMATS if set(info.fields) == {"text_a", "text_b"} else frozenset()
+"""The pair readers (what `xlpt score --gold-format` may name); which family reads which format is the
+family's `layout_formats`."""
 
 
 def read_file(
     path: Path | str,
     fmt: str,
     *,
-    task: str,
+    task: TaskSpec,
     lang: str,
     counts: Counter | None = None,
     problems: ProblemSink | None = None,
-) -> Iterator[PairExample | TaggedSentence]:
+) -> Iterator[Example | TaggedSentence]:
     """Examples of one file in format `fmt`. Raises ConfigError for an unknown format or task/format mismatch."""
-    spec = get_task(task)
+    spec = task
     readers, allowed = _readers(spec)
     if fmt not in readers:
         raise ConfigError(f"unknown data format {fmt!r}; valid formats: {', '.join(readers)}")
@@ -75,5 +73,7 @@ def read_file(
 def _readers(spec) -> tuple[dict, frozenset]:
     """The reader table of the task's layout, and the formats its family may use."""
     if spec.data.layout == "path":
-        return TASK_READERS, frozenset(spec.family_info.formats)
-    return READERS, formats_for(spec.family_info)
+        return TASK_READERS, frozenset(spec.family_record.formats)
+    # The task YAML's declared readers (data.sources.readers), else every reader of its family's examples.
+    return READERS, frozenset(spec.data.sources.readers) or spec.family_record.layout_formats
+

@@ -9,14 +9,13 @@ Two families of tab-separated files exist and must not be mixed up:
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from xlpt.data.examples import PairExample
+from xlpt.data.examples import Example, PairExample
 from xlpt.data.formats.context import ReadContext, labeled_by_vote, yields_examples
-from xlpt.data.formats.text import Records, csv_records, data_lines, read_text
+from xlpt.data.formats.text import Records, csv_records, data_lines, json_object, read_text
 from xlpt.data.labels import normalise_label
 
 TEXT_LABEL = ("text_a", "text_b", "label")
@@ -26,19 +25,19 @@ PAWS_HEADER = ["id", "sentence1", "sentence2", "label"]
 
 
 @yields_examples
-def read_tsv3(ctx: ReadContext) -> Iterator[PairExample]:
+def read_tsv3(ctx: ReadContext) -> Iterator[Example]:
     """XTREME `sentence1<TAB>sentence2<TAB>label`, csv-quoted, no header."""
     return _read(ctx, True, TEXT_LABEL)
 
 
 @yields_examples
-def read_tsv2(ctx: ReadContext) -> Iterator[PairExample]:
+def read_tsv2(ctx: ReadContext) -> Iterator[Example]:
     """XTREME test files with labels removed: `sentence1<TAB>sentence2`, csv-quoted."""
     return _read(ctx, True, TEXT_ONLY)
 
 
 @yields_examples
-def read_txt3(ctx: ReadContext) -> Iterator[PairExample]:
+def read_txt3(ctx: ReadContext) -> Iterator[Example]:
     """XGLUE `premise<TAB>hypothesis<TAB>label` with string labels and no quoting.
 
     A file whose records mostly have two columns is read as unlabeled (as the folder scan judges it).
@@ -47,13 +46,13 @@ def read_txt3(ctx: ReadContext) -> Iterator[PairExample]:
 
 
 @yields_examples
-def read_hdr4(ctx: ReadContext) -> Iterator[PairExample]:
+def read_hdr4(ctx: ReadContext) -> Iterator[Example]:
     """Original PAWS-X layout `id sentence1 sentence2 label` with a header and no quoting."""
     return _read(ctx, False, ID_TEXT_LABEL, header=PAWS_HEADER)
 
 
 @yields_examples
-def read_hdr4q(ctx: ReadContext) -> Iterator[PairExample]:
+def read_hdr4q(ctx: ReadContext) -> Iterator[Example]:
     """PAWS-X layout with header, exported by pandas, so csv-quoted."""
     return _read(ctx, True, ID_TEXT_LABEL, header=PAWS_HEADER)
 
@@ -97,7 +96,7 @@ def jsonl_is_labeled(text: str) -> bool:
 
 
 @yields_examples
-def read_jsonl(ctx: ReadContext) -> Iterator[PairExample]:
+def read_jsonl(ctx: ReadContext) -> Iterator[Example]:
     """HF export: one object per line with premise/hypothesis (or sentence1/sentence2) and an int label.
 
     Labeled or not is decided by a vote of all rows; rows that disagree with the majority are errors.
@@ -131,12 +130,9 @@ def _jsonl_records(ctx: ReadContext, text: str) -> Records:
 
 def _json_row(raw: str) -> tuple[dict | None, str | None]:
     """(row, None) for a well-formed line, else (None, what is wrong with it)."""
-    try:
-        obj = json.loads(raw)
-    except json.JSONDecodeError as err:
-        return None, f"invalid JSON: {err.msg} at column {err.colno}"
-    if not isinstance(obj, dict):
-        return None, "expected a JSON object"
+    obj, problem = json_object(raw)
+    if problem:
+        return None, problem
     keys = ("premise", "hypothesis") if "premise" in obj else ("sentence1", "sentence2")
     if not all(isinstance(obj.get(key), str) for key in keys):
         return None, f"expected string fields {keys[0]!r} and {keys[1]!r}"
@@ -202,7 +198,7 @@ def _header_ok(ctx: ReadContext, rows: Records, header: list[str]) -> bool:
     return True
 
 
-def _pair(ctx: ReadContext, line: int, row: dict) -> PairExample | None:
+def _pair(ctx: ReadContext, line: int, row: dict) -> Example | None:
     label = None
     if "label" in row:
         try:
@@ -235,7 +231,7 @@ def _without_blank_lines(ctx: ReadContext, records: Records) -> Records:
         ctx.counts["trailing_blank_lines"] += len(blanks)
 
 
-def write_pairs(path: Path, examples: Iterable[PairExample]) -> int:
+def write_pairs(path: Path, examples: Iterable[Example]) -> int:
     """Write tsv3 (or tsv2 when no example has a label) with csv quoting, XTREME style. Returns rows written."""
     examples = list(examples)
     labeled = any(example.label is not None for example in examples)

@@ -7,7 +7,8 @@
 - tsv: a header row, tab-separated, csv quoting (a field with `"`, tab or newline is quoted and its
   quotes doubled), as pandas `to_csv(sep="\\t", index=False)` writes it. csv: the same with commas.
 - jsonl: one JSON object per line; `columns` names keys.
-Each text field of the family (`text`, or `text_a` and `text_b`) and `label` must be a column of every
+Each text field of the task (its YAML `fields`, else the family's: `text`, or `text_a` and `text_b`) and
+`label` must be a column of every
 file (a field defaults to its own name); `id` is optional: by default a column called `id` is used
 when there is one, else the example is named `<file>:<line>`. Every row must carry a known label:
 names of the task's labels, a `label_aliases` spelling, or an id 0..N-1 in label order. Problems are
@@ -16,28 +17,27 @@ reported by file and line like every reader's (duplicate ids, wrong field counts
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
-from xlpt.data.examples import PairExample, TextExample
+from xlpt.data.examples import Example
 from xlpt.data.formats.context import ReadContext, yields_examples
 from xlpt.data.formats.pairs import _first_use, _without_blank_lines
-from xlpt.data.formats.text import csv_records, data_lines, read_text
+from xlpt.data.formats.text import csv_records, data_lines, json_object, read_text
 from xlpt.data.labels import normalise_label
 
 
 @yields_examples
-def read_table_tsv(ctx: ReadContext) -> Iterator[PairExample | TextExample]:
+def read_table_tsv(ctx: ReadContext) -> Iterator[Example]:
     return _read_delimited(ctx, "\t")
 
 
 @yields_examples
-def read_table_csv(ctx: ReadContext) -> Iterator[PairExample | TextExample]:
+def read_table_csv(ctx: ReadContext) -> Iterator[Example]:
     return _read_delimited(ctx, ",")
 
 
 @yields_examples
-def read_table_jsonl(ctx: ReadContext) -> Iterator[PairExample | TextExample]:
+def read_table_jsonl(ctx: ReadContext) -> Iterator[Example]:
     text = read_text(ctx)
     if text is None:
         return
@@ -90,7 +90,7 @@ def _read_delimited(ctx: ReadContext, delimiter: str):
 def _columns(ctx: ReadContext) -> dict[str, str]:
     """field -> column for the family's text fields, the label and (if named or present) the id."""
     task = ctx.task
-    columns = {field: task.column(field) for field in task.family_info.fields}
+    columns = {field: task.column(field) for field in task.example_fields}
     columns["label"] = task.column("label")
     columns["id"] = task.column("id")
     return columns
@@ -117,19 +117,14 @@ def _header(ctx: ReadContext, line: int, header: list[str], delimiter: str) -> d
 
 
 def _json_object(ctx: ReadContext, line: int, raw: str) -> dict | None:
-    try:
-        row = json.loads(raw)
-    except json.JSONDecodeError as err:
-        ctx.fail(line, f"invalid JSON: {err.msg} at column {err.colno}")
-        return None
-    if not isinstance(row, dict):
-        ctx.fail(line, "expected a JSON object")
-        return None
+    row, problem = json_object(raw)
+    if problem:
+        ctx.fail(line, problem)
     return row
 
 
-def _example(ctx: ReadContext, line: int, values: dict, seen: dict[str, int]) -> PairExample | TextExample | None:
-    fields = ctx.task.family_info.fields
+def _example(ctx: ReadContext, line: int, values: dict, seen: dict[str, int]) -> Example | None:
+    fields = ctx.task.example_fields
     for field in fields:
         value = values[field]
         if not isinstance(value, str):
@@ -151,6 +146,5 @@ def _example(ctx: ReadContext, line: int, values: dict, seen: dict[str, int]) ->
     if not _first_use(ctx, seen, example_id, line):
         return None
     example_id = example_id or ctx.example_id(line)
-    if fields == ("text",):
-        return TextExample(values["text"], label, ctx.lang, example_id)
-    return PairExample(values["text_a"], values["text_b"], label, ctx.lang, example_id)
+    return ctx.task.family_record.make_example({field: values[field] for field in fields}, label, ctx.lang,
+                                               example_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -138,3 +139,15 @@ def _field_limit(size: int):
         yield
     finally:
         csv.field_size_limit(old)
+
+
+def json_object(raw: str) -> tuple[dict | None, str | None]:
+    """(object, None) for a line holding one JSON object, else (None, what is wrong), in the one wording every
+    JSON-lines reader reports (the caller adds file and line)."""
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as err:
+        return None, f"invalid JSON: {err.msg} at column {err.colno}"
+    if not isinstance(obj, dict):
+        return None, "expected a JSON object"
+    return obj, None

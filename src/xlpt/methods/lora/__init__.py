@@ -7,10 +7,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from xlpt.methods.base import HeadSettings, Method, lazy
+from xlpt.methods.base import Method, MethodConfig, PlannerTerms, adapter_start, lazy
 
 
-class LoraConfig(HeadSettings):
+class LoraConfig(MethodConfig):
     name: Literal["lora"] = "lora"
     lora_r: int = Field(8, ge=1, le=4096)
     """Rank r of each update B·A (adds r * (in + out) weights per adapted Linear layer)."""
@@ -18,9 +18,10 @@ class LoraConfig(HeadSettings):
     """Scale: the update is multiplied by lora_alpha / lora_r."""
     lora_dropout: float = Field(0.0, ge=0, lt=1)
     """Dropout on the adapter's input during training."""
-    lora_targets: str = Field("q_proj,k_proj,v_proj,out_proj,fc1,fc2", min_length=1)
-    """Comma-separated names of the Linear layers to adapt (XGLM's names; PEFT has no default for XGLM).
-    Each must match at least one layer of the model (checked when the model is built)."""
+    lora_targets: str = Field("auto", min_length=1)
+    """auto (the architecture table's targets for the model's type, models/architectures.py) | comma-separated
+    names of the Linear (or GPT-2 style Conv1D) layers to adapt. Each must match at least one layer of the model
+    (checked when the model is built)."""
     init_from: str | None = Field(None, min_length=1, exclude_if=lambda value: value is None)
     """A PEFT adapter folder (a LORA adapter_config.json + adapter_model.safetensors, e.g. written by `xlpt
     export`) to start from instead of B = 0; its sizes must match this section's. A task head saved beside it by
@@ -28,8 +29,28 @@ class LoraConfig(HeadSettings):
     starts; left out of config.yaml when empty."""
 
 
+def targets(method_cfg, model_type: str | None = None) -> list[str]:
+    """The layer names LoRA adapts: `lora_targets` as given, or the architecture table's for `auto`."""
+    if method_cfg.lora_targets.strip() == "auto":
+        from xlpt.models.architectures import architecture
+
+        return list(architecture(model_type).lora_targets)
+    return [name.strip() for name in method_cfg.lora_targets.split(",") if name.strip()]
+
+
+def planner_terms(method_cfg, shape) -> PlannerTerms:
+    """r * (in + out) weights per adapted matrix per layer; autograd keeps the adapted matrices' inputs."""
+    names = targets(method_cfg, getattr(shape, "model_type", None))
+    adapted = [(n, i, o) for n, i, o in shape.linear_shapes if any(n == t or n.endswith("." + t) for t in names)]
+    return PlannerTerms(added=shape.layers * sum(method_cfg.lora_r * (i + o) for _, i, o in adapted), backprop=True,
+                        adapted=tuple(n for n, *_ in adapted))
+
+
 METHOD = Method(
     name="lora", display_name="LoRA", config=LoraConfig,
     summary="LoRA adapters on the named Linear layers (via PEFT), model frozen",
     prepare=lazy("xlpt.methods.lora.adapter:prepare"), default_learning_rate=5e-4,
+    trained_parts="LoRA adapters (+ the task head, if any)", start_from=adapter_start,
+    peft="xlpt.methods.lora.peft",
+    planner_terms=planner_terms,
 )

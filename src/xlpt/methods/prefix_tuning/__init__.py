@@ -10,7 +10,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from xlpt.methods.base import Method, SoftPromptSettings
+from xlpt.methods.base import (Method, PlannerTerms, SoftPromptSettings, adapter_start, prompt_positions,
+                               soft_prompt_fields)
 
 
 class PrefixTuningConfig(SoftPromptSettings):
@@ -32,8 +33,17 @@ def prepare(task_model, cfg, tokenizer) -> None:
     task_model.prefix = DeepPrefix(*initial_key_values(task_model.backbone, vectors))
 
 
+def planner_terms(method_cfg, shape) -> PlannerTerms:
+    """Keys and values of n positions for every layer."""
+    n = method_cfg.prompt_length
+    return PlannerTerms(added=2 * shape.layers * n * shape.d_model, backprop=True, prefix=n)
+
+
 METHOD = Method(
     name="prefix_tuning", display_name="Prefix tuning", config=PrefixTuningConfig, prepare=prepare,
     default_learning_rate=1e-2,
     summary="per-layer key/value prefixes (deep prompts, + the task head, if any); model frozen",
+    trained_parts="per-layer key/value prefixes (+ the task head, if any)", input_positions=prompt_positions,
+    start_from=adapter_start, result_fields=soft_prompt_fields, peft="xlpt.methods.prefix_tuning.peft",
+    planner_terms=planner_terms,
 )

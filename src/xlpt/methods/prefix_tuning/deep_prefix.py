@@ -66,6 +66,7 @@ class DeepPrefix(nn.Module):
 def initial_key_values(backbone, vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(keys, values), each (layers, heads, P, head_dim): what the frozen decoder caches when it reads the
     (P, d) input vectors `vectors` (in the scaled embedding space) at positions 0..P-1."""
+    backbone.architecture.check_prefix()  # one line, before training, for a model without a key/value cache
     decoder = backbone.decoder
     dtype = backbone.lm.get_input_embeddings().weight.dtype
     embeds = vectors.unsqueeze(0).to(dtype)
@@ -73,10 +74,12 @@ def initial_key_values(backbone, vectors: torch.Tensor) -> tuple[torch.Tensor, t
     was_training = decoder.training
     decoder.eval()  # no dropout in the starting point
     try:
-        cache = decoder(inputs_embeds=embeds, attention_mask=torch.ones_like(positions), position_ids=positions,
-                        use_cache=True).past_key_values
+        output = decoder(inputs_embeds=embeds, attention_mask=torch.ones_like(positions), position_ids=positions,
+                         use_cache=True)
     finally:
         decoder.train(was_training)
+    # the output field is named like the cache keyword (`cache` since transformers 5.24, `past_key_values` before)
+    cache = getattr(output, backbone.cache_argument)
     keys = torch.stack([layer.keys[0] for layer in cache.layers])
     values = torch.stack([layer.values[0] for layer in cache.layers])
     return keys.float(), values.float()

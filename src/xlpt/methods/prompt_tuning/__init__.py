@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from xlpt.methods.base import Method, SoftPromptSettings
+from xlpt.methods.base import (Method, PlannerTerms, SoftPromptSettings, adapter_start, prompt_positions,
+                               soft_prompt_fields)
 
 
 class PromptTuningConfig(SoftPromptSettings):
@@ -33,8 +34,20 @@ def prepare(task_model, cfg, tokenizer) -> None:
     task_model.prompt_position = cfg.method.prompt_position
 
 
+def result_fields(method_cfg) -> dict:
+    return {**soft_prompt_fields(method_cfg), "prompt_position": method_cfg.prompt_position}
+
+
+def planner_terms(method_cfg, shape) -> PlannerTerms:
+    """n vectors of the model's width; gradients flow back through every layer to the input."""
+    return PlannerTerms(added=method_cfg.prompt_length * shape.d_model, backprop=True, prompt=method_cfg.prompt_length)
+
+
 METHOD = Method(
     name="prompt_tuning", display_name="Prompt tuning", config=PromptTuningConfig, prepare=prepare,
     default_learning_rate=3e-2,
     summary="n soft prompt vectors in the input (+ the task head, if any); model frozen", uses_input_prompt=True,
+    trained_parts="soft prompt vectors (+ the task head, if any)", input_positions=prompt_positions,
+    start_from=adapter_start, result_fields=result_fields, peft="xlpt.methods.prompt_tuning.peft",
+    planner_terms=planner_terms,
 )

@@ -1,57 +1,49 @@
-"""Task families: how a kind of task becomes model inputs, a head, a loss, predictions and metrics.
+"""Task families: how a kind of task becomes examples, model inputs, a head, a loss, predictions and metrics.
 
-A task (a YAML file, see tasks/spec.py) names its family; the family does the work. This module is the
-registry: one `FamilyInfo` per family, cheap to import (no torch), pointing at the implementation that
-`get_family` imports when a model is built. Adding a family: write `families/<name>.py` implementing
-`families.base.Family`, add its record here.
+A task (a YAML file, see tasks/spec.py) names its family; the family does the work. Each family is a
+package `families/<name>/` whose `__init__.py` defines `FAMILY`, a torch-free `FamilyRecord`
+(families/record.py) pointing at its torch side. This module is the registry: adding a family is its
+package plus ONE line in `FAMILY_PACKAGES`. A package without `FAMILY`, or whose record lacks a required
+method, is refused here with one line (before any task is read), not when a run reaches the gap.
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 
 from xlpt.errors import ConfigError
+from xlpt.tasks.families.record import FamilyRecord
+
+FAMILY_PACKAGES = (
+    "xlpt.tasks.families.pair_classification",
+    "xlpt.tasks.families.text_classification",
+    "xlpt.tasks.families.tagging",
+    "xlpt.tasks.families.multiple_choice",
+)
 
 
-@dataclass(frozen=True)
-class FamilyInfo:
-    name: str
-    fields: tuple[str, ...]
-    """The text fields of an example (template placeholders / data columns besides `label`)."""
-    formats: tuple[str, ...]
-    """File formats a user-defined task of this family may name in `data.format`."""
-    metrics: tuple[str, ...]
-    """Headline metrics a task of this family may choose (first = default)."""
-    has_verbalizer: bool
-    """Classification read from label words at the answer slot (templates and label words apply)."""
-    pretokenized: bool
-    """Examples carry the dataset's own words (tagging); otherwise raw text, split by the tokenizer."""
-    implementation: str
-    """`module:Class` of the Family implementation."""
+def load_family(package: str) -> FamilyRecord:
+    """The FAMILY record of a family package, checked; ConfigError (one line) when it is not a family."""
+    module = importlib.import_module(package)
+    record = getattr(module, "FAMILY", None)
+    if not isinstance(record, FamilyRecord):
+        raise ConfigError(f"family package {package}: no FAMILY = FamilyRecord(...) in its __init__.py")
+    missing = record.missing()
+    if missing:
+        raise ConfigError(f"family package {package}: FAMILY lacks {', '.join(missing)} "
+                          "(see xlpt/tasks/families/record.py)")
+    if package.rsplit(".", 1)[-1] != record.name:
+        raise ConfigError(f"family package {package}: FAMILY is named {record.name!r}; name it like its package")
+    return record
 
 
-FAMILIES: dict[str, FamilyInfo] = {info.name: info for info in (
-    FamilyInfo("pair_classification", ("text_a", "text_b"), ("tsv", "csv", "jsonl"), ("accuracy", "macro_f1"),
-               True, False, "xlpt.tasks.families.classification:ClassificationFamily"),
-    FamilyInfo("text_classification", ("text",), ("tsv", "csv", "jsonl"), ("accuracy", "macro_f1"),
-               True, False, "xlpt.tasks.families.classification:ClassificationFamily"),
-    FamilyInfo("tagging", ("words",), ("tag", "conllu"), ("accuracy", "f1"),
-               False, True, "xlpt.tasks.families.tagging:TaggingFamily"),
-)}
+FAMILIES: dict[str, FamilyRecord] = {record.name: record for record in map(load_family, FAMILY_PACKAGES)}
 
 
-def family_info(name: str) -> FamilyInfo:
+def family_record(name: str) -> FamilyRecord:
     if name not in FAMILIES:
         raise ConfigError(f"unknown task family {name!r}; valid families: {', '.join(FAMILIES)}")
     return FAMILIES[name]
 
 
-def get_family(name: str):
-    """The Family implementation object for `name` (imports torch-side code on first use)."""
-    info = family_info(name)
-    module_name, _, attribute = info.implementation.partition(":")
-    return getattr(importlib.import_module(module_name), attribute)(info)
-
-
-__all__ = ["FAMILIES", "FamilyInfo", "family_info", "get_family"]
+__all__ = ["FAMILIES", "FAMILY_PACKAGES", "FamilyRecord", "family_record", "load_family"]
