@@ -107,12 +107,13 @@ def main() -> None:
     harness = local.hf_model(folder, model=lm)  # same weights object on both sides
     configs = [local.local_task_config(task, lang, split, args.data_dir, cache_dir="/tmp/xlpt-bench-hf-datasets")]
     requests = local.build_requests(configs, limit=args.n)
-    examples = load_split(task, lang, split, args.data_dir, limit=args.n).examples
+    spec = get_task(task)
+    examples = load_split(spec, lang, split, args.data_dir, limit=args.n).examples
     cfg = load_config(None, ["method.name=zero_shot", f"data.task={task}"]
                       + [f"method.{key}={value}" for key, value in LM_EVAL_OPTIONS.items()])
 
     def run_xlpt():
-        return evaluate_zero_shot(backbone, tokenizer, cfg, get_task(task), examples, progress=False,
+        return evaluate_zero_shot(backbone, tokenizer, cfg, spec, examples, progress=False,
                                   token_budget=args.token_budget)[1]
 
     sizes = [int(b) for b in args.lm_eval_batch_sizes.split(",")]

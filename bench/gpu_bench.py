@@ -42,6 +42,9 @@ SHAPES = {  # XGLM's published shapes (sweeps.planner.KNOWN_XGLM)
     "1.7B": dict(num_layers=24, d_model=2048, attention_heads=16, ffn_dim=8192),
     "tiny": dict(num_layers=2, d_model=64, attention_heads=4, ffn_dim=256),
 }
+# --dry-run reads every XNLI language but only these of SIB-200's 199 (on 2 busy CPU cores its full language list
+# took ~7 minutes at 20 examples each and starved the training checks of the budget).
+DRY_RUN_LANGUAGES = {"sib200": ["eng_Latn", "deu_Latn", "zho_Hans", "arb_Arab"]}
 TRAIN_BATCH = {("564M", "full_finetune"): 64, ("564M", "prompt_tuning"): 64, ("1.7B", "full_finetune"): 64,
                ("1.7B", "prompt_tuning"): 64, ("tiny", "full_finetune"): 8, ("tiny", "prompt_tuning"): 8}
 
@@ -131,7 +134,6 @@ class Bench:
         from xlpt.distributed.engine import Engine
         from xlpt.sweeps.planner import memory, shape_of
         from xlpt.tasks import get_task
-        from xlpt.tasks.families import get_family
         from xlpt.training.batching import bucketed_batches
         from xlpt.training.flops import peak_flops, train_flops_per_token
         from xlpt.training.loop import autocast_context, train_mode
@@ -144,7 +146,7 @@ class Bench:
         devices.configure(self.device, cfg.train.tf32)
         examples = TaskData(task, cfg.data.data_dir).load("en", "train").examples[: self.args.train_examples]
         model, tokenizer = self.task_model(cfg, task, torch.float32)
-        objective = get_family(task.family).objective(task, cfg, tokenizer, examples, examples[:8], lambda *_: None)
+        objective = task.family_record.load().objective(task, cfg, tokenizer, examples, examples[:8], lambda *_: None)
         engine = Engine(model, cfg.train, Context(device=self.device))
         optimizer = make_optimizer(model, 1e-5, 0.01)
         params = [p for group in optimizer.param_groups for p in group["params"]]
@@ -173,7 +175,7 @@ class Bench:
         flops = train_flops_per_token(model.backbone.lm, full_finetune=cfg.method_record.updates_all_weights)
         tokens_per_s = timed_tokens / timed_seconds
         peak = peak_flops(self.device)
-        planned = memory(cfg, shape_of(model.backbone.lm.config, shape), 1, longest, self.device.type)
+        planned = memory(cfg, task, shape_of(model.backbone.lm.config, shape), 1, longest, self.device.type)
         self.results["train"].append({
             "shape": shape, "method": method, "compile": compile_layers, "batch_size": batch, "steps_timed": steps,
             "tokens_per_s": round(tokens_per_s, 1), "tflops": round(tokens_per_s * flops / 1e12, 2),
@@ -196,7 +198,8 @@ class Bench:
         task = get_task(task_name)
         devices.configure(self.device, cfg.train.tf32)
         start = time.perf_counter()
-        jobs, skipped = plan_jobs(cfg, task, "test", None, limit, lambda *_: None)
+        wanted = DRY_RUN_LANGUAGES.get(task_name) if self.args.dry_run else None
+        jobs, skipped, _ = plan_jobs(cfg, task, "test", wanted, limit, lambda *_: None)
         reading = time.perf_counter() - start
         model, tokenizer = self.task_model(cfg, task, getattr(torch, dtype))
         predictions = self.work / f"predictions-{task_name}-{dtype}"
@@ -208,8 +211,7 @@ class Bench:
         self.sync()
         seconds = time.perf_counter() - start
         for job in jobs:  # model FLOPs of what was scored: 2 x matmul weights per position (prompt included)
-            texts = [task.resolve_template(None).text.format(**{k: v.strip() for k, v in ex.fields().items()})
-                     for ex in job.examples]
+            texts = [task.family_record.model_texts(task, cfg, ex, False)[0] for ex in job.examples]
             tokens += sum(min(len(ids), cfg.data.max_length) + 20 for ids in tokenizer(texts)["input_ids"])
         flops = 2 * matmul_params(model.backbone.lm) * tokens
         self.results["eval"].append({
@@ -237,7 +239,8 @@ def main() -> int:
     parser.add_argument("--train-steps", type=int, default=30, help="timed optimizer steps per training measurement")
     parser.add_argument("--train-examples", type=int, default=20000)
     parser.add_argument("--compile", action="store_true", help="also measure training with model.compile=true")
-    parser.add_argument("--dry-run", action="store_true", help="CPU, tiny shapes, 20 examples per language")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="CPU, tiny shapes, 20 examples per language (SIB-200: 4 languages)")
     args = parser.parse_args()
     if args.dry_run:
         args.train_steps, args.train_examples = min(args.train_steps, 3), min(args.train_examples, 64)

@@ -158,3 +158,29 @@ def score_requests(lm, instances) -> dict[tuple[str, int], list[float]]:
     for inst, (value, _) in sorted(zip(instances, responses), key=lambda x: (x[0].task_name, x[0].doc_id, x[0].idx)):
         out.setdefault((inst.task_name, inst.doc_id), []).append(float(value))
     return out
+
+
+def main() -> None:
+    """Check the conversion by hand: print lm-eval's local config for one task/language/split and, with
+    --model, score its first --limit docs with lm-eval end to end (zero-shot)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task", choices=sorted(YAML), default="xnli")
+    parser.add_argument("--lang", default="en")
+    parser.add_argument("--split", default="dev", help="the local file to read (dev or test, see LOCAL_FILES)")
+    parser.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    parser.add_argument("--model", help="a local model folder to score with lm-eval's HFLM (e.g. `xlpt model tiny`)")
+    parser.add_argument("--limit", type=int, default=8, help="docs to score with --model (default 8)")
+    args = parser.parse_args()
+    cfg = local_task_config(args.task, args.lang, args.split, args.data_dir)
+    print(f"{cfg['task']}: {cfg['dataset_path']} builder on {cfg['dataset_kwargs']['data_files']}")
+    if args.model:
+        samples = lm_eval_samples(hf_model(args.model, batch_size=8), [cfg], limit=args.limit)
+        for name, rows in samples.items():
+            accuracy = sum(row.pred == row.target for row in rows) / len(rows)
+            print(f"{name}: {len(rows)} docs scored, acc {accuracy:.3f}")
+
+
+if __name__ == "__main__":
+    main()
