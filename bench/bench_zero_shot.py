@@ -22,13 +22,19 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import torch
+# OpenMP reads its wait policy once, when torch loads: set before the import, for both contenders (one
+# process). PASSIVE: idle threads sleep instead of spinning, which on 2 shared cores would burn the CPU
+# time measured here (and the neighbours'). An outside OMP_WAIT_POLICY is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import torch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -65,6 +71,27 @@ def model_folder(layers: int | None, tokenizer_dir: Path) -> Path:
     XGLMForCausalLM(config).save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
+
+
+def flop_bound(lm, groups) -> dict:
+    """Matrix-product FLOPs of the two contenders on these groups, without padding (attention scores left
+    out: small at these lengths). lm-eval runs each candidate's tokens but the last through the body and the
+    full-vocabulary head; xlpt runs each group's shared prefix once plus each candidate's rest through the
+    body, and the head only at scored positions, a shared one once (evaluation/loglikelihood.py)."""
+    from xlpt.evaluation.loglikelihood import plan_group
+
+    body = 2 * sum(m.weight.numel() for m in lm.base_model.modules() if isinstance(m, torch.nn.Linear))
+    head = 2 * lm.get_output_embeddings().weight.numel()
+    ours_body = ours_head = theirs = 0
+    for g, group in enumerate(groups):
+        plan = plan_group(g, group)
+        ours_body += plan.prefix_length + sum(len(plan.rest(i)) for i in range(len(group)))
+        shared = {t - 1 for c in group for t in range(c.start, min(plan.prefix_length, len(c.tokens) - 1) + 1)}
+        ours_head += len(shared) + sum(max(0, len(c.tokens) - max(c.start, plan.prefix_length + 1)) for c in group)
+        theirs += sum(len(c.tokens) - 1 for c in group)
+    ours, lm_eval = ours_body * body + ours_head * head, theirs * (body + head)
+    return {"ratio": lm_eval / ours, "xlpt_tflop": ours / 1e12, "lm_eval_tflop": lm_eval / 1e12,
+            "xlpt_body_tokens": ours_body, "xlpt_head_positions": ours_head, "lm_eval_tokens": theirs}
 
 
 def timed(fn) -> tuple[tuple[float, float], object]:
@@ -112,6 +139,17 @@ def main() -> None:
     cfg = load_config(None, ["method.name=zero_shot", f"data.task={task}"]
                       + [f"method.{key}={value}" for key, value in LM_EVAL_OPTIONS.items()])
 
+    import xlpt.evaluation.zero_shot as zero_shot_module
+
+    seen_groups = []
+    scorer = zero_shot_module.loglikelihoods
+
+    def recording(backbone_, groups, **kwargs):  # keeps a reference to the groups (for the FLOP bound)
+        seen_groups[:] = [groups]
+        return scorer(backbone_, groups, **kwargs)
+
+    zero_shot_module.loglikelihoods = recording
+
     def run_xlpt():
         return evaluate_zero_shot(backbone, tokenizer, cfg, spec, examples, progress=False,
                                   token_budget=args.token_budget)[1]
@@ -139,7 +177,9 @@ def main() -> None:
     best_cpu = min(v for k, v in cpu.items() if k != "xlpt")
     shape = (f"random XGLM, {args.layers} layers, d 1024, vocab {len(tokenizer):,}" if args.layers
              else f"tiny XGLM ({sum(p.numel() for p in lm.parameters()):,} params, vocab {len(tokenizer)})")
-    print(f"{shape}; {task} {lang} {split}, {len(ours)} examples; {args.threads} threads; medians of {args.rounds} rounds")
+    print(f"{shape}; {task} {lang} {split}, {len(ours)} examples; {args.threads} threads, "
+          f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}; medians of {args.rounds} rounds; "
+          f"load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     print(f"  {'':<14} {'wall':>8}   {'CPU':>8}   lm-eval/xlpt (wall, CPU)")
     for key, value in medians.items():
         ratio = "" if key == "xlpt" else f"   {value / medians['xlpt']:.2f}x, {cpu[key] / cpu['xlpt']:.2f}x"
@@ -147,12 +187,18 @@ def main() -> None:
     print(f"  speed-up vs best lm-eval batch size: {best_lm_eval / medians['xlpt']:.2f}x wall, "
           f"{best_cpu / cpu['xlpt']:.2f}x CPU")
     print(f"  prediction agreement {agree}/{len(ours)}; max |delta log-lik| {gap:.2e}")
+    bound = flop_bound(lm, seen_groups[0])
+    print(f"  FLOP bound (matrix products, unpadded; lm-eval / xlpt): {bound['ratio']:.2f}x "
+          f"(xlpt {bound['xlpt_tflop']:.2f} TFLOP: {bound['xlpt_body_tokens']} body tokens, "
+          f"{bound['xlpt_head_positions']} head positions; lm-eval {bound['lm_eval_tflop']:.2f} TFLOP: "
+          f"{bound['lm_eval_tokens']} tokens, each through body and head)")
     if args.json:
         Path(args.json).write_text(json.dumps({
             "shape": shape, "task": args.task, "n": len(ours), "threads": args.threads, "rounds": args.rounds,
             "times_wall_cpu": times, "median_wall": medians, "median_cpu": cpu,
             "speedup_vs_best_wall": best_lm_eval / medians["xlpt"], "speedup_vs_best_cpu": best_cpu / cpu["xlpt"],
-            "agreement": agree, "max_abs_delta_loglik": gap, "torch": torch.__version__,
+            "agreement": agree, "max_abs_delta_loglik": gap, "flop_bound": bound, "torch": torch.__version__,
+            "omp_wait_policy": os.environ["OMP_WAIT_POLICY"],
             "machine": platform.processor() or platform.machine()}, indent=2))
 
 

@@ -67,6 +67,25 @@ def make_lm(shape: str, layers: int | None, tok, seed: int = 0):
     return XGLMForCausalLM(config).eval()
 
 
+def dims(shape: str, layers: int | None = None) -> dict:
+    """The shape's dimensions, `layers` overriding its layer count."""
+    out = dict(SHAPES[shape])
+    if layers:
+        out["num_layers"] = layers
+    return out
+
+
+def forward_macs(dims: dict, length: int, head_rows: int, head_positions: int, batch: int = 1) -> float:
+    """Multiply-adds of one causal forward pass over `length` real tokens: per layer the four attention
+    projections and the two FFN matrices at every position, causal scores and weighted sums (position t
+    attends to t + 1 positions), then an LM head of `head_rows` rows at `head_positions` positions. What a
+    FLOP bound counts (embedding look-ups, norms and softmax are left out: elementwise)."""
+    d, ffn, layers = dims["d_model"], dims["ffn_dim"], dims["num_layers"]
+    linear = length * (4 * d * d + 2 * d * ffn)
+    attention = 2 * d * length * (length + 1) / 2
+    return batch * (layers * (linear + attention) + head_positions * head_rows * d)
+
+
 def xnli_examples(lang: str, split: str, n: int):
     """The first `n` XNLI examples of a language and split, read by xlpt's own loader."""
     from xlpt.data.sources import TaskData

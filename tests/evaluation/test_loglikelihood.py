@@ -138,3 +138,76 @@ def test_batches_trade_padding_against_forwards_within_the_budget():
     batches = ll._batches(list(range(24)), lengths, budget=250, extra=5)
     assert all(len(b) * (5 + lengths[b[0]]) <= 250 for b in batches) and sum(map(len, batches)) == 24
     assert [len(b) for b in ll._batches([0, 1], [500, 400], budget=100)] == [1, 1]  # over budget: one at a time
+
+
+class _Head(torch.nn.Module):
+    """A bare LM head plus the backbone calls token_logprobs uses, with optional soft-capping."""
+
+    def __init__(self, vocab, d, softcap=None, bias=True):
+        super().__init__()
+        self.linear = torch.nn.Linear(d, vocab, bias=bias)
+        self.softcap = softcap
+        self.lm = self
+
+    def get_output_embeddings(self):
+        return self.linear
+
+    def finish_logits(self, logits):
+        return logits if self.softcap is None else torch.tanh(logits / self.softcap) * self.softcap
+
+
+@pytest.mark.parametrize("softcap", [None, 0.5])
+@pytest.mark.parametrize("elements,min_chunk", [(1 << 19, 1024), (64, 16), (50, 7)])
+def test_online_log_sum_exp_equals_full_log_softmax(monkeypatch, softcap, elements, min_chunk):
+    # The single online pass (running max and sum per vocabulary chunk, target logits picked on the way)
+    # equals the plain full-vocabulary log_softmax, soft-capping (Backbone.finish_logits) included, for any
+    # tiling: several targets per row, targets in the first/last chunk, a last chunk shorter than the others.
+    torch.manual_seed(0)
+    monkeypatch.setattr(ll, "LOGIT_ELEMENTS", elements)
+    monkeypatch.setattr(ll, "MIN_VOCAB_CHUNK", min_chunk)
+    head = _Head(301, 24, softcap)
+    with torch.no_grad():
+        head.linear.weight.mul_(8)  # logits of a few units: exp overflows without the max shift
+        hidden = torch.randn(13, 24)
+        reference = head.finish_logits(head.linear(hidden)).float().log_softmax(-1)
+    rows = [0, 0, 1, 5, 12, 12, 7, 3]
+    targets = [0, 300, 299, 17, 150, 1, 42, 42]
+    got = ll.token_logprobs(head, hidden, rows, targets)
+    assert got == pytest.approx([float(reference[r, t]) for r, t in zip(rows, targets)], abs=1e-5)
+
+
+def test_packed_continuations_equal_one_row_per_candidate(tiny, monkeypatch, assert_matches_reference):
+    # Packing a group's continuations into one row after its cached prefix (block-diagonal mask, positions
+    # restarting after the prefix) gives what one row per candidate with its own cache copy gives.
+    lm, tokenizer, backbone = tiny
+    groups = prompt_groups(tokenizer)
+    assert ll.packable(backbone)
+    for budget in (100_000, 60):
+        packed = loglikelihoods(backbone, groups, token_budget=budget, pad_id=tokenizer.pad_token_id)
+        with monkeypatch.context() as patch:
+            patch.setattr(ll, "packable", lambda backbone: False)
+            rows = loglikelihoods(backbone, groups, token_budget=budget, pad_id=tokenizer.pad_token_id)
+        for a, b in zip(packed, rows):
+            assert a == pytest.approx(b, abs=1e-5)
+        assert_matches_reference(lm, groups, packed)
+
+
+def test_a_bare_backbone_scores_with_sdpa_and_gives_the_model_its_kernel_back(tiny_model_dir, monkeypatch):
+    from xlpt.models import attention
+    from xlpt.models.loading import load_causal_lm
+
+    lm, tokenizer = load_causal_lm(tiny_model_dir, device="cpu")
+    lm.eval()
+    seen = []
+    real = ll._loglikelihoods
+    monkeypatch.setattr(ll, "_loglikelihoods", lambda *a: (seen.append(attention.attention_in_use(lm)), real(*a))[1])
+    groups = prompt_groups(tokenizer)[:2]
+    backbone = Backbone(lm)
+    assert attention.attention_in_use(lm) == "eager"  # transformers' XGLM is eager-only
+    fast = loglikelihoods(backbone, groups)
+    assert seen == ["sdpa"] and attention.attention_in_use(lm) == "eager"
+    backbone.use_attention("eager")  # asked for: kept while scoring
+    slow = loglikelihoods(backbone, groups)
+    assert seen == ["sdpa", "eager"]
+    for a, b in zip(fast, slow):
+        assert a == pytest.approx(b, abs=1e-5)

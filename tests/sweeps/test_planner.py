@@ -20,7 +20,8 @@ from xlpt.data.sources import TaskData
 from xlpt.distributed.context import Context
 from xlpt.distributed.engine import Engine
 from xlpt.models.build import load_task_model
-from xlpt.sweeps.planner import DTYPE_BYTES, GB, USABLE, memory, model_shape, plan
+from xlpt.sweeps.planner import (DTYPE_BYTES, GB, LAUNCH_SECONDS, SATURATION_TOKENS, USABLE, memory,
+                                 model_shape, plan, small_batch_efficiency, step_kernels)
 from xlpt.tasks import get_task
 from xlpt.training.memory import TensorMeter
 from xlpt.training.schedule import make_optimizer
@@ -122,8 +123,13 @@ def test_xglm_7b_full_finetuning_needs_several_80gb_gpus_sharded():
                    shape, planned.devices // 2, 256)
     assert fewer.peak > USABLE * 80 * GB  # and it really needs that many
     assert any("train.sharding=full" in note for note in planned.notes)
-    # GPU-hours: 6 x matmul weights x tokens at 40% of an H100's 989 TFLOP/s
-    assert planned.gpu_hours == pytest.approx(6 * shape.matmul_params * 1e8 / (0.4 * 989e12) / 3600, rel=1e-6)
+    # GPU-hours: 6 x matmul weights x tokens at 40% of an H100's 989 TFLOP/s, times the small-batch efficiency of
+    # its micro-batch (8 / GPUs rows of 256 tokens); FLOP-bound
+    per_gpu = -(-8 // planned.devices) * 256
+    efficiency = small_batch_efficiency(per_gpu)
+    assert planned.bound == "FLOPs" and planned.efficiency == efficiency < 1
+    assert planned.gpu_hours == pytest.approx(6 * shape.matmul_params * 1e8 / (0.4 * efficiency * 989e12) / 3600,
+                                              rel=1e-6)
 
 
 def test_xglm_7b_prompt_tuning_fits_one_gpu_and_bf16_full_finetuning_is_flagged():
@@ -160,3 +166,59 @@ def test_train_dry_run_text_names_every_memory_part(tmp_path, data_dir, method):
     assert done.returncode == 0, done.stderr
     for part in ("weights", "gradients", "AdamW", "activations", "temporaries", "peak"):
         assert f"{part} " in done.stdout, (part, done.stdout)
+
+
+# ---------------------------------------------------------------------------------------------- time: overhead
+
+
+def xglm_564m(*overrides: str):
+    return load_config(None, ["model.name=facebook/xglm-564M", "data.task=xnli", *overrides])
+
+
+def test_more_layers_issue_more_kernels_and_backward_triples_them():
+    small, large = model_shape("facebook/xglm-564M"), model_shape("facebook/xglm-2.9B")  # 24 and 48 layers
+    assert step_kernels(large, backprop=True) > step_kernels(small, backprop=True)
+    assert step_kernels(small, backprop=False) < step_kernels(small, backprop=True)
+    assert step_kernels(small, backprop=True, dropout=True) > step_kernels(small, backprop=True)
+    assert 1000 <= step_kernels(small, backprop=True) <= 1300  # the ~1,150 kernels of a 564M prompt-tuning step
+
+
+def test_small_batch_efficiency_reaches_the_stated_mfu_only_with_enough_tokens():
+    assert small_batch_efficiency(SATURATION_TOKENS) == small_batch_efficiency(10 * SATURATION_TOKENS) == 1.0
+    assert small_batch_efficiency(64) < small_batch_efficiency(512) < 1.0
+
+
+def test_a_tiny_batch_prompt_tuning_run_is_overhead_bound_and_a_large_one_flop_bound():
+    """The issue's run: 2,815 steps of XGLM-564M prompt tuning, ~88 steps/s by FLOPs at 40% MFU, which a step of
+    ~1,150 kernels cannot reach. The same tokens in large micro-batches are bound by FLOPs."""
+    cfg = xglm_564m("method.name=prompt_tuning", "train.batch_size=8")
+    tokens = 2815 * 8 * 60
+    tiny = plan(cfg, XNLI, tokens, 0, 0, steps=2815)
+    assert tiny.bound == "overhead" and tiny.overhead_seconds > tiny.flop_seconds
+    assert tiny.overhead_seconds == pytest.approx(2815 * tiny.kernels_per_step * LAUNCH_SECONDS)
+    assert tiny.gpu_hours == pytest.approx(tiny.overhead_seconds / 3600)
+    assert any("kernel launches" in note for note in tiny.notes)
+    large_cfg = xglm_564m("method.name=full_finetune", "train.batch_size=64")
+    large = plan(large_cfg, XNLI, 200 * 64 * 256, 0, 0, steps=200)
+    assert large.bound == "FLOPs" and large.flop_seconds > large.overhead_seconds
+    assert large.gpu_hours == pytest.approx(large.flop_seconds / 3600)
+    # more layers, same tokens and steps: more kernel time
+    deeper = plan(load_config(None, ["model.name=facebook/xglm-2.9B", "data.task=xnli", "method.name=prompt_tuning",
+                                     "train.batch_size=8"]), XNLI, tokens, 0, 0, steps=2815)
+    assert deeper.overhead_seconds > tiny.overhead_seconds
+
+
+def test_evaluation_batches_count_forward_kernels():
+    cfg = xglm_564m("method.name=prompt_tuning", "train.eval_batch_size=8")
+    without = plan(cfg, XNLI, 0, 0, 10_000 * 60)
+    with_batches = plan(cfg, XNLI, 0, 0, 10_000 * 60, eval_sequences=10_000)
+    assert without.overhead_seconds == 0 < with_batches.overhead_seconds
+    assert with_batches.overhead_seconds == pytest.approx(1250 * step_kernels(model_shape("facebook/xglm-564M"), False)
+                                                          * LAUNCH_SECONDS)
+
+
+def test_the_printed_assumptions_name_the_overhead_terms():
+    from xlpt.sweeps.planner import describe_assumptions
+
+    text = describe_assumptions()
+    assert "us of host time per kernel" in text and "MFU" in text and "larger of FLOP time and kernel time" in text

@@ -54,7 +54,15 @@ def test_prompt_tuning_changes_only_the_prompt(demo_model_dir, tmp_path, toy_pai
     assert [n for n, p in model.named_parameters() if p.requires_grad] == ["prompt.weight"]
 
 
-def test_resuming_after_an_interruption_gives_the_same_result(demo_model_dir, tmp_path, toy_pairs, interrupting):
+@pytest.mark.parametrize("row_groups", [False, True], ids=["whole-batches", "row-groups"])
+def test_resuming_after_an_interruption_gives_the_same_result(demo_model_dir, tmp_path, toy_pairs, interrupting,
+                                                              row_groups, monkeypatch):
+    """Also with the rows of each batch run in length groups (models/task_model.py; the tiny model would
+    run its batches whole, so a call is made to cost one position here)."""
+    if row_groups:
+        from xlpt.models import task_model
+
+        monkeypatch.setattr(task_model, "call_cost", lambda hidden_size: 1)
     cfg, model, objective = setup(demo_model_dir, "prompt_tuning", toy_pairs, max_steps=60, eval_every=20, epochs=1,
                                   checkpoint_every=20)
     straight = train(model, objective, cfg.train, 0.1, tmp_path / "straight", torch.device("cpu"), quiet, progress=False)

@@ -200,13 +200,13 @@ def _status(name: str, runs, out: Path, as_json: bool) -> int:
 
 
 def _dry_run(name: str, runs, out: Path, as_json: bool, cluster=None) -> int:
-    from xlpt.sweeps.estimate import estimate
+    from xlpt.sweeps.estimate import EstimateCache, estimate
     from xlpt.sweeps.grid import short_settings
     from xlpt.sweeps.rundir import disk_status
 
-    rows = []
+    rows, cache = [], EstimateCache()  # the runs share their data: each folder read, each sample measured once
     for run in runs:
-        cost = estimate(run.cfg, run.task_spec)
+        cost = estimate(run.cfg, run.task_spec, cache)
         rows.append({"position": run.position, "id": run.id, "task": run.task, "method": run.method,
                      "model": run.model, "settings": run.settings,
                      "status": disk_status(out / run.id, run.cfg.data.eval_split, run.id), "estimate": vars(cost)})

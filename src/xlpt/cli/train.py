@@ -201,7 +201,7 @@ def _dry_run(cfg, args) -> int:
     import json
 
     from xlpt.distributed import launched_rank
-    from xlpt.sweeps.estimate import estimate
+    from xlpt.sweeps.estimate import EstimateCache, estimate
     from xlpt.sweeps.planner import GPU, GPU_MEMORY_GB, MFU, describe_assumptions
 
     assumptions = {"gpu_memory_gb": args.gpu_memory or GPU_MEMORY_GB, "mfu": args.mfu or MFU, "gpu": args.gpu or GPU,
@@ -215,20 +215,22 @@ def _dry_run(cfg, args) -> int:
     from xlpt.tasks import get_task
 
     task = get_task(cfg.data.task)  # resolved once: the estimate and the preview below take the object
-    cost = estimate(cfg, task, **assumptions)
+    cache = EstimateCache()  # the estimate and the preview share the folder's discovery
+    cost = estimate(cfg, task, cache, **assumptions)
+    data = cache.discovered(task, cfg.data.data_dir)
     if launched_rank() != 0:
         return 0
     from xlpt.data.preview import data_files, file_lines, protocol_lines
 
     if args.json:
         try:
-            files = {f"{lang} {split}": where for (lang, split), where in data_files(cfg, task).items()}
+            files = {f"{lang} {split}": where for (lang, split), where in data_files(cfg, task, data).items()}
         except XlptError as err:
             files = {"error": str(err)}
         print(json.dumps({"config": cfg.to_dict(), "files": files, "assumptions": assumptions,
                           "estimate": vars(cost)}, indent=2))
         return 0
-    _print_config_and_files(cfg, task, file_lines)
+    _print_config_and_files(cfg, task, lambda cfg, task: file_lines(cfg, task, data))
     memory = cost.memory_gb
     print(f"{cfg.method.name} on {cfg.data.task} with {cfg.model.name} ({cfg.model.dtype} weights, "
           f"train.sharding={cfg.train.sharding}, gradient checkpointing {'on' if cfg.train.gradient_checkpointing else 'off'})")
@@ -250,7 +252,7 @@ def _dry_run(cfg, args) -> int:
           + (f" (here {args.seq_len} tokens)" if args.seq_len else ""))
     for note in cost.plan_notes:
         print(f"  note: {note}")
-    for line in protocol_lines(cfg, task):
+    for line in protocol_lines(cfg, task, data=data):
         print(f"  {line}")
     return 0
 

@@ -11,13 +11,14 @@ from xlpt.data.sources import TaskData
 from xlpt.errors import XlptError
 
 
-def protocol_lines(cfg, task, splits: tuple[str, ...] | None = None) -> list[str]:
+def protocol_lines(cfg, task, splits: tuple[str, ...] | None = None, data: TaskData | None = None) -> list[str]:
     """Lines describing training rows, label balance and parallel overlap for `cfg` (evaluation on `splits`,
-    default the run's data.eval_split). Problems are described, not raised: this is a preview."""
+    default the run's data.eval_split). Problems are described, not raised: this is a preview. `data`: the
+    task's TaskData under cfg.data.data_dir when the caller has discovered it already."""
     if not cfg.method_record.trains:
         return [f"protocol: {cfg.method.name} trains nothing; every evaluation row is scored"]
     try:
-        data = TaskData(task, cfg.data.data_dir)
+        data = data if data is not None else TaskData(task, cfg.data.data_dir)
         plan = plan_training(cfg, data.labeled_splits(cfg.data.train_lang))
         loaded = {split: data.load(cfg.data.train_lang, split).examples
                   for split in {plan.train.split, plan.selection.split}}
@@ -40,19 +41,20 @@ def protocol_lines(cfg, task, splits: tuple[str, ...] | None = None) -> list[str
     return lines
 
 
-def file_lines(cfg, task) -> list[str]:
+def file_lines(cfg, task, data: TaskData | None = None) -> list[str]:
     """The file each (language, split) the run reads comes from: the source language's training and selection
     splits, then every evaluated language's data.eval_split (or the dev split it falls back to). A problem is
     described, not raised: this is a preview."""
     try:
-        return [f"{lang} {split:<5}  {where}" for (lang, split), where in data_files(cfg, task).items()]
+        return [f"{lang} {split:<5}  {where}" for (lang, split), where in data_files(cfg, task, data).items()]
     except XlptError as err:
         return [f"cannot list the data files: {err}"]
 
 
-def data_files(cfg, task) -> dict[tuple[str, str], str]:
-    """(language, split) -> where it is read from (files, format, labels), in the order the run reads them."""
-    data = TaskData(task, cfg.data.data_dir)
+def data_files(cfg, task, data: TaskData | None = None) -> dict[tuple[str, str], str]:
+    """(language, split) -> where it is read from (files, format, labels), in the order the run reads them.
+    `data`: the task's TaskData under cfg.data.data_dir, if the caller has it already."""
+    data = data if data is not None else TaskData(task, cfg.data.data_dir)
     roles: dict[tuple[str, str], list[str]] = {}
     if cfg.method_record.trains:
         plan = plan_training(cfg, data.labeled_splits(cfg.data.train_lang))

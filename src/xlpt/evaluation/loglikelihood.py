@@ -15,15 +15,23 @@ differently, for speed:
   prefix up to the label word; it is read once, its keys/values are cached (`transformers.DynamicCache`)
   and each candidate continues from the cache with its position ids continuing after the prefix. The
   log-probabilities of shared tokens are computed once and counted in every candidate.
-- The log-sum-exp over the vocabulary is taken in vocabulary chunks and only at the positions that are
-  scored, so no (batch x length x vocabulary) tensor ever exists (256k vocabulary x 32 x 100 positions
-  would be > 3 GB).
+- The continuations of one group are packed into one row after its cached prefix (candidate i's tokens
+  see the prefix and their own earlier tokens only: a block-diagonal causal mask, position ids restarting
+  after the prefix for each candidate), so the prefix keys/values are never copied per candidate. Models
+  that take no position ids (BLOOM's ALiBi) or use sliding windows read one row per candidate, each with
+  its own copy of the prefix cache.
+- The log-sum-exp over the vocabulary is taken only at the positions that are scored, in one online pass
+  over vocabulary chunks (running max and sum, the target logit picked as its chunk passes), with tiles of
+  rows x chunk small enough to stay in cache: no (batch x length x vocabulary) tensor ever exists (256k
+  vocabulary x 32 x 100 positions would be > 3 GB) and no logit is read back from memory twice.
+- The attention kernel is SDPA for the call (models/attention.py) unless the backbone was asked for eager
+  (`Backbone.use_attention`); the architecture table keeps Gemma-2 on eager.
 - Batches are cut by a token budget (padded tokens per forward), not a fixed count of sequences, so
   memory stays bounded whatever the lengths; a sequence longer than the budget is still read, alone.
   The scored positions of several forwards are pooled (up to `token_budget` of them) for one sweep over
   the head's weight. Memory beyond the model: the cached keys/values of a prefix batch and of a
   continuation batch, each at most layers x 2 x budget x d_model values (564M shape, budget 8192,
-  float32: 1.6 GB each), plus one chunk of LOGIT_ELEMENTS logits.
+  float32: 1.6 GB each), plus one tile of LOGIT_ELEMENTS logits.
 
 Values do not depend on the batching beyond float32 rounding (~1e-6 relative: matrix products are
 blocked differently), so a near-tie between two candidates may break differently under another budget.
@@ -47,8 +55,10 @@ from transformers import DynamicCache
 from xlpt.errors import ConfigError
 from xlpt.tasks.collate import pad_right
 
-LOGIT_ELEMENTS = 1 << 24
-"""Upper bound on the (positions x vocabulary chunk) logits held at once: 64 MB in float32."""
+LOGIT_ELEMENTS = 1 << 19
+"""Upper bound on the (positions x vocabulary chunk) logits held at once: 2 MB in float32, so the log-sum-exp
+reads each tile from cache right after the head's matrix product wrote it (a 64 MB tile went to memory and
+back: 23 % of the head's time at the 564M shape, against 4 % now)."""
 MIN_VOCAB_CHUNK = 1024
 """Vocabulary rows per chunk at least (fewer would make the head's matrix products inefficient)."""
 FORWARD_COST = 256
@@ -120,6 +130,11 @@ def loglikelihoods(backbone, groups: Sequence[Sequence[Scored]], *, token_budget
     lm = backbone.lm
     lm.eval()
     check_plain_head(backbone)
+    with backbone.scoring_attention():
+        return _loglikelihoods(backbone, groups, token_budget, pad_id, progress, desc)
+
+
+def _loglikelihoods(backbone, groups, token_budget: int, pad_id: int, progress: bool, desc: str):
     plans = [plan_group(i, list(g)) for i, g in enumerate(groups)]
     head = _HeadPass(backbone, [[0.0] * len(p.candidates) for p in plans], rows=token_budget)
     # Longest first (peak memory shows at once, as in lm-eval). Groups without a shared prefix are batched
@@ -166,6 +181,9 @@ def _read_batch(backbone, plans: list[_Plan], head: "_HeadPass", budget: int, pa
         hidden = backbone.hidden_states(backbone.embed(ids), prefix_mask, position_ids=positions,
                                         past_key_values=cache)
         _queue_prefix_targets(plans, hidden, head)
+        if packable(backbone):
+            _read_packed(backbone, plans, head, budget, pad_id, prefix_mask, cache, device)
+            return
     rows = [(g, i) for g, plan in enumerate(plans) for i in range(len(plan.candidates)) if plan.rest(i)]
     rows.sort(key=lambda row: -len(plans[row[0]].rest(row[1])))  # less padding in continuation batches
     width = prefix_mask.shape[1] if prefix_mask is not None else 0
@@ -174,8 +192,81 @@ def _read_batch(backbone, plans: list[_Plan], head: "_HeadPass", budget: int, pa
         _queue_rest_targets(plans, sub, hidden, head)
 
 
+def packable(backbone) -> bool:
+    """Whether continuations can be packed one row per group: the model takes explicit position ids and a
+    ready 4D attention mask means the same to it as a 2D one (no sliding window, no ALiBi from the mask)."""
+    config = backbone.lm.config
+    return (backbone.accepts_position_ids and backbone.architecture.positions not in ("alibi", "none")
+            and getattr(config, "sliding_window", None) is None
+            and not getattr(config, "layer_types", None))
+
+
+def _read_packed(backbone, plans, head, budget, pad_id, prefix_mask, cache, device) -> None:
+    """Each group's continuations side by side in one row after its cached prefix (a contiguous slice of the
+    prefix batch: the cache is viewed, not copied per candidate)."""
+    width = prefix_mask.shape[1]
+    segments = [[i for i in range(len(p.candidates)) if p.rest(i)] for p in plans]
+    lengths = [sum(len(p.rest(i)) for i in seg) for p, seg in zip(plans, segments)]
+    g0 = 0
+    while g0 < len(plans):
+        g1, longest = g0 + 1, lengths[g0]
+        while g1 < len(plans) and (g1 + 1 - g0) * (width + max(longest, lengths[g1])) <= budget:
+            longest = max(longest, lengths[g1])
+            g1 += 1
+        if longest:
+            hidden = _continue_packed(backbone, plans, segments, range(g0, g1), longest, prefix_mask, cache,
+                                      pad_id, device)
+            _queue_packed_targets(plans, segments, range(g0, g1), hidden, head)
+        g0 = g1
+
+
+def _continue_packed(backbone, plans, segments, groups: range, length: int, prefix_mask, cache, pad_id,
+                     device) -> torch.Tensor:
+    """Hidden states (groups, length, d) of the packed continuations of `groups` (see _read_packed)."""
+    n = len(groups)
+    ids = torch.full((n, length), pad_id, dtype=torch.long)
+    positions = torch.zeros((n, length), dtype=torch.long)
+    segment = torch.full((n, length), -1, dtype=torch.long)
+    for r, g in enumerate(groups):
+        at, plan = 0, plans[g]
+        for i in segments[g]:
+            rest = plan.rest(i)
+            ids[r, at : at + len(rest)] = torch.tensor(rest)
+            positions[r, at : at + len(rest)] = torch.arange(plan.prefix_length, plan.prefix_length + len(rest))
+            segment[r, at : at + len(rest)] = i
+            at += len(rest)
+    ids, positions, segment = ids.to(device), positions.to(device), segment.to(device)
+    causal = torch.ones(length, length, dtype=torch.bool, device=device).tril()
+    own = (segment[:, :, None] == segment[:, None, :]) & causal & (segment[:, :, None] >= 0)
+    see_prefix = prefix_mask[groups.start : groups.stop].bool()[:, None, :].expand(n, length, -1)
+    allowed = torch.cat([see_prefix, own], dim=2)[:, None]  # (n, 1, length, width + length)
+    dtype = backbone.lm.get_input_embeddings().weight.dtype
+    mask = torch.zeros(allowed.shape, dtype=dtype, device=device).masked_fill_(~allowed, torch.finfo(dtype).min)
+    view = DynamicCache([(layer.keys[groups.start : groups.stop], layer.values[groups.start : groups.stop])
+                         for layer in cache.layers])
+    return backbone.hidden_states(backbone.embed(ids), mask, position_ids=positions, past_key_values=view)
+
+
+def _queue_packed_targets(plans, segments, groups: range, hidden, head: "_HeadPass") -> None:
+    """Targets predicted from packed continuation positions (candidate i's input j sits at its segment's start + j)."""
+    picks, targets, owners = [], [], []
+    for r, g in enumerate(groups):
+        at, plan = 0, plans[g]
+        for i in segments[g]:
+            cand = plan.candidates[i]
+            for t in range(max(cand.start, plan.prefix_length + 1), len(cand.tokens)):
+                owners.append((len(picks), plan.index, i))
+                picks.append((r, at + t - 1 - plan.prefix_length))
+                targets.append(cand.tokens[t])
+            at += len(plan.rest(i))
+    if picks:
+        index = torch.tensor(picks, device=hidden.device)
+        head.add(hidden[index[:, 0], index[:, 1]], list(range(len(picks))), targets, owners)
+
+
 def _continue(backbone, plans, rows, prefix_mask, cache, pad_id, device) -> torch.Tensor:
-    """Hidden states of each row's continuation, read after its group's cached prefix (if any)."""
+    """Hidden states of each row's continuation, read after its group's cached prefix (if any): the
+    unpacked path (see `packable`)."""
     ids, mask = pad_right([plans[g].rest(i) for g, i in rows], pad_id)
     ids, mask = ids.to(device), mask.to(device)
     starts = torch.tensor([plans[g].prefix_length for g, _ in rows], device=device)
@@ -258,8 +349,10 @@ class _HeadPass:
 def token_logprobs(backbone, hidden: torch.Tensor, rows: list[int], targets: list[int]) -> list[float]:
     """log softmax(head(hidden[rows[k]]))[targets[k]] for each k, without a full (rows x vocabulary) tensor.
 
-    Logits are formed chunk by chunk in the model's dtype and cast to float32 before the log-sum-exp,
-    as `lm(...).logits.float().log_softmax(-1)` would do."""
+    One online pass over the vocabulary per block of rows: each (rows x chunk) tile of logits is formed in
+    the model's dtype, cast to float32 (as `lm(...).logits.float().log_softmax(-1)` would), its target
+    logits picked, and folded into a running max and a running sum of exp(logit - max), while it is still
+    in cache. log-sum-exp = max + log(sum) at the end; no tile is kept or read a second time."""
     head = backbone.lm.get_output_embeddings()
     weight, bias = head.weight, getattr(head, "bias", None)
     vocab = weight.shape[0]
@@ -273,16 +366,26 @@ def token_logprobs(backbone, hidden: torch.Tensor, rows: list[int], targets: lis
         # The pairs whose hidden row is in this block; their target logits are picked as the chunks pass by.
         in_block = (row_index >= r0) & (row_index < r0 + len(block))
         local_rows, local_targets = row_index[in_block] - r0, target[in_block]
+        target_chunk = torch.div(local_targets, chunk, rounding_mode="floor").tolist()
+        by_chunk: dict[int, list[int]] = {}
+        for k, c in enumerate(target_chunk):
+            by_chunk.setdefault(c, []).append(k)
         target_logit = torch.empty(len(local_rows), dtype=torch.float32, device=hidden.device)
-        lse_parts = []
-        for v0 in range(0, vocab, chunk):
+        running_max = torch.full((len(block),), -float("inf"), dtype=torch.float32, device=hidden.device)
+        running_sum = torch.zeros(len(block), dtype=torch.float32, device=hidden.device)
+        for c, v0 in enumerate(range(0, vocab, chunk)):
             logits = F.linear(block, weight[v0 : v0 + chunk], None if bias is None else bias[v0 : v0 + chunk])
             # The model's own final-logit transforms (scale, soft-capping) are elementwise: exact per chunk.
             logits = backbone.finish_logits(logits).float()
-            lse_parts.append(torch.logsumexp(logits, dim=-1))
-            hit = (local_targets >= v0) & (local_targets < v0 + chunk)
-            target_logit[hit] = logits[local_rows[hit], local_targets[hit] - v0]
-        lse = torch.logsumexp(torch.stack(lse_parts), dim=0)
+            if c in by_chunk:
+                k = torch.tensor(by_chunk[c], device=hidden.device)
+                target_logit[k] = logits[local_rows[k], local_targets[k] - v0]
+            new_max = torch.maximum(running_max, logits.amax(dim=-1))
+            # exp(-inf - -inf) would be nan: a row whose max is still -inf has a zero sum, rescaled by anything
+            scale = torch.exp(running_max - new_max).nan_to_num_(1.0)
+            running_sum.mul_(scale).add_(logits.sub_(new_max[:, None]).exp_().sum(dim=-1))
+            running_max = new_max
+        lse = running_max + running_sum.log()
         out[in_block] = target_logit - lse[local_rows]
     return out.tolist()
 

@@ -12,12 +12,15 @@ keyword, the logit transforms after the LM head (`finish_logits`), prefix suppor
 can be measured is measured here and the table checked against it (the embedding factor).
 
 Kernels. `use_attention` picks the attention kernel (models/attention.py: SDPA by default, eager on
-request); `compile_decoder` wraps the decoder in `torch.compile` (model.compile). Neither changes
+request). A bare `Backbone` whose kernel was never asked for leaves the model's own kernel in place (XGLM:
+eager upstream), except while it scores (`scoring_attention`: SDPA for the call, the model's kernel back
+after it; the architecture table keeps Gemma-2 on eager); `compile_decoder` wraps the decoder in `torch.compile` (model.compile). Neither changes
 what is computed beyond float rounding.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 
 import torch
@@ -45,12 +48,41 @@ class Backbone(nn.Module):
         self._softcap = row.softcap(lm.config)
         self._logit_factor = row.logit_factor(lm.config)
         self._deterministic_in_training: bool | None = None
+        self.attention_asked: str | None = None
+        """The kernel asked for with `use_attention` (None: never asked, scorers then use SDPA)."""
 
     def use_attention(self, kind: str) -> str:
         """Switch the attention kernel (sdpa | eager); returns the one in effect (see models.attention)."""
         from xlpt.models.attention import use_attention
 
-        return use_attention(self.lm, kind)
+        in_effect = use_attention(self.lm, kind)
+        self.attention_asked = kind
+        return in_effect
+
+    @contextlib.contextmanager
+    def scoring_attention(self):
+        """The kernel for a scoring call: the one asked for with `use_attention`, else SDPA for the call
+        only (the model's previous kernel is restored after it, so a peer sharing the model object in one
+        process keeps its own)."""
+        if self.attention_asked is not None:
+            yield
+            return
+        from xlpt.models.attention import ATTENTION_KINDS, attention_in_use, use_attention
+
+        before = attention_in_use(self.lm)
+        if before not in ATTENTION_KINDS or before == "sdpa":  # already SDPA, or a kernel xlpt does not switch
+            yield
+            return
+        use_attention(self.lm, "sdpa")
+        try:
+            yield
+        finally:
+            use_attention(self.lm, before)
+
+    @property
+    def accepts_position_ids(self) -> bool:
+        """Whether the decoder takes explicit position ids (BLOOM does not: ALiBi counts unmasked tokens)."""
+        return self._accepts_position_ids
 
     def layers(self) -> list[nn.Module]:
         """The transformer blocks (transformers marks them GradientCheckpointingLayer): what sharding,

@@ -18,7 +18,17 @@ positions P..P+L-1 (L = prompt + text length) and an attention mask extended to 
 Positions every input shares (the start tokens, the soft prompt, a constant template head) can be
 computed once instead of once per row: per evaluation (`shared_prefix`) and, for a soft prompt, per
 training step when the model runs without dropout. See models/shared_prefix.py; the result is the
-plain path's up to float rounding.
+plain path's up to float rounding. With dropout (XGLM's 0.1, kept by train.dropout=model) the reuse is
+off, and must be: XGLM drops out the embeddings first and then every layer's attention weights and
+outputs, so from the first operation on each row's `</s> P1..Pn` states carry that row's own noise.
+Computing them once would give every row of a batch the same noise there: each row's loss keeps its
+distribution, but the rows' noises become correlated, so the batch gradient is not the same random
+variable (nor the same variance) as the model's own forward gives.
+
+Training steps on a CPU also run the rows of a batch in groups of similar length (`row_groups`), each at
+its own width: no row computes the padding of a longer one (consecutive XNLI examples: half the positions
+of a padded batch of 8 are padding). Same loss and gradients up to float rounding; with dropout, the same
+distribution (each position draws its own noise either way).
 """
 
 from __future__ import annotations
@@ -49,6 +59,9 @@ class TaskModel(nn.Module):
         """Reuse shared positions at all (evaluation and training). Off when FSDP2 shards the weights: the
         shared states are computed by calling the embedding and decoder outside the sharded root's forward,
         where the weights are not gathered."""
+        self.split_rows = True
+        """In training on a CPU, run the rows of a batch in groups of similar length (`row_groups`), so that
+        no row computes the padding of a longer one. The same loss and gradients up to float rounding."""
         self._shared: SharedPrefix | None = None
 
     @property
@@ -148,6 +161,69 @@ class SequenceClassifier(TaskModel):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, last_index: torch.Tensor) -> torch.Tensor:
         if hasattr(self.head, "scores"):  # multi-token label words read the text once per label
             return self.head.scores(self, input_ids, attention_mask, last_index)
-        hidden = self.hidden(input_ids, attention_mask)
-        rows = torch.arange(hidden.shape[0], device=hidden.device)
-        return self.head(hidden[rows, self.text_to_full_index(last_index)])
+        groups = self._row_groups(last_index)
+        if groups is None:
+            hidden = self.hidden(input_ids, attention_mask)
+            rows = torch.arange(hidden.shape[0], device=hidden.device)
+            return self.head(hidden[rows, self.text_to_full_index(last_index)])
+        return self.head(self.answer_states(input_ids, attention_mask, last_index, groups))
+
+    def answer_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, last_index: torch.Tensor,
+                      groups: list[list[int]]) -> torch.Tensor:
+        """(B, d) hidden states at the answer slots, each group of rows run at its own width (its longest
+        row): the states `hidden` gives, without the padding of longer rows. The shared `</s> + prompt`
+        positions, when they apply, are computed once for all groups."""
+        shared = self._shared_for(input_ids, attention_mask)
+        states = []
+        for group in groups:
+            index = torch.tensor(group, device=input_ids.device)
+            width = int(last_index[index].max()) + 1
+            ids, mask = input_ids[index, :width], attention_mask[index, :width]
+            if shared is not None and width > shared.token_ids.numel():
+                hidden = hidden_after_prefix(self, shared, ids, mask)
+            else:
+                hidden = self.plain_hidden(ids, mask)
+            rows = torch.arange(len(group), device=hidden.device)
+            states.append(hidden[rows, self.text_to_full_index(last_index[index])])
+        order = torch.tensor([row for group in groups for row in group], device=input_ids.device)
+        return torch.cat(states).index_select(0, torch.argsort(order))
+
+    def _row_groups(self, last_index: torch.Tensor) -> list[list[int]] | None:
+        """Groups of rows to run separately (training on a CPU, `split_rows`), None for one full batch. On an
+        accelerator a step is launch-bound at these sizes and padding costs little: one call."""
+        if not (self.split_rows and torch.is_grad_enabled() and last_index.device.type == "cpu"
+                and last_index.numel() > 1):
+            return None
+        lengths = (last_index + 1).tolist()
+        extra = self.prompt_length + (0 if self.prefix is None else self.prefix.length)
+        groups = row_groups(lengths, extra, call_cost(self.backbone.hidden_size))
+        return None if len(groups) == 1 else groups
+
+
+def call_cost(hidden_size: int) -> int:
+    """What one more forward/backward call costs on a CPU, in positions of a row: a call's fixed cost (every
+    layer's per-operator overhead, and smaller matrix products running less efficiently) over one position's
+    cost (~48 d^2 FLOPs per layer). Measured at the XGLM-564M shape (d 1024, 2 cores): about 32 positions,
+    so 2^25 / d^2; the tiny test model (d 64) gets 8192 and runs its batches whole."""
+    return max(1, round(2**25 / hidden_size**2))
+
+
+def row_groups(lengths: Sequence[int], extra: int = 0, cost: int = 1) -> list[list[int]]:
+    """Rows (indices into `lengths`) in groups of similar length that minimise the positions computed: each
+    group runs at its longest row (+ `extra` positions every row has: a soft prompt), and each group after
+    the first costs `cost` positions more. Groups are runs of the rows sorted by length (ties by index), so
+    the answer is deterministic; one group when splitting does not pay."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
+    n = len(order)
+    best, cut = [0] + [None] * n, [0] * (n + 1)
+    for end in range(1, n + 1):
+        width = lengths[order[end - 1]] + extra  # the longest row of any group ending here
+        for start in range(end):
+            total = best[start] + (end - start) * width + (cost if start else 0)
+            if best[end] is None or total < best[end]:
+                best[end], cut[end] = total, start
+    groups, end = [], n
+    while end:
+        groups.append(order[cut[end]:end])
+        end = cut[end]
+    return groups[::-1]

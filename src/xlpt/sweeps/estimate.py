@@ -19,11 +19,18 @@ gives on English and other European languages) and DENSE_CHARS_PER_TOKEN for Chi
 Korean characters, plus two special tokens. Expect the heuristic to be off by up to ~30% per language.
 
 Memory per device, devices needed and GPU-hours come from sweeps.planner (at its stated GPU and MFU).
+
+The runs of a sweep share their data: an `EstimateCache` (one per `xlpt sweep --dry-run`, one per `estimate`
+call otherwise) discovers each task folder once, samples each (task, language, split) once and measures each
+sample's mean length once per (what the texts depend on: model, data and head sections; zero-shot or not).
+The cached figures are exactly `mean_tokens`' (tests/sweeps/test_estimate_cache.py).
 """
 
 from __future__ import annotations
 
 import math
+import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -46,6 +53,8 @@ class Estimate:
     steps: int = 0
     train_tokens: int = 0
     dev_tokens: int = 0
+    dev_examples: int = 0
+    """Dev-selection sequences over the run: selection passes x selection examples."""
     eval_examples: int = 0
     eval_tokens: int = 0
     languages: int = 0
@@ -64,14 +73,26 @@ class Estimate:
     plan_notes: list = field(default_factory=list)
 
 
+_DENSE = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _DENSE_RANGES) + "]")
+"""One character of _DENSE_RANGES (the same code point ranges, matched by the regex engine's C loop)."""
+
+
 def heuristic_tokens(text: str) -> int:
-    dense = sum(1 for ch in text if any(lo <= ord(ch) <= hi for lo, hi in _DENSE_RANGES))
+    """Tokens the heuristic gives `text` (see the module docstring)."""
+    dense = 0 if text.isascii() else len(_DENSE.findall(text))
     return math.ceil(dense / DENSE_CHARS_PER_TOKEN + (len(text) - dense) / CHARS_PER_TOKEN) + SPECIAL_TOKENS
+
+
+def heuristic_lengths(texts) -> list[int]:
+    """`heuristic_tokens` of each text."""
+    return [heuristic_tokens(text) for text in texts]
 
 
 @lru_cache(maxsize=None)
 def local_tokenizer(name: str):
     """The model's tokenizer if it can be loaded without the network, else None."""
+    if not _may_be_local(name):  # surely not here: spare the ~2 s import of transformers' tokenizers
+        return None
     try:
         from transformers import AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -90,61 +111,115 @@ def local_tokenizer(name: str):
         return None
 
 
-_SAMPLES: dict[tuple[str, str, str, str], tuple[int, int, tuple]] = {}
+def _may_be_local(name: str) -> bool:
+    """False only when `AutoTokenizer.from_pretrained(name, local_files_only=True)` must fail: `name` is neither
+    a folder nor a repository in the Hugging Face cache (where transformers looks: huggingface_hub's
+    HF_HUB_CACHE, which follows HF_HUB_CACHE / HF_HOME)."""
+    try:
+        from huggingface_hub.constants import HF_HUB_CACHE
+    except ImportError:
+        return True
+    if os.path.isdir(name):
+        return True
+    return os.path.isdir(os.path.join(HF_HUB_CACHE, "models--" + name.replace("/", "--")))
 
 
-def split_sample(task, data_dir: str, lang: str, split: str) -> tuple[int, int, tuple]:
-    """(examples, labeled examples, up to SAMPLE examples spread over the split) of TaskSpec `task`, cached
-    per split: the runs of a sweep share their splits (keyed by the task's name, unique in the registry)."""
-    from xlpt.data.loading import load_split
+class EstimateCache:
+    """What the estimates of several runs share (the runs of a sweep): each task folder discovered once, each
+    (task, language, split) sampled once, each sample's mean length measured once per model/data/head
+    settings. Keep one only as long as the data folders do not change (one `xlpt sweep --dry-run`)."""
 
-    key = (task.name, data_dir, lang, split)
-    if key not in _SAMPLES:
-        examples = load_split(task, lang, split, data_dir).examples
-        labeled = sum(1 for ex in examples if is_labeled(ex))
-        stride = max(1, len(examples) // SAMPLE)
-        _SAMPLES[key] = len(examples), labeled, tuple(examples[::stride][:SAMPLE])
-    return _SAMPLES[key]
+    def __init__(self):
+        self._data: dict[tuple[str, str], object] = {}
+        self._samples: dict[tuple[str, str, str, str], tuple[int, int, tuple]] = {}
+        self._means: dict[tuple, tuple[float, str]] = {}
+
+    def task_data(self, task, data_dir: str):
+        """data.sources.TaskData of `task` under `data_dir` (XlptError when it cannot be read, not cached)."""
+        from xlpt.data.sources import TaskData
+
+        key = (task.name, str(data_dir))
+        if key not in self._data:
+            self._data[key] = TaskData(task, data_dir)
+        return self._data[key]
+
+    def discovered(self, task, data_dir: str):
+        """The TaskData `task_data` built for `task` under `data_dir`, or None (not asked for, or unreadable)."""
+        return self._data.get((task.name, str(data_dir)))
+
+    def split_sample(self, data, lang: str, split: str) -> tuple[int, int, tuple]:
+        """(examples, labeled examples, up to SAMPLE examples spread over the split) of `lang`'s `split` in
+        TaskData `data`, read once (keyed by the task's name, unique in the registry)."""
+        key = (data.task.name, data.data_dir, lang, split)
+        if key not in self._samples:
+            self._samples[key] = sample_split(data.load(lang, split).examples)
+        return self._samples[key]
+
+    def mean_tokens(self, cfg: RunConfig, data, lang: str, split: str, zero_shot: bool = False) -> tuple[float, str]:
+        """`mean_tokens(cfg, data.task, <the split's sample>, zero_shot)`, measured once per sample and per what
+        the texts and their lengths depend on: the tokenizer (model.name), the template and max_length (the
+        data section), the head section (family.model_texts reads only data and head settings) and zero_shot.
+        The method's own positions (a soft prompt's length) are added afterwards, uncached."""
+        key = (data.task.name, data.data_dir, lang, split, bool(zero_shot), cfg.model.name,
+               cfg.data.model_dump_json(), cfg.head.model_dump_json())
+        if key not in self._means:
+            sample = self.split_sample(data, lang, split)[2]
+            self._means[key] = _mean_text_tokens(cfg, data.task, sample, zero_shot)
+        mean, source = self._means[key]
+        return (mean + cfg.method_record.input_positions(cfg.method), source) if source else (mean, source)
+
+
+def sample_split(examples) -> tuple[int, int, tuple]:
+    """(examples, labeled examples, up to SAMPLE examples spread evenly over the split)."""
+    labeled = sum(1 for ex in examples if is_labeled(ex))
+    stride = max(1, len(examples) // SAMPLE)
+    return len(examples), labeled, tuple(examples[::stride][:SAMPLE])
 
 
 def mean_tokens(cfg: RunConfig, task, examples, zero_shot: bool = False) -> tuple[float, str]:
     """(mean tokens per example as the model sees it, 'tokenizer' | 'heuristic'). The family says which
-    texts the model is fed for an example and how many of a text's tokens it sees (truncated or windowed)."""
+    texts the model is fed for an example and how many of a text's tokens it sees (truncated or windowed).
+    The reference computation: EstimateCache.mean_tokens gives the same figures, measured once."""
+    if not examples:
+        return 0.0, ""
+    mean, source = _mean_text_tokens(cfg, task, examples, zero_shot)
+    return mean + cfg.method_record.input_positions(cfg.method), source
+
+
+def _mean_text_tokens(cfg: RunConfig, task, examples, zero_shot: bool) -> tuple[float, str]:
+    """Mean tokens of the texts fed per example, before the method's own positions (0.0, '' for none)."""
     if not examples:
         return 0.0, ""
     family = task.family_record
-    texts_per_example = [family.model_texts(task, cfg, ex, zero_shot) for ex in examples]
-    flat = [text for texts in texts_per_example for text in texts]
+    flat = [text for ex in examples for text in family.model_texts(task, cfg, ex, zero_shot)]
     tokenizer = local_tokenizer(cfg.model.name)
     if tokenizer is not None:
         lengths, source = [len(ids) for ids in tokenizer(flat, add_special_tokens=True)["input_ids"]], "tokenizer"
     else:
-        lengths, source = [heuristic_tokens(text) for text in flat], "heuristic"
-    lengths = [family.fed_tokens(n, cfg.data.max_length) for n in lengths]
-    prompt = cfg.method_record.input_positions(cfg.method)
-    return sum(lengths) / len(examples) + prompt, source
+        lengths, source = heuristic_lengths(flat), "heuristic"
+    max_length = cfg.data.max_length
+    return sum(family.fed_tokens(n, max_length) for n in lengths) / len(examples), source
 
 
-def estimate(cfg: RunConfig, task, **assumptions) -> Estimate:
+def estimate(cfg: RunConfig, task, cache: EstimateCache | None = None, **assumptions) -> Estimate:
     """Token counts for one run of TaskSpec `task` (see the module docstring) and its memory/time plan; never
-    raises for missing data. `assumptions`: gpu_memory_gb, mfu, gpu, seq_len, devices for sweeps.planner.plan."""
+    raises for missing data. `cache`: shared by the runs of a sweep (a fresh one otherwise). `assumptions`:
+    gpu_memory_gb, mfu, gpu, seq_len, devices for sweeps.planner.plan."""
     if cfg.data.data_dir == "hf":
         result = Estimate(error="data.data_dir=hf: sizes are unknown without downloading")
     else:
-        result = _token_estimate(cfg, task)
+        result = _token_estimate(cfg, task, cache if cache is not None else EstimateCache())
     add_plan(cfg, task, result, **assumptions)
     return result
 
 
-def _token_estimate(cfg: RunConfig, task) -> Estimate:
+def _token_estimate(cfg: RunConfig, task, cache: EstimateCache) -> Estimate:
     try:
-        from xlpt.data.sources import TaskData
-
         result = Estimate()
-        data = TaskData(task, cfg.data.data_dir)
+        data = cache.task_data(task, cfg.data.data_dir)
         if cfg.method_record.trains:
-            _estimate_training(cfg, result, data)
-        _estimate_evaluation(cfg, result, data)
+            _estimate_training(cfg, result, data, cache)
+        _estimate_evaluation(cfg, result, data, cache)
         return result
     except XlptError as err:
         return Estimate(error=str(err))
@@ -155,7 +230,9 @@ def add_plan(cfg: RunConfig, task, result: Estimate, **assumptions) -> None:
     from xlpt.sweeps.planner import plan
 
     try:
-        planned = plan(cfg, task, result.train_tokens, result.dev_tokens, result.eval_tokens, **assumptions)
+        planned = plan(cfg, task, result.train_tokens, result.dev_tokens, result.eval_tokens,
+                       steps=result.steps or None,
+                       eval_sequences=(result.dev_examples + result.eval_examples) or None, **assumptions)
     except XlptError as err:
         result.plan_notes.append(f"no memory plan: {err}")
         return
@@ -164,22 +241,21 @@ def add_plan(cfg: RunConfig, task, result: Estimate, **assumptions) -> None:
     result.plan_notes += planned.notes
 
 
-def _training_sizes(cfg: RunConfig, data) -> tuple[int, int, tuple]:
-    """(training examples, selection examples, a sample of training examples), as training counts them."""
+def _training_sizes(cfg: RunConfig, data, cache: EstimateCache) -> tuple[int, int, str]:
+    """(training examples, selection examples, the split training reads), as training counts them."""
     from xlpt.data.plan import plan_training
 
-    task, lang, data_dir = data.task, cfg.data.train_lang, cfg.data.data_dir
+    lang = cfg.data.train_lang
     plan = plan_training(cfg, data.labeled_splits(lang))
-    n_rows, _, sample = split_sample(task, data_dir, lang, plan.train.split)
-    n_train = plan.train.count(n_rows)
-    n_dev = plan.selection.count(split_sample(task, data_dir, lang, plan.selection.split)[0])
-    return n_train, n_dev, sample
+    n_train = plan.train.count(cache.split_sample(data, lang, plan.train.split)[0])
+    n_dev = plan.selection.count(cache.split_sample(data, lang, plan.selection.split)[0])
+    return n_train, n_dev, plan.train.split
 
 
-def _estimate_training(cfg: RunConfig, result: Estimate, data) -> None:
+def _estimate_training(cfg: RunConfig, result: Estimate, data, cache: EstimateCache) -> None:
     train = cfg.train
-    n_train, n_dev, sample = _training_sizes(cfg, data)
-    per_example, result.lengths_from = mean_tokens(cfg, data.task, sample)
+    n_train, n_dev, split = _training_sizes(cfg, data, cache)
+    per_example, result.lengths_from = cache.mean_tokens(cfg, data, cfg.data.train_lang, split)
     batches_per_epoch = math.ceil(n_train / train.batch_size)
     result.n_train = n_train
     result.steps = train.max_steps or max(1, math.ceil(train.epochs * batches_per_epoch / train.grad_accum))
@@ -188,19 +264,20 @@ def _estimate_training(cfg: RunConfig, result: Estimate, data) -> None:
     else:
         result.train_tokens = round(train.epochs * n_train * per_example)
     dev_passes = result.steps // train.eval_every + (1 if result.steps % train.eval_every else 0)
+    result.dev_examples = dev_passes * n_dev
     result.dev_tokens = round(dev_passes * n_dev * per_example)
 
 
-def _estimate_evaluation(cfg: RunConfig, result: Estimate, data) -> None:
+def _estimate_evaluation(cfg: RunConfig, result: Estimate, data, cache: EstimateCache) -> None:
     from xlpt.data.plan import evaluation_count, plan_languages, plan_training
 
     plan, _ = plan_languages(cfg, data, cfg.data.eval_split, cfg.data.languages_wanted())
     trains = cfg.method_record.trains
     training = plan_training(cfg, data.labeled_splits(cfg.data.train_lang)) if trains else None
     for lang, split in plan.items():
-        n, _, sample = split_sample(data.task, cfg.data.data_dir, lang, split)
+        n = cache.split_sample(data, lang, split)[0]
         n = evaluation_count(n, lang, split, training, cfg.data.max_eval_examples)
-        per_example, source = mean_tokens(cfg, data.task, sample, not trains)
+        per_example, source = cache.mean_tokens(cfg, data, lang, split, not trains)
         result.lengths_from = result.lengths_from or source
         result.eval_examples += n
         result.eval_tokens += round(n * per_example)

@@ -31,9 +31,21 @@ training steps on CPU (tests/sweeps/test_planner.py, with training.memory.Tensor
 needs ~1 GB for its context, and the caching allocator fragments: a run is said to fit when the peak is at
 most USABLE of the GPU's memory.
 
-Time: model FLOPs = 6 x matmul weights per training token for full fine-tuning, 4x with a frozen model
-(training.flops), 2x per dev-selection and evaluation token, plus 2x per training token recomputed with
-gradient checkpointing; GPU-hours = FLOPs / (MFU x the GPU's bf16 peak) / 3600, at a stated MFU.
+Time: two bounds, and the larger one is the estimate (`Plan.bound` says which).
+    FLOPs     model FLOPs = 6 x matmul weights per training token for full fine-tuning, 4x with a frozen model
+              (training.flops), 2x per dev-selection and evaluation token, plus 2x per training token
+              recomputed with gradient checkpointing; seconds = FLOPs / (MFU x small-batch efficiency x the
+              GPU's bf16 peak). Small-batch efficiency: the stated MFU is what matmuls reach with at least
+              SATURATION_TOKENS tokens in a micro-batch; with n < that, sqrt(n / SATURATION_TOKENS) of it
+              (a matrix of a few hundred rows leaves most of an H100's SMs idle).
+    overhead  eager PyTorch issues every kernel from Python: per micro-batch, KERNELS_FIXED (embedding, prompt,
+              head, loss, clipping, a fused optimizer) + layers x KERNELS_PER_LAYER forward (two norms, four
+              projections, attention, two FFN matrices, activation, residual adds; + 3 with dropout), x3 with a
+              backward pass; seconds = kernels x LAUNCH_SECONDS (dispatch + autograd bookkeeping + launch on the
+              host). A 24-layer prompt-tuning step is ~1,200 kernels, ~14 ms: such a step cannot run faster
+              however few FLOPs it has. Evaluation batches count forward kernels (when the caller says how many).
+The two overlap (the host queues kernels while the GPU runs earlier ones), so a run's time is the larger.
+GPU-hours = that time / 3600 per GPU x the GPUs it runs on. `describe_assumptions` prints every constant.
 """
 
 from __future__ import annotations
@@ -49,6 +61,14 @@ GPU = "H100"
 GPU_MEMORY_GB = 80.0
 MFU = 0.40
 USABLE = 0.9
+LAUNCH_SECONDS = 12e-6
+"""Host time per kernel in eager PyTorch: dispatcher, autograd bookkeeping and the CUDA launch (5-20 us)."""
+KERNELS_PER_LAYER = 16
+"""Kernels of one decoder layer's forward pass (XGLM: measured 15-17 with SDPA; dropout adds 3)."""
+KERNELS_FIXED = 40
+"""Kernels per micro-batch outside the layers: embedding, soft prompt, head, loss, clipping, fused AdamW."""
+SATURATION_TOKENS = 2048
+"""Tokens per micro-batch from which matmuls run at the stated MFU (fewer: sqrt(n / this) of it)."""
 DEVICE_COUNTS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 GB = 1e9
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
@@ -352,13 +372,46 @@ class Plan:
     gpu_memory_gb: float
     mfu: float
     notes: list = field(default_factory=list)
+    flop_seconds: float = 0.0
+    """Seconds the FLOPs take at the stated MFU and the micro-batch's small-batch efficiency."""
+    overhead_seconds: float = 0.0
+    """Seconds the host needs to issue every kernel (kernels x LAUNCH_SECONDS)."""
+    kernels_per_step: int = 0
+    """Kernels of one training micro-batch (forward + backward where gradients flow)."""
+    tokens_per_micro_batch: float = 0.0
+    efficiency: float = 1.0
+    """Small-batch efficiency applied to the MFU (1 at SATURATION_TOKENS tokens per micro-batch and above)."""
+    bound: str = "FLOPs"
+    """What bounds the run: "FLOPs" or "overhead" (kernel launches)."""
 
 
 def describe_assumptions(gpu: str = GPU, gpu_memory_gb: float = GPU_MEMORY_GB, mfu: float = MFU) -> str:
     from xlpt.training.flops import PEAK_FLOPS
 
     return (f"{gpu} GPUs of {gpu_memory_gb:g} GB (a run fits at <= {USABLE:.0%} of it), {mfu:.0%} MFU of "
-            f"{PEAK_FLOPS[gpu] / 1e12:.0f} TFLOP/s bf16, sequences padded to data.max_length")
+            f"{PEAK_FLOPS[gpu] / 1e12:.0f} TFLOP/s bf16 from {SATURATION_TOKENS} tokens per micro-batch "
+            f"(fewer: x sqrt(n / {SATURATION_TOKENS})), eager PyTorch at {LAUNCH_SECONDS * 1e6:g} us of host time per "
+            f"kernel ({KERNELS_PER_LAYER} per layer forward, x3 with backward, + {KERNELS_FIXED} per micro-batch); "
+            "time = the larger of FLOP time and kernel time; sequences padded to data.max_length for memory")
+
+
+def step_kernels(shape: ModelShape, backprop: bool, dropout: bool = False) -> int:
+    """Kernels one micro-batch issues: forward, and backward (~2x the forward's) when gradients flow."""
+    per_layer = KERNELS_PER_LAYER + (3 if dropout else 0)
+    return KERNELS_FIXED + shape.layers * per_layer * (3 if backprop else 1)
+
+
+def small_batch_efficiency(tokens: float) -> float:
+    """Share of the stated MFU that matmuls over `tokens` rows reach (see the module docstring)."""
+    if tokens <= 0:
+        return 1.0
+    return min(1.0, math.sqrt(tokens / SATURATION_TOKENS))
+
+
+def run_seconds(flops: float, kernels: float, tokens_per_micro_batch: float, mfu: float, peak: float) -> tuple[float, float, float]:
+    """(FLOP seconds, overhead seconds, efficiency) of work of `flops` issued as `kernels` kernels."""
+    efficiency = small_batch_efficiency(tokens_per_micro_batch)
+    return flops / (mfu * efficiency * peak), kernels * LAUNCH_SECONDS, efficiency
 
 
 def devices_needed(cfg, task, shape: ModelShape, seq_len: int, gpu_memory_gb: float) -> tuple[int | None, bool, Memory]:
@@ -378,10 +431,14 @@ def devices_needed(cfg, task, shape: ModelShape, seq_len: int, gpu_memory_gb: fl
 
 
 def plan(cfg, task, train_tokens: int, selection_tokens: int, eval_tokens: int,
-         gpu_memory_gb: float = GPU_MEMORY_GB, mfu: float = MFU, gpu: str = GPU, seq_len: int | None = None, devices: int | None = None) -> Plan:
+         gpu_memory_gb: float = GPU_MEMORY_GB, mfu: float = MFU, gpu: str = GPU, seq_len: int | None = None,
+         devices: int | None = None, steps: int | None = None, eval_sequences: int | None = None) -> Plan:
     """The plan for `cfg` with the token counts of sweeps.estimate. `seq_len` (default data.max_length, the
     worst case: a micro-batch padded to the longest possible text) sets the activations. `devices`: show the
-    memory on that many GPUs, as configured (train.sharding), instead of on the fewest that fit."""
+    memory on that many GPUs, as configured (train.sharding), instead of on the fewest that fit. `steps`:
+    optimizer steps (for the kernel count and tokens per micro-batch; without it, micro-batches of
+    train.batch_size x seq_len tokens are assumed). `eval_sequences`: sequences of dev selection and
+    evaluation (their forward kernels; without it, evaluation counts FLOPs only)."""
     from xlpt.training.flops import PEAK_FLOPS
 
     if not 0 < mfu <= 1:
@@ -397,8 +454,40 @@ def plan(cfg, task, train_tokens: int, selection_tokens: int, eval_tokens: int,
     record = cfg.method_record
     recompute = 2 if cfg.train.gradient_checkpointing else 0
     per_train_token = (6 if record.updates_all_weights else 4) + recompute
-    flops = shape.matmul_params * (per_train_token * train_tokens + 2 * (selection_tokens + eval_tokens))
+    train_flops = shape.matmul_params * per_train_token * train_tokens
+    eval_flops = shape.matmul_params * 2 * (selection_tokens + eval_tokens)
+    flops = train_flops + eval_flops
+    train = cfg.train
+    gpus = n if devices is None else devices
+    gpus = gpus or DEVICE_COUNTS[-1]
+    if steps:
+        micro_batches = steps * train.grad_accum
+        tokens_per_micro = train_tokens / micro_batches / gpus if train_tokens else 0.0
+    else:
+        tokens_per_micro = math.ceil(train.batch_size / gpus) * seq_len
+        micro_batches = train_tokens / (tokens_per_micro * gpus) if train_tokens else 0.0
+    what = trainable(cfg, task, shape)
+    dropout = cfg.train.dropout == "model" and shape.dropout > 0
+    kernels = step_kernels(shape, what.backprop, dropout) if record.trains else 0
+    peak = PEAK_FLOPS[gpu] * gpus
+    flop_s, overhead_s, efficiency = run_seconds(train_flops, kernels * micro_batches, tokens_per_micro, mfu, peak)
+    eval_batches = math.ceil(eval_sequences / train.eval_batch_size) if eval_sequences else 0
+    eval_tokens_per_batch = (selection_tokens + eval_tokens) / eval_batches if eval_batches else SATURATION_TOKENS
+    eval_flop_s, eval_overhead_s, _ = run_seconds(eval_flops, eval_batches * step_kernels(shape, False),
+                                                  eval_tokens_per_batch, mfu, peak)
+    flop_s, overhead_s = flop_s + eval_flop_s, overhead_s + eval_overhead_s
+    seconds = max(flop_s, overhead_s)
+    bound = "overhead" if overhead_s > flop_s else "FLOPs"
     notes = []
+    if bound == "overhead":
+        notes.append(f"bound by kernel launches, not FLOPs: {kernels} kernels per micro-batch x "
+                     f"{LAUNCH_SECONDS * 1e6:g} us = {overhead_s:.3g} s against {flop_s:.3g} s of FLOPs "
+                     f"({tokens_per_micro:.0f} tokens per micro-batch); larger micro-batches or model.compile "
+                     "(fewer, fused kernels; CUDA graphs with mode=reduce-overhead) shorten it")
+    else:
+        notes.append(f"bound by FLOPs: {flop_s:.3g} s of FLOPs (small-batch efficiency {efficiency:.2f} at "
+                     f"{tokens_per_micro:.0f} tokens per micro-batch) against {overhead_s:.3g} s of kernel launches "
+                     f"({kernels} per micro-batch)")
     if record.updates_all_weights and cfg.model.dtype != "float32":
         notes.append(f"model.dtype={cfg.model.dtype} with full fine-tuning updates {cfg.model.dtype} weights: AdamW "
                      f"steps of a learning rate like {cfg.learning_rate:g} mostly round away; use model.dtype=float32 "
@@ -415,4 +504,6 @@ def plan(cfg, task, train_tokens: int, selection_tokens: int, eval_tokens: int,
         notes.append(f"on {devices} GPUs of {gpu_memory_gb:g} GB this does not fit"
                      + ("" if mem.sharded or devices == 1 else " (train.sharding=none keeps a whole copy per GPU)"))
     return Plan(cfg.model.name, cfg.method.name, mem.as_gb(), n, sharded, fits, flops,
-                flops / (mfu * PEAK_FLOPS[gpu]) / 3600, gpu, gpu_memory_gb, mfu, notes)
+                seconds * gpus / 3600, gpu, gpu_memory_gb, mfu, notes, flop_seconds=flop_s,
+                overhead_seconds=overhead_s, kernels_per_step=kernels, tokens_per_micro_batch=tokens_per_micro,
+                efficiency=efficiency, bound=bound)
