@@ -37,7 +37,8 @@ import workload  # noqa: E402  (sets the OpenMP wait policy before torch starts)
 
 import torch  # noqa: E402
 
-ROOT = workload.ROOT
+import lm_eval_local  # noqa: E402  (bench/ is not a package)
+
 WORK = Path("/tmp/xlpt-bench-mc")
 XCOPA_KEYS = ("premise", "choice1", "choice2", "question", "label", "idx")
 BELEBELE_KEYS = ("flores_passage", "question", "mc_answer1", "mc_answer2", "mc_answer3", "mc_answer4",
@@ -45,16 +46,6 @@ BELEBELE_KEYS = ("flores_passage", "question", "mc_answer1", "mc_answer2", "mc_a
 QUESTIONS = ("According to the passage, which of the following is true about {w}?",
              "What does the passage say about {w}?", "Which statement about {w} is supported by the passage?",
              "Based on the passage, what is the most likely reason for {w}?")
-
-
-def load_local():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("lm_eval_local", ROOT / "bench" / "lm_eval_local.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def xcopa_rows(lang: str, n: int) -> tuple[Path, Path]:
@@ -102,9 +93,8 @@ def lm_eval_config(task: str, lang: str, file: Path) -> dict:
     import datasets
     from lm_eval.tasks._yaml_loader import load_yaml
 
-    local = load_local()
     yaml_path = {"xcopa": f"xcopa/default_{lang}.yaml", "belebele": f"belebele/belebele_{lang}.yaml"}[task]
-    cfg = load_yaml(local.lm_eval_tasks_dir() / yaml_path)
+    cfg = load_yaml(lm_eval_local.lm_eval_tasks_dir() / yaml_path)
     text = datasets.Value("string")
     if task == "xcopa":
         features = {k: text for k in XCOPA_KEYS[:4]}
@@ -125,7 +115,7 @@ def flop_bound(items, layers: int, d: int, vocab: int) -> tuple[float, dict]:
     lm-eval: one input per choice (context + continuation minus its last token), identical inputs read once
     (its one-token-continuation grouping), the full-vocabulary log-softmax at every input position.
     xlpt: the choices' common token prefix once, then each choice's own input tokens; the head only at
-    distinct scored positions (evaluation.loglikelihood.plan_group)."""
+    distinct scored positions (evaluation.loglikelihood.plan_group: the plan's own counts)."""
     from xlpt.evaluation.loglikelihood import Scored, plan_group
 
     body, head = 2 * 12 * layers * d * d, 2 * vocab * d
@@ -136,9 +126,7 @@ def flop_bound(items, layers: int, d: int, vocab: int) -> tuple[float, dict]:
         tokens = sum(len(x) for x in inputs)
         theirs += tokens * (body + head)
         plan = plan_group(0, [Scored(c.tokens, c.start) for c in item.choices])
-        read = plan.prefix_length + sum(len(plan.rest(i)) for i in range(len(item.choices)))
-        rows = {t - 1 for c in item.choices for t in range(c.start, len(c.tokens)) if t - 1 < plan.prefix_length}
-        rows = len(rows) + sum(max(0, len(c.tokens) - max(c.start, plan.prefix_length + 1)) for c in item.choices)
+        read, rows = plan.tokens_read, plan.head_positions
         ours += read * body + rows * head
         counts["lm_eval_tokens"] += tokens
         counts["xlpt_tokens"] += read
@@ -165,14 +153,13 @@ def main() -> None:
     from xlpt.models.backbone import Backbone
     from xlpt.tasks import get_task
 
-    local = load_local()
     tok = workload.tokenizer()
     lm = workload.make_lm(args.shape, args.layers, tok)
     backbone = Backbone(lm)
-    harness = local.hf_model(workload.TOKENIZER_DIR, model=lm)  # same weights object on both sides
+    harness = lm_eval_local.hf_model(workload.TOKENIZER_DIR, model=lm)  # same weights object on both sides
     data_dir, file = (xcopa_rows if task_name == "xcopa" else belebele_rows)(lang, args.n)
     cfg_lm_eval = lm_eval_config(task_name, lang, file)
-    requests = local.build_requests([cfg_lm_eval])
+    requests = lm_eval_local.build_requests([cfg_lm_eval])
     spec = get_task(task_name)
     examples = TaskData(spec, data_dir).load(lang, "test").examples[: args.n]
     family = spec.family_record.load()
@@ -187,7 +174,7 @@ def main() -> None:
     screen = {}
     for b in sizes:  # round 0: every batch size once (also the warm-up), then xlpt once
         harness.batch_size_per_gpu = b
-        timings.timed(f"screen_bs{b}", local.score_requests, harness, requests)
+        timings.timed(f"screen_bs{b}", lm_eval_local.score_requests, harness, requests)
         screen[b] = timings.median(f"screen_bs{b}")
     timings.timed("xlpt_warmup", run_xlpt)
     best = min(screen, key=screen.get)
@@ -195,7 +182,7 @@ def main() -> None:
     peer = f"lm_eval_bs{best}"
     theirs = ours = None
     for _ in range(args.rounds):
-        theirs = timings.timed(peer, local.score_requests, harness, requests)
+        theirs = timings.timed(peer, lm_eval_local.score_requests, harness, requests)
         ours = timings.timed("xlpt", run_xlpt)
 
     name = cfg_lm_eval["task"]

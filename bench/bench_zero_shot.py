@@ -20,7 +20,6 @@ XGLM-564M-shaped model (d_model 1024, 16 heads, ffn 4096) with the real 250k tok
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -36,17 +35,12 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import lm_eval_local  # noqa: E402  (bench/ is not a package)
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 LABELS = {"xnli": ("entailment", "neutral", "contradiction"), "pawsx": ("not_paraphrase", "paraphrase")}
-
-
-def load_local():
-    spec = importlib.util.spec_from_file_location("lm_eval_local", ROOT / "bench" / "lm_eval_local.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def model_folder(layers: int | None, tokenizer_dir: Path) -> Path:
@@ -77,7 +71,8 @@ def flop_bound(lm, groups) -> dict:
     """Matrix-product FLOPs of the two contenders on these groups, without padding (attention scores left
     out: small at these lengths). lm-eval runs each candidate's tokens but the last through the body and the
     full-vocabulary head; xlpt runs each group's shared prefix once plus each candidate's rest through the
-    body, and the head only at scored positions, a shared one once (evaluation/loglikelihood.py)."""
+    body (one packed row per group), and the head only at scored positions, a shared one once
+    (evaluation/loglikelihood.py: the plan's own counts)."""
     from xlpt.evaluation.loglikelihood import plan_group
 
     body = 2 * sum(m.weight.numel() for m in lm.base_model.modules() if isinstance(m, torch.nn.Linear))
@@ -85,9 +80,8 @@ def flop_bound(lm, groups) -> dict:
     ours_body = ours_head = theirs = 0
     for g, group in enumerate(groups):
         plan = plan_group(g, group)
-        ours_body += plan.prefix_length + sum(len(plan.rest(i)) for i in range(len(group)))
-        shared = {t - 1 for c in group for t in range(c.start, min(plan.prefix_length, len(c.tokens) - 1) + 1)}
-        ours_head += len(shared) + sum(max(0, len(c.tokens) - max(c.start, plan.prefix_length + 1)) for c in group)
+        ours_body += plan.tokens_read
+        ours_head += plan.head_positions
         theirs += sum(len(c.tokens) - 1 for c in group)
     ours, lm_eval = ours_body * body + ours_head * head, theirs * (body + head)
     return {"ratio": lm_eval / ours, "xlpt_tflop": ours / 1e12, "lm_eval_tflop": lm_eval / 1e12,
@@ -126,14 +120,14 @@ def main() -> None:
     from xlpt.models.loading import load_causal_lm
     from xlpt.tasks import get_task
 
-    local = load_local()
     folder = model_folder(args.layers, Path(args.tokenizer))
     lm, tokenizer = load_causal_lm(folder, device="cpu")
     lm.eval()
     backbone = Backbone(lm)
-    harness = local.hf_model(folder, model=lm)  # same weights object on both sides
-    configs = [local.local_task_config(task, lang, split, args.data_dir, cache_dir="/tmp/xlpt-bench-hf-datasets")]
-    requests = local.build_requests(configs, limit=args.n)
+    harness = lm_eval_local.hf_model(folder, model=lm)  # same weights object on both sides
+    configs = [lm_eval_local.local_task_config(task, lang, split, args.data_dir,
+                                               cache_dir="/tmp/xlpt-bench-hf-datasets")]
+    requests = lm_eval_local.build_requests(configs, limit=args.n)
     spec = get_task(task)
     examples = load_split(spec, lang, split, args.data_dir, limit=args.n).examples
     cfg = load_config(None, ["method.name=zero_shot", f"data.task={task}"]
@@ -160,7 +154,7 @@ def main() -> None:
     for _ in range(args.rounds):
         for b in sizes:
             harness.batch_size_per_gpu = b
-            seconds, theirs = timed(lambda: local.score_requests(harness, requests))
+            seconds, theirs = timed(lambda: lm_eval_local.score_requests(harness, requests))
             times[f"lm_eval_bs{b}"].append(seconds)
         seconds, ours = timed(run_xlpt)
         times["xlpt"].append(seconds)

@@ -19,7 +19,8 @@ Prompts (`doc_to_choice`), `target_delimiter`, `process_docs` and metrics stay l
 serves which split follows /work/shared/data/MANIFEST.md (its primary picks, which are also xlpt's).
 
 This lives in bench/, never in src/: it is the harness xlpt is checked against, not part of xlpt.
-Imported by file path from tests/evaluation/test_lm_eval_parity.py and bench/bench_zero_shot.py.
+Imported by file path from tests/evaluation/test_lm_eval_parity.py and test_multiple_choice_lm_eval.py, and as a
+module (bench/ on sys.path) by bench/bench_zero_shot.py and bench/bench_multiple_choice.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Classification predictions: the fast paths (shared prefix, token-budget batches, SDPA) give the
 plain path's predictions, checked on real template encodings and against a plain per-example loop."""
 
+import threading
+
 import pytest
 import torch
 
@@ -57,6 +59,24 @@ def test_batched_shared_prefix_predictions_equal_the_plain_per_example_loop(tiny
     assert 20 <= sum(reference) <= 40  # both classes occur: a constant prediction could not tell paths apart
     assert predict_classes(model, items, tokenizer.pad_token_id, 16, progress=False) == reference
     assert predict_classes(model, items, tokenizer.pad_token_id, 64, progress=False, max_tokens=600) == reference
+
+
+def test_batches_run_side_by_side_give_the_same_predictions(tiny_model_dir, toy_pairs):
+    """With 2 torch threads a small model's batches run on 2 workers (evaluation/batch_workers.py): the
+    same predictions as one batch after another, and torch's thread count is left as it was."""
+    model, tokenizer, cfg = _setup(tiny_model_dir, "prompt_tuning", "head.formulation=linear_head")
+    task = get_task("pawsx")
+    items, _ = encode_examples(toy_pairs.examples(60, 5), task.resolve_template(None), tokenizer, task.labels, 256)
+    reference = _split_classes(model, items)
+    threads, ran_on = torch.get_num_threads(), set()
+    model.backbone.decoder.register_forward_pre_hook(lambda module, args: ran_on.add(threading.get_ident()))
+    torch.set_num_threads(2)
+    try:
+        assert predict_classes(model, items, tokenizer.pad_token_id, 4, progress=False) == reference
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
+    assert threading.get_ident() in ran_on and 2 <= len(ran_on) <= 3  # the shared prefix here; batches on workers
 
 
 def test_token_budget_is_read_from_the_config(tiny_model_dir, toy_pairs):

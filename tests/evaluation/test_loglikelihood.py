@@ -1,4 +1,5 @@
-"""The chunked, prefix-sharing scorer equals a plain Hugging Face forward, whatever the batching.
+"""The chunked, prefix-sharing scorer equals a plain Hugging Face forward, whatever the batching and
+whichever path (packed rows, or the cached path for models that cannot take the packed mask).
 
 Reference: `lm(input_ids).logits.float().log_softmax(-1)` gathered at the scored positions, one sequence
 at a time, no padding, no cache: the textbook definition the fast path must reproduce.
@@ -156,16 +157,18 @@ class _Head(torch.nn.Module):
         return logits if self.softcap is None else torch.tanh(logits / self.softcap) * self.softcap
 
 
+@pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("softcap", [None, 0.5])
 @pytest.mark.parametrize("elements,min_chunk", [(1 << 19, 1024), (64, 16), (50, 7)])
-def test_online_log_sum_exp_equals_full_log_softmax(monkeypatch, softcap, elements, min_chunk):
+def test_online_log_sum_exp_equals_full_log_softmax(monkeypatch, softcap, elements, min_chunk, bias):
     # The single online pass (running max and sum per vocabulary chunk, target logits picked on the way)
     # equals the plain full-vocabulary log_softmax, soft-capping (Backbone.finish_logits) included, for any
-    # tiling: several targets per row, targets in the first/last chunk, a last chunk shorter than the others.
+    # tiling: several targets per row, targets in the first/last chunk, a last chunk shorter than the others,
+    # with a bias (a fresh tile per chunk) and without (one reused buffer).
     torch.manual_seed(0)
     monkeypatch.setattr(ll, "LOGIT_ELEMENTS", elements)
     monkeypatch.setattr(ll, "MIN_VOCAB_CHUNK", min_chunk)
-    head = _Head(301, 24, softcap)
+    head = _Head(301, 24, softcap, bias)
     with torch.no_grad():
         head.linear.weight.mul_(8)  # logits of a few units: exp overflows without the max shift
         hidden = torch.randn(13, 24)
@@ -176,20 +179,94 @@ def test_online_log_sum_exp_equals_full_log_softmax(monkeypatch, softcap, elemen
     assert got == pytest.approx([float(reference[r, t]) for r, t in zip(rows, targets)], abs=1e-5)
 
 
-def test_packed_continuations_equal_one_row_per_candidate(tiny, monkeypatch, assert_matches_reference):
-    # Packing a group's continuations into one row after its cached prefix (block-diagonal mask, positions
-    # restarting after the prefix) gives what one row per candidate with its own cache copy gives.
+@pytest.mark.parametrize("elements,min_chunk", [(1 << 21, 256), (7, 1)])
+def test_online_log_sum_exp_of_a_real_backbone_equals_its_log_softmax(tiny, monkeypatch, elements, min_chunk):
+    # Through the tiny XGLM's own head (tied to its embeddings, no bias: the reused-buffer path); (7, 1) is
+    # one vocabulary row per chunk, the most online rescalings there can be.
+    _, _, backbone = tiny
+    monkeypatch.setattr(ll, "LOGIT_ELEMENTS", elements)
+    monkeypatch.setattr(ll, "MIN_VOCAB_CHUNK", min_chunk)
+    torch.manual_seed(0)
+    vocab = backbone.lm.get_input_embeddings().num_embeddings
+    hidden = torch.randn(7, backbone.lm.config.d_model) * 3
+    rows, targets = [0, 0, 1, 3, 6, 6, 2], [0, 5, vocab - 1, 17, 17, 3, 250]
+    with torch.no_grad():
+        full = backbone.logits(hidden).float().log_softmax(-1)
+    expected = [float(full[r, t]) for r, t in zip(rows, targets)]
+    assert ll.token_logprobs(backbone, hidden, rows, targets) == pytest.approx(expected, abs=1e-5)
+
+
+def test_packed_rows_equal_the_cached_path(tiny, monkeypatch, assert_matches_reference):
+    # One packed row per group (the prefix, then every candidate's continuation under a block mask, position
+    # ids restarting after the prefix) gives what the cached path gives (prefix cached, one row per candidate
+    # on its own copy of the cache), and both give the plain forward's values.
     lm, tokenizer, backbone = tiny
     groups = prompt_groups(tokenizer)
-    assert ll.packable(backbone)
+    assert ll.packable(backbone, groups)
     for budget in (100_000, 60):
         packed = loglikelihoods(backbone, groups, token_budget=budget, pad_id=tokenizer.pad_token_id)
         with monkeypatch.context() as patch:
-            patch.setattr(ll, "packable", lambda backbone: False)
+            patch.setattr(ll, "packable", lambda backbone, groups: False)
+            patch.setattr(ll, "_read_packed", lambda *a: pytest.fail("packed path used"))
             rows = loglikelihoods(backbone, groups, token_budget=budget, pad_id=tokenizer.pad_token_id)
         for a, b in zip(packed, rows):
             assert a == pytest.approx(b, abs=1e-5)
         assert_matches_reference(lm, groups, packed)
+        assert_matches_reference(lm, groups, rows)
+
+
+def test_packed_batches_respect_the_token_budget_and_the_mask_size(tiny, monkeypatch):
+    # Every packed forward holds at most `token_budget` padded tokens and PACK_ATTENTION_ELEMENTS mask cells
+    # (unless it is a single row), and every group with something to read is read exactly once.
+    _, tokenizer, backbone = tiny
+    plans = [ll.plan_group(g, group) for g, group in enumerate(prompt_groups(tokenizer))]
+    monkeypatch.setattr(ll, "PACK_ATTENTION_ELEMENTS", 3000)
+    for budget in (1, 40, 100_000):
+        batches = ll._packed_batches(plans, budget)
+        for batch in batches:
+            width = max(p.tokens_read for p in batch)
+            assert len(batch) == 1 or (len(batch) * width <= budget and len(batch) * width ** 2 <= 3000)
+        read = sorted(p.index for batch in batches for p in batch)
+        assert read == [p.index for p in plans if p.tokens_read]
+    assert [p.tokens_read for p in plans][-1] == 1  # [2, 11] and [2]: the shared [2] is read, nothing else
+
+
+def test_the_probe_refuses_a_decoder_that_ignores_the_mask(tiny, monkeypatch):
+    """A decoder that drops the custom mask (plain causal attention across candidates) disagrees on the probe."""
+    _, _, backbone = tiny
+    assert ll._probe(backbone) is True
+    original = backbone.hidden_states
+
+    def causal_only(embeds, mask, position_ids=None, past_key_values=None):
+        if mask.dim() == 4:
+            mask = torch.ones(embeds.shape[:2], dtype=torch.long)
+        return original(embeds, mask, position_ids=position_ids, past_key_values=past_key_values)
+
+    monkeypatch.setattr(backbone, "hidden_states", causal_only)
+    assert ll._probe(backbone) is False
+
+
+def test_a_sliding_window_shorter_than_a_sequence_is_not_packed(tiny, monkeypatch):
+    _, _, backbone = tiny
+    groups = [[Scored((2, 5, 6, 7, 8), 2), Scored((2, 5, 9), 2)]]
+    monkeypatch.setattr(backbone.lm.config, "sliding_window", 4, raising=False)
+    assert not ll.packable(backbone, groups)
+    monkeypatch.setattr(backbone.lm.config, "sliding_window", 5, raising=False)
+    assert ll.packable(backbone, groups)
+
+
+def test_bloom_s_alibi_is_scored_the_cached_way(monkeypatch, assert_matches_reference):
+    # BLOOM takes no position ids (ALiBi counts unmasked tokens): it cannot be packed, and the cached path
+    # still gives its own forward's values.
+    from transformers import BloomConfig, BloomForCausalLM
+
+    torch.manual_seed(0)
+    lm = BloomForCausalLM(BloomConfig(vocab_size=300, hidden_size=32, n_layer=2, n_head=4)).eval()
+    backbone = Backbone(lm)
+    groups = [[Scored([2, 5, 6, 7], 1), Scored([2, 5, 6, 9, 10], 2)], [Scored([3, 8], 1)]]
+    assert not ll.packable(backbone, groups)
+    monkeypatch.setattr(ll, "_read_packed", lambda *a: pytest.fail("packed path used"))
+    assert_matches_reference(lm, groups, loglikelihoods(backbone, groups, token_budget=7, pad_id=0))
 
 
 def test_a_bare_backbone_scores_with_sdpa_and_gives_the_model_its_kernel_back(tiny_model_dir, monkeypatch):

@@ -127,3 +127,27 @@ def test_peft_parity(arch, method, task_model, tiny_architecture, tmp_path, reco
     with loaded.disable_adapter():  # the adapter is not a no-op: without it PEFT's model computes otherwise
         plain = peft_logprobs(loaded, tokenizer, True)
     assert largest_difference(ours, plain) > 1e-3
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_zero_shot_loglikelihoods_equal_the_model_s_own_forward(arch, task_model, record):
+    """The exact scorer (evaluation.loglikelihood: packed rows where the model takes them, else the cached
+    path) gives what the model's own forward gives, final-logit transforms included, for candidates that
+    share a prefix and for a group that shares none; every architecture but ALiBi's takes the packed path."""
+    from xlpt.evaluation import loglikelihood as ll
+
+    record(arch, "zero-shot log-likelihoods")
+    model, tokenizer, _ = task_model(arch, "zero_shot")
+    backbone, lm = model.backbone, model.backbone.lm
+    encoded = [tokenizer(text).input_ids for text in SHARED]
+    groups = [[ll.Scored(ids, 1) for ids in encoded], [ll.Scored(encoded[0][1:], 1), ll.Scored(encoded[1][2:], 2)]]
+    assert ll.plan_group(0, groups[0]).prefix_length >= 2 and ll.plan_group(1, groups[1]).prefix_length == 0
+    assert ll.packable(backbone, groups) == (arch != "bloom")
+    scores = ll.loglikelihoods(backbone, groups, token_budget=64, pad_id=tokenizer.pad_token_id or 0)
+    with torch.no_grad():
+        for group, got in zip(groups, scores):
+            for cand, value in zip(group, got):
+                ids = torch.tensor([cand.tokens])
+                logprobs = lm(input_ids=ids, attention_mask=torch.ones_like(ids)).logits.float().log_softmax(-1)[0]
+                expected = sum(float(logprobs[t - 1, cand.tokens[t]]) for t in range(cand.start, len(cand.tokens)))
+                assert value == pytest.approx(expected, abs=2e-4), (cand.tokens, value, expected)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 from xlpt.reporting.console import comparison_table, print_results
 
@@ -76,3 +78,13 @@ def test_comparison_table_of_flores_codes_keeps_columns_aligned(runs):
     assert "!!" not in lines[0]
     starts = {line.index(line.split()[1]) for line in lines[2:5]}  # the split column starts at one offset
     assert len(starts) == 1
+
+
+def test_the_terminal_table_loads_neither_the_report_nor_its_libraries():
+    """`xlpt evaluate` prints its table through reporting.console: importing it must not pull in the report
+    (matplotlib, scipy: seconds of start-up); the report's names still resolve from xlpt.reporting."""
+    probe = ("import sys; import xlpt.reporting.console; "
+             "print(sorted(m for m in ('matplotlib', 'scipy', 'xlpt.reporting.report') if m in sys.modules)); "
+             "from xlpt.reporting import ReportOptions, build_report; print(build_report.__module__)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.splitlines() == ["[]", "xlpt.reporting.report"], done.stderr

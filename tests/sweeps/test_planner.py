@@ -8,20 +8,23 @@ micro-batch made of the longest ones. Planned: sweeps.planner.memory for the sam
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from contextlib import nullcontext
+from pathlib import Path
 
 import pytest
 import torch
+import transformers
 
 from xlpt.config import load_config
 from xlpt.data.sources import TaskData
 from xlpt.distributed.context import Context
 from xlpt.distributed.engine import Engine
 from xlpt.models.build import load_task_model
-from xlpt.sweeps.planner import (DTYPE_BYTES, GB, LAUNCH_SECONDS, SATURATION_TOKENS, USABLE, memory,
-                                 model_shape, plan, small_batch_efficiency, step_kernels)
+from xlpt.sweeps.planner import (DTYPE_BYTES, GB, KNOWN_MODELS, LAUNCH_SECONDS, SATURATION_TOKENS, USABLE,
+                                 known_config, known_shapes, memory, model_shape, shape_of, plan, small_batch_efficiency, step_kernels)
 from xlpt.tasks import get_task
 from xlpt.training.memory import TensorMeter
 from xlpt.training.schedule import make_optimizer
@@ -222,3 +225,52 @@ def test_the_printed_assumptions_name_the_overhead_terms():
 
     text = describe_assumptions()
     assert "us of host time per kernel" in text and "MFU" in text and "larger of FLOP time and kernel time" in text
+
+
+# ------------------------------------------------------------------------- stored shapes (torch-free dry runs)
+
+
+@pytest.mark.parametrize("name", sorted(KNOWN_MODELS))
+def test_a_stored_shape_equals_the_meta_device_build_with_the_installed_transformers(name):
+    stored = known_shapes().get(name)
+    assert stored is not None, f"{name} has no stored shape: run python -m xlpt.sweeps.planner --write-known-shapes"
+    assert stored == shape_of(known_config(name), name), (
+        f"{name}: the stored shape differs from transformers {transformers.__version__}'s build; "
+        "run python -m xlpt.sweeps.planner --write-known-shapes")
+
+
+def _run_logging_imports(code: str, env: dict) -> tuple[str, str]:
+    """(stdout, import log) of `python -X importtime -c code`."""
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
+                          env={**os.environ, **env})
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout, done.stderr
+
+
+def _imported(log: str, module: str) -> bool:
+    return any(line.rsplit("|", 1)[-1].strip() == module for line in log.splitlines())
+
+
+def test_a_sweep_dry_run_of_a_preset_model_imports_neither_torch_nor_transformers(tmp_path, data_dir):
+    """The SIB-200 sweep preview took 5 s, 4 of them importing torch and transformers to size XGLM-564M."""
+    sweep = Path(__file__).resolve().parents[2] / "configs" / "sweeps" / "sib200-xglm-564m.yaml"
+    code = ("import sys; from xlpt.cli import main; "
+            f"sys.argv = ['xlpt', 'sweep', '--config', {str(sweep)!r}, '--dry-run']; main()")
+    out, log = _run_logging_imports(code, {"HF_HUB_CACHE": str(tmp_path / "empty-cache"), "XLPT_DATA_DIR": str(data_dir)})
+    assert "GPU-h" in out and _imported(log, "xlpt.sweeps.planner")
+    assert not _imported(log, "torch") and not _imported(log, "transformers")
+
+
+def test_a_config_in_the_hub_cache_wins_over_the_stored_shape(tmp_path):
+    """What will be loaded is what is planned: a cached config.json (here: a 2-layer XGLM-564M) is read."""
+    repo = tmp_path / "models--facebook--xglm-564M"
+    (repo / "snapshots" / "abc").mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("abc")
+    sizes = {**KNOWN_MODELS["facebook/xglm-564M"][1], "num_layers": 2}
+    (repo / "snapshots" / "abc" / "config.json").write_text(json.dumps({"model_type": "xglm", **sizes}))
+    code = "from xlpt.sweeps.planner import model_shape; print('LAYERS', model_shape('facebook/xglm-564M').layers)"
+    out, log = _run_logging_imports(code, {"HF_HUB_CACHE": str(tmp_path), "HF_HUB_OFFLINE": "1"})
+    assert "LAYERS 2" in out and _imported(log, "transformers")
+    out, log = _run_logging_imports(code, {"HF_HUB_CACHE": str(tmp_path / "none"), "HF_HUB_OFFLINE": "1"})
+    assert "LAYERS 24" in out and not _imported(log, "torch")

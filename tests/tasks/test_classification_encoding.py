@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from xlpt.tasks.classification_encoding import _truncate, fill
+from xlpt.data.examples import PairExample
+from xlpt.tasks.classification_encoding import _halve_longest_word, _shorten, _truncate, encode_examples, fill
 from xlpt.tasks.spec import Template
 
 TEMPLATE = Template(text="{text_a} Question: {text_b} Paraphrase?", label_words={"a": " yes", "b": " no"})
@@ -53,3 +54,43 @@ def test_truncating_a_two_megabyte_input_is_linear(tokenizer):
     started = time.perf_counter()
     ids = _truncate(fields, TEMPLATE, tokenizer, 256)
     assert len(ids) <= 256 and time.perf_counter() - started < 30
+
+
+
+def one_at_a_time(fields, template, tokenizer, max_length):
+    """Truncation as xlpt did it before inputs were truncated together: one input, one call per round."""
+    words = {name: value.split() for name, value in fields.items()}
+    while True:
+        ids = tokenizer(fill(template, {k: " ".join(v) for k, v in words.items()}), add_special_tokens=True)["input_ids"]
+        if len(ids) <= max_length:
+            return ids
+        shorter = _shorten(words, max(1, (len(ids) - max_length) // 3)) or _halve_longest_word(words)
+        if shorter is None:
+            return ids[:max_length]
+        words = shorter
+
+
+def test_encoding_many_inputs_at_once_gives_each_input_its_own_encoding(tokenizer):
+    """encode_examples tokenizes all inputs in one call and truncates the long ones together, round by
+    round: every input gets the encoding it gets alone (fitting, long and one-word inputs mixed)."""
+    rng = random.Random(1)
+    vocabulary = "the cat and house of the world is a big red dog running fast".split()
+    examples = [PairExample(" ".join(rng.choice(vocabulary) for _ in range(rng.randint(1, 120))),
+                            " ".join(rng.choice(vocabulary) for _ in range(rng.randint(1, 80))), "a", "en", f"x{i}")
+                for i in range(150)]
+    examples.append(PairExample("Donaudampfschifffahrtsgesellschaft" * 30, "x", "b", "de", "one-word"))
+    truncated = set()
+    for max_length in (24, 256, 4096):
+        items, report = encode_examples(examples, TEMPLATE, tokenizer, ("a", "b"), max_length)
+        alone, long = [], 0
+        for example in examples:
+            fields = {name: value.strip() for name, value in example.fields.items()}
+            ids = tokenizer(fill(TEMPLATE, fields), add_special_tokens=True)["input_ids"]
+            long += len(ids) > max_length
+            alone.append(ids if len(ids) <= max_length else one_at_a_time(fields, TEMPLATE, tokenizer, max_length))
+        assert [item.input_ids for item in items] == alone
+        assert [item.index for item in items] == list(range(len(examples)))
+        assert [item.label for item in items] == [0] * 150 + [1]
+        assert report.truncated == long
+        truncated.add(long)
+    assert min(truncated) == 0 and len(truncated) == 3  # each length truncates a different number: none, some, most

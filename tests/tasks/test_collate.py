@@ -3,6 +3,7 @@
 import random
 
 import pytest
+import torch
 
 from xlpt.tasks.collate import pad_right, sorted_batches
 
@@ -38,3 +39,6 @@ def test_pad_right_keeps_real_tokens_first():
     ids, mask = pad_right([[5, 6, 7], [8]], pad_id=1)
     assert ids.tolist() == [[5, 6, 7], [8, 1, 1]]
     assert mask.tolist() == [[1, 1, 1], [1, 0, 0]]
+    ids, mask = pad_right([(4,), [], [9, 9]], pad_id=-1)  # tuples, an empty row, a negative pad value
+    assert ids.tolist() == [[4, -1], [-1, -1], [9, 9]] and ids.dtype == torch.long
+    assert mask.tolist() == [[1, 0], [0, 0], [1, 1]] and mask.dtype == torch.long

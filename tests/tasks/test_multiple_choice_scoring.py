@@ -1,10 +1,11 @@
-"""The multiple-choice zero-shot scorer's fast path gives the reference numbers.
+"""The multiple-choice zero-shot scores (evaluation.loglikelihood, the scorer zero-shot classification uses too)
+give the reference numbers on multiple-choice shapes.
 
-`packed_logliks` (each example's shared prefix and all its choices in one packed row, one forward per batch,
-the LM head only at scored positions with an online log-sum-exp) must equal evaluation.loglikelihood's cached
-path and a plain full forward of every choice, to float32 rounding, for XCOPA-shaped (multi-token choices),
-belebele-shaped (single-token choices), multiple-input (one context per choice) and odd groups, whatever the
-batching; predictions must be the same. A model that cannot take the packed mask falls back to the cached path.
+Its fast path (each example's shared prefix and all its choices in one packed row, one forward per batch, the
+LM head only at scored positions with an online log-sum-exp) must equal its cached path and a plain full
+forward of every choice, to float32 rounding, for XCOPA-shaped (multi-token choices), belebele-shaped
+(single-token choices), multiple-input (one context per choice) and odd groups, whatever the batching;
+predictions must be the same. A model that cannot take the packed mask gets the cached path.
 """
 
 import random
@@ -13,8 +14,9 @@ import pytest
 import torch
 
 from xlpt.data.examples import Example
+from xlpt.evaluation import loglikelihood as ll
 from xlpt.evaluation import multiple_choice as mc
-from xlpt.evaluation.loglikelihood import Scored, loglikelihoods
+from xlpt.evaluation.loglikelihood import Scored, loglikelihoods, plan_group
 from xlpt.tasks.families.multiple_choice.encoding import encode_examples
 from xlpt.tasks.families.multiple_choice.prompt import parse_prompt
 
@@ -110,13 +112,21 @@ def assert_close(ours, reference, tol=1e-4):
         assert mine == pytest.approx(theirs, rel=1e-5, abs=tol)
 
 
+def cached(backbone, groups, budget, pad_id, monkeypatch):
+    """The cached path's scores (prefix in a key/value cache, one row per candidate), packing ruled out."""
+    with monkeypatch.context() as patch:
+        patch.setattr(ll, "packable", lambda backbone, groups: False)
+        patch.setattr(ll, "_read_packed", lambda *a: pytest.fail("packed path used"))
+        return loglikelihoods(backbone, groups, token_budget=budget, pad_id=pad_id)
+
+
 @pytest.mark.parametrize("budget", [1, 40, 4096])
-def test_packed_equals_cached_and_plain_forward(tiny, budget):
+def test_packed_equals_cached_and_plain_forward(tiny, budget, monkeypatch):
     backbone, tokenizer = tiny
     groups = all_groups(tokenizer, backbone.lm.get_input_embeddings().num_embeddings)
-    assert mc.packing_ok(backbone, groups)
-    packed = mc.packed_logliks(backbone, groups, token_budget=budget, pad_id=tokenizer.pad_token_id)
-    assert_close(packed, loglikelihoods(backbone, groups, token_budget=budget, pad_id=tokenizer.pad_token_id))
+    assert ll.packable(backbone, groups)
+    packed = loglikelihoods(backbone, groups, token_budget=budget, pad_id=tokenizer.pad_token_id)
+    assert_close(packed, cached(backbone, groups, budget, tokenizer.pad_token_id, monkeypatch))
     assert_close(packed, plain(backbone, groups))
 
 
@@ -125,21 +135,21 @@ def test_packed_reads_each_shared_context_once(tiny, monkeypatch):
     backbone, tokenizer = tiny
     items, _, _ = encoded(tokenizer, XCOPA_FIELDS, XCOPA_PROMPT, XCOPA_ROWS)
     groups = groups_of(items)
+    ll.check_plain_head(backbone)  # once per model (its probe forward is not the scoring's)
+    assert ll.packable(backbone, groups)  # likewise
     seen = []
     original = backbone.hidden_states
     monkeypatch.setattr(backbone, "hidden_states", lambda embeds, mask, **kw: seen.append(embeds.shape) or
                         original(embeds, mask, **kw))
-    mc.packed_logliks(backbone, groups, token_budget=4096, pad_id=tokenizer.pad_token_id)
+    loglikelihoods(backbone, groups, token_budget=4096, pad_id=tokenizer.pad_token_id)
     assert len(seen) == 1
-    from xlpt.evaluation.loglikelihood import plan_group
-
     plans = [plan_group(g, group) for g, group in enumerate(groups)]
     longest = max(p.prefix_length + sum(len(p.rest(i)) for i in range(len(p.candidates))) for p in plans)
     assert seen[0][:2] == (len(groups), longest)
     assert longest < max(len(c.tokens) for group in groups for c in group) * 2
 
 
-def test_predictions_and_metrics_equal_the_cached_path(tiny):
+def test_predictions_and_metrics_equal_the_cached_path(tiny, monkeypatch):
     backbone, tokenizer = tiny
 
     class Task:
@@ -147,7 +157,7 @@ def test_predictions_and_metrics_equal_the_cached_path(tiny):
 
     items, examples, _ = encoded(tokenizer, XCOPA_FIELDS, XCOPA_PROMPT, XCOPA_ROWS)
     fast = mc.zero_shot_logliks(backbone, items, 4096, tokenizer.pad_token_id, False, "t")
-    reference = loglikelihoods(backbone, groups_of(items), token_budget=4096, pad_id=tokenizer.pad_token_id)
+    reference = cached(backbone, groups_of(items), 4096, tokenizer.pad_token_id, monkeypatch)
     assert_close(fast, reference)
     ours, records = mc.metrics_and_records(Task, examples, items, fast)
     theirs, reference_records = mc.metrics_and_records(Task, examples, items, reference)
@@ -157,51 +167,10 @@ def test_predictions_and_metrics_equal_the_cached_path(tiny):
             == [mc.predictions(i, s) for i, s in zip(items, reference)])
 
 
-def test_head_logprobs_equal_the_full_log_softmax(tiny):
-    backbone, _ = tiny
-    torch.manual_seed(0)
-    vocab = backbone.lm.get_input_embeddings().num_embeddings
-    hidden = torch.randn(7, backbone.lm.config.d_model) * 3
-    rows, targets = [0, 0, 1, 3, 6, 6, 2], [0, 5, vocab - 1, 17, 17, 3, 250]
-    with torch.no_grad():
-        full = backbone.logits(hidden).float().log_softmax(-1)
-    expected = [float(full[r, t]) for r, t in zip(rows, targets)]
-    assert mc.head_logprobs(backbone, hidden, rows, targets) == pytest.approx(expected, abs=1e-5)
-    old = mc.HEAD_BUFFER
-    try:
-        mc.HEAD_BUFFER = 7  # one row's worth: the smallest chunks, many online rescalings
-        assert mc.head_logprobs(backbone, hidden, rows, targets) == pytest.approx(expected, abs=1e-5)
-    finally:
-        mc.HEAD_BUFFER = old
-
-
 def test_a_model_that_refuses_the_packed_mask_gets_the_cached_path(tiny, monkeypatch):
     backbone, tokenizer = tiny
     items, _, _ = encoded(tokenizer, XCOPA_FIELDS, XCOPA_PROMPT, XCOPA_ROWS)
-    monkeypatch.setitem(mc._PACKING_OK, backbone.lm, False)
-    monkeypatch.setattr(mc, "packed_logliks", lambda *a, **k: pytest.fail("packed path used"))
+    monkeypatch.setitem(ll._PACKING_OK, backbone.lm, False)
+    monkeypatch.setattr(ll, "_read_packed", lambda *a, **k: pytest.fail("packed path used"))
     scores = mc.zero_shot_logliks(backbone, items, 4096, tokenizer.pad_token_id, False, "t")
-    assert_close(scores, loglikelihoods(backbone, groups_of(items), token_budget=4096, pad_id=tokenizer.pad_token_id))
-
-
-def test_the_probe_refuses_a_decoder_that_ignores_the_mask(tiny, monkeypatch):
-    """A decoder that drops the custom mask (plain causal attention across choices) disagrees on the probe."""
-    backbone, _ = tiny
-    original = backbone.hidden_states
-
-    def causal_only(embeds, mask, position_ids=None, past_key_values=None):
-        if mask.dim() == 4:
-            mask = torch.ones(embeds.shape[:2], dtype=torch.long)
-        return original(embeds, mask, position_ids=position_ids, past_key_values=past_key_values)
-
-    monkeypatch.setattr(backbone, "hidden_states", causal_only)
-    assert mc._probe(backbone) is False
-
-
-def test_a_sliding_window_shorter_than_a_sequence_falls_back(tiny, monkeypatch):
-    backbone, _ = tiny
-    groups = [[Scored((2, 5, 6, 7, 8), 2), Scored((2, 5, 9), 2)]]
-    monkeypatch.setattr(backbone.lm.config, "sliding_window", 4, raising=False)
-    assert not mc.packing_ok(backbone, groups)
-    monkeypatch.setattr(backbone.lm.config, "sliding_window", 5, raising=False)
-    assert mc.packing_ok(backbone, groups)
+    assert_close(scores, plain(backbone, groups_of(items)))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import torch
 from xlpt.progress import progress_bar
 
+from xlpt.evaluation.batch_workers import batch_workers, map_batches
 from xlpt.evaluation.metrics import classification_scores
 from xlpt.tasks.classification_encoding import encode_examples
 from xlpt.tasks.collate import collate_classification, sorted_batches
@@ -20,13 +23,19 @@ def predict_classes(model, items, pad_id: int, batch_size: int, progress: bool =
     predictions = [None] * len(items)
     batches = list(sorted_batches([len(item.input_ids) for item in items], batch_size, max_tokens,
                                   extra=model.prompt_length))
+
+    def predict(indices: list[int]) -> list[int]:
+        batch = collate_classification(items, indices, pad_id)
+        logits = model(batch["input_ids"].to(device), batch["attention_mask"].to(device),
+                       batch["last_index"].to(device))
+        return logits.argmax(dim=-1).tolist()
+
+    workers = batch_workers(model.backbone.hidden_size, device)
     with (progress_bar(total=len(items), desc=desc, unit="ex", disable=not progress, leave=False) as bar,
-          model.shared_prefix([item.input_ids for item in items])):  # `</s>` + prompt etc.: computed once
-        for indices in batches:
-            batch = collate_classification(items, indices, pad_id)
-            logits = model(batch["input_ids"].to(device), batch["attention_mask"].to(device),
-                           batch["last_index"].to(device))
-            for index, pred in zip(indices, logits.argmax(dim=-1).tolist()):
+          model.shared_prefix([item.input_ids for item in items]),  # `</s>` + prompt etc.: computed once
+          closing(map_batches(predict, batches, workers)) as results):  # workers stop before the prefix goes
+        for indices, predicted in zip(batches, results):
+            for index, pred in zip(indices, predicted):
                 predictions[index] = pred
             bar.update(len(indices))
     return predictions

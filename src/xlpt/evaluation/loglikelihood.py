@@ -7,38 +7,51 @@
 (at least 1: the first token has nothing to condition on). Which token opens a sequence, and whether it
 is scored, is the caller's choice; nothing here assumes token 0 is a start token.
 
-The value equals what a plain Hugging Face forward gives (`lm(ids).logits.float().log_softmax(-1)`
-gathered at the scored positions, tests/evaluation/test_loglikelihood.py), but it is computed
-differently, for speed:
+The one scorer of groups in xlpt: zero-shot classification (evaluation/zero_shot.py: one filled-in text
+per label) and zero-shot multiple choice (evaluation/multiple_choice.py: one continuation per choice)
+both call `loglikelihoods`. The value equals what a plain Hugging Face forward gives
+(`lm(ids).logits.float().log_softmax(-1)` gathered at the scored positions,
+tests/evaluation/test_loglikelihood.py), but it is computed differently, for speed:
 
-- A *group* is the candidates of one example (e.g. XNLI's three filled-in prompts). They share a token
-  prefix up to the label word; it is read once, its keys/values are cached (`transformers.DynamicCache`)
-  and each candidate continues from the cache with its position ids continuing after the prefix. The
-  log-probabilities of shared tokens are computed once and counted in every candidate.
-- The continuations of one group are packed into one row after its cached prefix (candidate i's tokens
-  see the prefix and their own earlier tokens only: a block-diagonal causal mask, position ids restarting
-  after the prefix for each candidate), so the prefix keys/values are never copied per candidate. Models
-  that take no position ids (BLOOM's ALiBi) or use sliding windows read one row per candidate, each with
-  its own copy of the prefix cache.
-- The log-sum-exp over the vocabulary is taken only at the positions that are scored, in one online pass
-  over vocabulary chunks (running max and sum, the target logit picked as its chunk passes), with tiles of
-  rows x chunk small enough to stay in cache: no (batch x length x vocabulary) tensor ever exists (256k
-  vocabulary x 32 x 100 positions would be > 3 GB) and no logit is read back from memory twice.
+- A *group* is the candidates of one example. They share a token prefix (`plan_group`: their longest
+  common one); it is read once, and the log-probabilities of shared tokens are computed once and counted
+  in every candidate.
+- One packed row per group, one forward per batch of groups, no key/value cache:
+
+      tokens     </s> Ese oli mullikilesse mässitud sest | see oli õrn | see oli väike   (last tokens not read)
+      segment    0    0   0   0            0        0    | 1   1   1   | 2   2   2
+      position   0    1   2   3            4        5    | 6   7   8   | 6   7   8
+
+  A token attends to the earlier tokens of its own segment and to every token of segment 0 (the prefix),
+  through an explicit 4-D mask, at the position ids it would have alone: what each candidate's own causal
+  pass sees, so the hidden states are the plain path's up to float rounding. (Measured against reading
+  the prefix into a cache and packing the continuations after it, the other design this module had: the
+  same CPU time on XNLI, 10 % less on XCOPA, the same on Belebele, and one forward instead of two.)
+- Models that cannot take that mask (`packable`: no position ids, ALiBi, a sequence longer than a sliding
+  window, or a decoder that disagrees on a probe) get the cached path: the prefixes of a batch of groups
+  are read into a `transformers.DynamicCache`, then each candidate continues on its own copy of its
+  group's rows, position ids continuing after the prefix.
+- The log-sum-exp over the vocabulary is taken only at the positions that are scored (a shared prefix
+  position once), in one online pass over vocabulary chunks (`token_logprobs`: running max and sum, the
+  target logit picked as its chunk passes), pooled over forwards (up to `token_budget` positions) so one
+  sweep over the head's weight serves many of them: no (batch x length x vocabulary) tensor ever exists
+  (256k vocabulary x 32 x 100 positions would be > 3 GB). The model's final-logit transforms
+  (`Backbone.finish_logits`: Gemma-2's soft-capping, Granite's scale) are applied chunk by chunk, and
+  logits are formed in the model's dtype, then taken to float32, as its own forward would.
 - The attention kernel is SDPA for the call (models/attention.py) unless the backbone was asked for eager
   (`Backbone.use_attention`); the architecture table keeps Gemma-2 on eager.
 - Batches are cut by a token budget (padded tokens per forward), not a fixed count of sequences, so
   memory stays bounded whatever the lengths; a sequence longer than the budget is still read, alone.
-  The scored positions of several forwards are pooled (up to `token_budget` of them) for one sweep over
-  the head's weight. Memory beyond the model: the cached keys/values of a prefix batch and of a
-  continuation batch, each at most layers x 2 x budget x d_model values (564M shape, budget 8192,
-  float32: 1.6 GB each), plus one tile of LOGIT_ELEMENTS logits.
+  Memory beyond the model: one forward of `token_budget` tokens (packed: plus its rows x length^2 mask,
+  at most PACK_ATTENTION_ELEMENTS; cached: the keys/values of a prefix batch and a continuation batch,
+  each at most layers x 2 x budget x d_model values), the pooled hidden states, one tile of logits.
 
 Values do not depend on the batching beyond float32 rounding (~1e-6 relative: matrix products are
 blocked differently), so a near-tie between two candidates may break differently under another budget.
 
-The log-sum-exp assumes the LM head is a plain linear projection (XGLM, GPT-2, BLOOM, Llama); this is
-checked numerically against the model's own logits once per call, and a model that post-processes its
-logits (soft-capping, scaling) is refused rather than scored wrongly.
+The log-sum-exp assumes the model's logits are `Backbone.logits(last hidden state)` (the head, then the
+elementwise final-logit transforms); this is checked numerically against the model's own forward once per
+model object (`check_plain_head`), and a model that does something else is refused rather than scored wrongly.
 """
 
 from __future__ import annotations
@@ -49,23 +62,27 @@ from typing import Sequence
 
 import torch
 from torch.nn import functional as F
-from xlpt.progress import progress_bar
 from transformers import DynamicCache
 
 from xlpt.errors import ConfigError
+from xlpt.progress import progress_bar
 from xlpt.tasks.collate import pad_right
 
-LOGIT_ELEMENTS = 1 << 19
-"""Upper bound on the (positions x vocabulary chunk) logits held at once: 2 MB in float32, so the log-sum-exp
-reads each tile from cache right after the head's matrix product wrote it (a 64 MB tile went to memory and
-back: 23 % of the head's time at the 564M shape, against 4 % now)."""
-MIN_VOCAB_CHUNK = 1024
+LOGIT_ELEMENTS = 1 << 21
+"""Logits held at once by `token_logprobs` (8 MB in float32): rows x vocabulary chunk, all pooled rows in
+one sweep over the head's weight. At 1.5k-4k rows of the 564M shape this took 5-11 % less CPU time than
+blocks of 512 rows x 1024 (2 MB tiles), which read the 1 GB weight once per block."""
+MIN_VOCAB_CHUNK = 256
 """Vocabulary rows per chunk at least (fewer would make the head's matrix products inefficient)."""
+MAX_VOCAB_CHUNK = 8192
+"""Vocabulary rows per chunk at most (a few pooled rows still get a tile that stays in cache)."""
 FORWARD_COST = 256
 """What one more forward costs, in padded tokens: batches are cut to minimise padded tokens + this per
 forward. A forward streams every weight once; on 2 shared CPU cores with the 564M shape that costs about
 as much as 200-400 tokens of arithmetic (estimated from timings of 2 vs 9 forwards), so splitting a batch
 only pays when it saves more padding than that."""
+PACK_ATTENTION_ELEMENTS = 1 << 22
+"""At most rows x length^2 mask (and, with eager attention, score) elements per head in one packed forward."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +121,31 @@ class _Plan:
     def cost(self) -> int:
         return max(len(c.tokens) for c in self.candidates)
 
+    @property
+    def tokens_read(self) -> int:
+        """Tokens through the decoder: the prefix once, then every candidate's rest (either path, no padding)."""
+        return self.prefix_length + sum(len(self.rest(i)) for i in range(len(self.candidates)))
+
+    @property
+    def head_positions(self) -> int:
+        """Positions whose log-sum-exp is taken: each scored prefix position once, every scored rest position."""
+        prefix = self.prefix_length
+        shared = {t - 1 for c in self.candidates for t in range(c.start, min(prefix, len(c.tokens) - 1) + 1)}
+        return len(shared) + sum(max(0, len(c.tokens) - max(c.start, prefix + 1)) for c in self.candidates)
+
+    def packed(self) -> tuple[list[int], list[int], list[int], list[int]]:
+        """(tokens, segments, positions, starts) of the group's packed row (module docstring); candidate i's
+        rest begins at column starts[i]."""
+        prefix = self.prefix_length
+        tokens, segments, positions, starts = list(self.prefix), [0] * prefix, list(range(prefix)), []
+        for i in range(len(self.candidates)):
+            rest = self.rest(i)
+            starts.append(len(tokens))
+            tokens += rest
+            segments += [i + 1] * len(rest)
+            positions += range(prefix, prefix + len(rest))
+        return tokens, segments, positions, starts
+
 
 def plan_group(index: int, candidates: Sequence[Scored]) -> _Plan:
     """Prefix length = the candidates' longest common token prefix, but never the whole longest sequence
@@ -122,13 +164,11 @@ def loglikelihoods(backbone, groups: Sequence[Sequence[Scored]], *, token_budget
                    progress: bool = False, desc: str = "log-likelihood") -> list[list[float]]:
     """Exact log-likelihood of every candidate of every group, in input order (see the module docstring).
 
-    `token_budget` bounds the padded tokens of one forward (prefix batch: groups x longest prefix;
-    continuation batch: rows x (longest prefix + longest continuation)). `pad_id` fills padding only
-    (it is masked, so any valid id works)."""
+    `token_budget` bounds the padded tokens of one forward and the scored positions pooled for one sweep
+    over the LM head. `pad_id` fills padding only (it is masked, so any valid id works)."""
     if token_budget < 1:
         raise ConfigError(f"token_budget must be >= 1, got {token_budget}")
-    lm = backbone.lm
-    lm.eval()
+    backbone.lm.eval()
     check_plain_head(backbone)
     with backbone.scoring_attention():
         return _loglikelihoods(backbone, groups, token_budget, pad_id, progress, desc)
@@ -136,29 +176,36 @@ def loglikelihoods(backbone, groups: Sequence[Sequence[Scored]], *, token_budget
 
 def _loglikelihoods(backbone, groups, token_budget: int, pad_id: int, progress: bool, desc: str):
     plans = [plan_group(i, list(g)) for i, g in enumerate(groups)]
-    head = _HeadPass(backbone, [[0.0] * len(p.candidates) for p in plans], rows=token_budget)
-    # Longest first (peak memory shows at once, as in lm-eval). Groups without a shared prefix are batched
-    # apart: a row with no real prefix token cannot be part of a cached batch (it would attend to nothing).
-    order = sorted(plans, key=lambda p: (-p.prefix_length, -p.cost, p.index))
-    bar = progress_bar(total=len(plans), desc=desc, unit="example", disable=not progress, leave=False)
-    for kind in ([p for p in order if p.prefix_length], [p for p in order if not p.prefix_length]):
-        for batch in _batches(kind, [p.prefix_length for p in kind], token_budget):
-            _read_batch(backbone, batch, head, token_budget, pad_id)
-            bar.update(len(batch))
+    packed = packable(backbone, [p.candidates for p in plans])
+    with progress_bar(total=len(plans), desc=desc, unit="example", disable=not progress, leave=False) as bar:
+        return _score(backbone, plans, packed, token_budget, pad_id, bar.update)
+
+
+def _score(backbone, plans: list[_Plan], packed: bool, budget: int, pad_id: int, advance=lambda n: None):
+    """Totals per group and candidate, read the packed way or the cached way."""
+    head = _HeadPass(backbone, [[0.0] * len(p.candidates) for p in plans], rows=budget)
+    read, done = (_read_packed if packed else _read_cached), 0
+    for batch in (_packed_batches if packed else _cached_batches)(plans, budget):
+        read(backbone, batch, head, budget, pad_id)
+        advance(len(batch))
+        done += len(batch)
+    advance(len(plans) - done)  # groups with nothing to read (the packed path skips them)
     head.flush()
-    bar.close()
     return head.totals
 
 
-def _batches(items: list, lengths: list[int], budget: int, extra: int = 0) -> list[list]:
+def _batches(items: list, lengths: list[int], budget: int, extra: int = 0,
+             max_cells: int | None = None) -> list[list]:
     """Split `items` (sorted by descending length) into consecutive batches minimising padded tokens plus
-    FORWARD_COST per batch, each within the budget: count x (extra + its first length) <= budget, unless
-    it holds a single item. Exact dynamic programme over cut points (n x batch size steps)."""
+    FORWARD_COST per batch, each within the budget: count x (extra + its first length) <= budget (and, with
+    `max_cells`, count x first length^2 <= max_cells), unless it holds a single item. Exact dynamic
+    programme over cut points (n x batch size steps)."""
     n, best, cut = len(items), [0.0] + [float("inf")] * len(items), [0] * (len(items) + 1)
     for j in range(1, n + 1):
         for i in range(j - 1, -1, -1):
             tokens = (j - i) * (extra + lengths[i])
-            if tokens > budget and j - i > 1:
+            over = tokens > budget or (max_cells is not None and (j - i) * lengths[i] ** 2 > max_cells)
+            if over and j - i > 1:
                 break
             if best[i] + FORWARD_COST + tokens < best[j]:
                 best[j], cut[j] = best[i] + FORWARD_COST + tokens, i
@@ -169,7 +216,93 @@ def _batches(items: list, lengths: list[int], budget: int, extra: int = 0) -> li
     return batches[::-1]
 
 
-def _read_batch(backbone, plans: list[_Plan], head: "_HeadPass", budget: int, pad_id: int) -> None:
+# --- the packed path: one row per group, one forward per batch ------------------------------------------------
+
+
+def packable(backbone, groups: Sequence[Sequence[Scored]]) -> bool:
+    """Whether one packed row per group gives this model's log-likelihoods: its decoder must take explicit
+    position ids (not BLOOM's ALiBi, which counts unmasked tokens; not a recurrent model) and a custom 4-D
+    attention mask (checked once per model object on a probe against the cached path), and no sequence may
+    outrun a sliding attention window (the custom mask replaces the model's own, window included)."""
+    if not backbone.accepts_position_ids or backbone.architecture.positions in ("alibi", "none"):
+        return False
+    lm = backbone.lm
+    window = getattr(lm.config, "sliding_window", None)
+    if window and any(len(c.tokens) > window for group in groups for c in group):
+        return False
+    if lm not in _PACKING_OK:
+        _PACKING_OK[lm] = _probe(backbone)
+    return _PACKING_OK[lm]
+
+
+_PACKING_OK: "weakref.WeakKeyDictionary[torch.nn.Module, bool]" = weakref.WeakKeyDictionary()
+
+
+@torch.no_grad()
+def _probe(backbone) -> bool:
+    """Both paths on small groups (a shared prefix, scoring inside it, no shared prefix): they must agree."""
+    vocab = backbone.lm.get_input_embeddings().num_embeddings
+    ids = [min(t, vocab - 1) for t in (5, 9, 7, 11, 6, 13, 8)]
+    probe = [[Scored(ids[:4] + [ids[4], ids[5]], 2), Scored(ids[:4] + [ids[6]], 3), Scored(ids[:3], 1)],
+             [Scored(ids[3:], 1), Scored(ids[2:6], 1)]]
+    plans = [plan_group(g, group) for g, group in enumerate(probe)]
+    try:
+        packed = _score(backbone, plans, True, 64, 0)
+    except Exception:  # a decoder that refuses a 4-D mask: the cached path serves it
+        return False
+    reference = _score(backbone, plans, False, 64, 0)
+    return all(abs(a - b) <= 1e-4 + 1e-4 * abs(b) for x, y in zip(packed, reference) for a, b in zip(x, y))
+
+
+def _packed_batches(plans: list[_Plan], budget: int) -> list[list[_Plan]]:
+    """Longest packed row first (peak memory shows at once, as in lm-eval); groups with nothing to read (every
+    candidate a single token) are left out: they score nothing."""
+    order = sorted((p for p in plans if p.tokens_read), key=lambda p: (-p.tokens_read, p.index))
+    return _batches(order, [p.tokens_read for p in order], budget, max_cells=PACK_ATTENTION_ELEMENTS)
+
+
+def _read_packed(backbone, plans: list[_Plan], head: "_HeadPass", budget: int, pad_id: int) -> None:
+    """One forward over the packed rows of `plans`; queue their scored positions."""
+    device = backbone.lm.get_input_embeddings().weight.device
+    packs = [plan.packed() for plan in plans]
+    ids, _ = pad_right([p[0] for p in packs], pad_id)
+    segments, _ = pad_right([p[1] for p in packs], -1)
+    positions, _ = pad_right([p[2] for p in packs], 0)
+    ids, segments, positions = ids.to(device), segments.to(device), positions.to(device)
+    mask = _packed_mask(segments, backbone.lm.get_input_embeddings().weight.dtype)
+    hidden = backbone.hidden_states(backbone.embed(ids), mask, position_ids=positions)
+    _queue_prefix_targets(plans, hidden, head)  # the prefix sits at the same columns as when read alone
+    placed = [(g, g, i, start) for g, p in enumerate(packs) for i, start in enumerate(p[3]) if plans[g].rest(i)]
+    _queue_rest_targets(plans, placed, hidden, head)
+
+
+def _packed_mask(segments: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """(B, 1, T, T) additive mask from (B, T) segment ids (0 = prefix, i + 1 = candidate i, -1 = padding,
+    which sees only itself so that its softmax has a finite row)."""
+    length = segments.shape[1]
+    index = torch.arange(length, device=segments.device)
+    causal = index[None, :] <= index[:, None]
+    key, query = segments[:, None, :], segments[:, :, None]
+    allowed = causal & (key >= 0) & ((key == 0) | (key == query))
+    allowed |= torch.eye(length, dtype=torch.bool, device=segments.device)
+    mask = torch.zeros(allowed.shape, dtype=dtype, device=segments.device)
+    return mask.masked_fill_(~allowed, torch.finfo(dtype).min)[:, None]
+
+
+# --- the cached path: prefixes into a key/value cache, then one row per candidate ----------------------------
+
+
+def _cached_batches(plans: list[_Plan], budget: int) -> list[list[_Plan]]:
+    """Batches of groups by prefix length, longest first. Groups without a shared prefix are batched apart:
+    a row with no real prefix token cannot be part of a cached batch (it would attend to nothing)."""
+    order = sorted(plans, key=lambda p: (-p.prefix_length, -p.cost, p.index))
+    batches = []
+    for kind in ([p for p in order if p.prefix_length], [p for p in order if not p.prefix_length]):
+        batches += _batches(kind, [p.prefix_length for p in kind], budget)
+    return batches
+
+
+def _read_cached(backbone, plans: list[_Plan], head: "_HeadPass", budget: int, pad_id: int) -> None:
     """Read a batch of groups (prefixes once, then every continuation) and queue its scored positions."""
     device = backbone.lm.get_input_embeddings().weight.device
     prefix_mask, cache = None, None
@@ -181,92 +314,16 @@ def _read_batch(backbone, plans: list[_Plan], head: "_HeadPass", budget: int, pa
         hidden = backbone.hidden_states(backbone.embed(ids), prefix_mask, position_ids=positions,
                                         past_key_values=cache)
         _queue_prefix_targets(plans, hidden, head)
-        if packable(backbone):
-            _read_packed(backbone, plans, head, budget, pad_id, prefix_mask, cache, device)
-            return
     rows = [(g, i) for g, plan in enumerate(plans) for i in range(len(plan.candidates)) if plan.rest(i)]
     rows.sort(key=lambda row: -len(plans[row[0]].rest(row[1])))  # less padding in continuation batches
     width = prefix_mask.shape[1] if prefix_mask is not None else 0
     for sub in _batches(rows, [len(plans[g].rest(i)) for g, i in rows], budget, extra=width):
         hidden = _continue(backbone, plans, sub, prefix_mask, cache, pad_id, device)
-        _queue_rest_targets(plans, sub, hidden, head)
-
-
-def packable(backbone) -> bool:
-    """Whether continuations can be packed one row per group: the model takes explicit position ids and a
-    ready 4D attention mask means the same to it as a 2D one (no sliding window, no ALiBi from the mask)."""
-    config = backbone.lm.config
-    return (backbone.accepts_position_ids and backbone.architecture.positions not in ("alibi", "none")
-            and getattr(config, "sliding_window", None) is None
-            and not getattr(config, "layer_types", None))
-
-
-def _read_packed(backbone, plans, head, budget, pad_id, prefix_mask, cache, device) -> None:
-    """Each group's continuations side by side in one row after its cached prefix (a contiguous slice of the
-    prefix batch: the cache is viewed, not copied per candidate)."""
-    width = prefix_mask.shape[1]
-    segments = [[i for i in range(len(p.candidates)) if p.rest(i)] for p in plans]
-    lengths = [sum(len(p.rest(i)) for i in seg) for p, seg in zip(plans, segments)]
-    g0 = 0
-    while g0 < len(plans):
-        g1, longest = g0 + 1, lengths[g0]
-        while g1 < len(plans) and (g1 + 1 - g0) * (width + max(longest, lengths[g1])) <= budget:
-            longest = max(longest, lengths[g1])
-            g1 += 1
-        if longest:
-            hidden = _continue_packed(backbone, plans, segments, range(g0, g1), longest, prefix_mask, cache,
-                                      pad_id, device)
-            _queue_packed_targets(plans, segments, range(g0, g1), hidden, head)
-        g0 = g1
-
-
-def _continue_packed(backbone, plans, segments, groups: range, length: int, prefix_mask, cache, pad_id,
-                     device) -> torch.Tensor:
-    """Hidden states (groups, length, d) of the packed continuations of `groups` (see _read_packed)."""
-    n = len(groups)
-    ids = torch.full((n, length), pad_id, dtype=torch.long)
-    positions = torch.zeros((n, length), dtype=torch.long)
-    segment = torch.full((n, length), -1, dtype=torch.long)
-    for r, g in enumerate(groups):
-        at, plan = 0, plans[g]
-        for i in segments[g]:
-            rest = plan.rest(i)
-            ids[r, at : at + len(rest)] = torch.tensor(rest)
-            positions[r, at : at + len(rest)] = torch.arange(plan.prefix_length, plan.prefix_length + len(rest))
-            segment[r, at : at + len(rest)] = i
-            at += len(rest)
-    ids, positions, segment = ids.to(device), positions.to(device), segment.to(device)
-    causal = torch.ones(length, length, dtype=torch.bool, device=device).tril()
-    own = (segment[:, :, None] == segment[:, None, :]) & causal & (segment[:, :, None] >= 0)
-    see_prefix = prefix_mask[groups.start : groups.stop].bool()[:, None, :].expand(n, length, -1)
-    allowed = torch.cat([see_prefix, own], dim=2)[:, None]  # (n, 1, length, width + length)
-    dtype = backbone.lm.get_input_embeddings().weight.dtype
-    mask = torch.zeros(allowed.shape, dtype=dtype, device=device).masked_fill_(~allowed, torch.finfo(dtype).min)
-    view = DynamicCache([(layer.keys[groups.start : groups.stop], layer.values[groups.start : groups.stop])
-                         for layer in cache.layers])
-    return backbone.hidden_states(backbone.embed(ids), mask, position_ids=positions, past_key_values=view)
-
-
-def _queue_packed_targets(plans, segments, groups: range, hidden, head: "_HeadPass") -> None:
-    """Targets predicted from packed continuation positions (candidate i's input j sits at its segment's start + j)."""
-    picks, targets, owners = [], [], []
-    for r, g in enumerate(groups):
-        at, plan = 0, plans[g]
-        for i in segments[g]:
-            cand = plan.candidates[i]
-            for t in range(max(cand.start, plan.prefix_length + 1), len(cand.tokens)):
-                owners.append((len(picks), plan.index, i))
-                picks.append((r, at + t - 1 - plan.prefix_length))
-                targets.append(cand.tokens[t])
-            at += len(plan.rest(i))
-    if picks:
-        index = torch.tensor(picks, device=hidden.device)
-        head.add(hidden[index[:, 0], index[:, 1]], list(range(len(picks))), targets, owners)
+        _queue_rest_targets(plans, [(r, g, i, 0) for r, (g, i) in enumerate(sub)], hidden, head)
 
 
 def _continue(backbone, plans, rows, prefix_mask, cache, pad_id, device) -> torch.Tensor:
-    """Hidden states of each row's continuation, read after its group's cached prefix (if any): the
-    unpacked path (see `packable`)."""
+    """Hidden states of each row's continuation, read after its group's cached prefix (if any)."""
     ids, mask = pad_right([plans[g].rest(i) for g, i in rows], pad_id)
     ids, mask = ids.to(device), mask.to(device)
     starts = torch.tensor([plans[g].prefix_length for g, _ in rows], device=device)
@@ -283,9 +340,13 @@ def _continue(backbone, plans, rows, prefix_mask, cache, pad_id, device) -> torc
     return backbone.hidden_states(backbone.embed(ids), mask, position_ids=positions, past_key_values=row_cache)
 
 
+# --- scored positions, both paths -------------------------------------------------------------------------------
+
+
 def _queue_prefix_targets(plans, hidden, head: "_HeadPass") -> None:
-    """Targets predicted from prefix positions: each (group, position) is one log-sum-exp, shared by all
-    candidates; a shared token is one target, counted in every candidate that scores it."""
+    """Targets predicted from prefix positions (hidden[g, t - 1] for the batch's g-th group): each (group,
+    position) is one log-sum-exp, shared by all candidates; a shared token is one target, counted in every
+    candidate that scores it."""
     rows, pair_row, pair_target, owners = {}, [], [], []
     for g, plan in enumerate(plans):
         pairs = {}
@@ -303,14 +364,15 @@ def _queue_prefix_targets(plans, hidden, head: "_HeadPass") -> None:
         head.add(hidden[index[:, 0], index[:, 1]], pair_row, pair_target, owners)
 
 
-def _queue_rest_targets(plans, rows, hidden, head: "_HeadPass") -> None:
-    """Targets predicted from continuation positions: continuation input j predicts token prefix_length+j+1."""
+def _queue_rest_targets(plans, placed, hidden, head: "_HeadPass") -> None:
+    """Targets predicted from continuation positions. `placed`: (hidden row, group in the batch, candidate,
+    column where the candidate's rest begins); rest input j predicts token prefix_length + j + 1."""
     picks, targets, owners = [], [], []
-    for r, (g, i) in enumerate(rows):
+    for r, g, i, at in placed:
         plan, cand = plans[g], plans[g].candidates[i]
         for t in range(max(cand.start, plan.prefix_length + 1), len(cand.tokens)):
             owners.append((len(picks), plan.index, i))
-            picks.append((r, t - 1 - plan.prefix_length))
+            picks.append((r, at + t - 1 - plan.prefix_length))
             targets.append(cand.tokens[t])
     if picks:
         index = torch.tensor(picks, device=hidden.device)
@@ -346,48 +408,64 @@ class _HeadPass:
         self._clear()
 
 
+@torch.no_grad()  # a scorer, never differentiated: the tile buffer is written in place
 def token_logprobs(backbone, hidden: torch.Tensor, rows: list[int], targets: list[int]) -> list[float]:
-    """log softmax(head(hidden[rows[k]]))[targets[k]] for each k, without a full (rows x vocabulary) tensor.
+    """log softmax(logits(hidden[rows[k]]))[targets[k]] for each k, without a full (rows x vocabulary) tensor.
 
-    One online pass over the vocabulary per block of rows: each (rows x chunk) tile of logits is formed in
-    the model's dtype, cast to float32 (as `lm(...).logits.float().log_softmax(-1)` would), its target
-    logits picked, and folded into a running max and a running sum of exp(logit - max), while it is still
-    in cache. log-sum-exp = max + log(sum) at the end; no tile is kept or read a second time."""
+    One online pass over the vocabulary for all rows: each (rows x chunk) tile of logits is formed in the
+    model's dtype, put through `backbone.finish_logits`, cast to float32 (as
+    `lm(...).logits.float().log_softmax(-1)` would), its target logits picked, and folded into a running max
+    and a running sum of exp(logit - max) while it is still in cache. log-sum-exp = max + log(sum) at the
+    end; no tile is kept or read a second time, and target logit and log-sum-exp come from the same products."""
+    weight = backbone.lm.get_output_embeddings().weight
+    n, vocab = len(hidden), weight.shape[0]
+    chunk = max(MIN_VOCAB_CHUNK, min(MAX_VOCAB_CHUNK, LOGIT_ELEMENTS // max(n, 1)))
+    row_index = torch.tensor(rows, dtype=torch.long, device=hidden.device)
+    target = torch.tensor(targets, dtype=torch.long, device=hidden.device)
+    pairs_in = _pairs_by_chunk(target, chunk, vocab)
+    target_logit = torch.empty(len(rows), dtype=torch.float32, device=hidden.device)
+    running_max = torch.full((n,), -float("inf"), dtype=torch.float32, device=hidden.device)
+    running_sum = torch.zeros(n, dtype=torch.float32, device=hidden.device)
+    tiles = _logit_tiles(backbone, hidden, chunk)
+    for c, (v0, logits) in enumerate(tiles):
+        if len(pairs_in[c]):
+            k = pairs_in[c]
+            target_logit[k] = logits[row_index[k], target[k] - v0]
+        new_max = torch.maximum(running_max, logits.amax(dim=-1))
+        # exp(-inf - -inf) would be nan: a row whose max is still -inf has a zero sum, rescaled by anything
+        scale = torch.exp(running_max - new_max).nan_to_num_(1.0)
+        running_sum.mul_(scale).add_(logits.sub_(new_max[:, None]).exp_().sum(dim=-1))
+        running_max = new_max
+    lse = running_max + running_sum.log()
+    return (target_logit - lse[row_index]).tolist()
+
+
+def _pairs_by_chunk(target: torch.Tensor, chunk: int, vocab: int) -> list[torch.Tensor]:
+    """For each vocabulary chunk, the indices of the pairs whose target it holds."""
+    owner = torch.div(target, chunk, rounding_mode="floor")
+    order = torch.argsort(owner, stable=True)
+    n_chunks = (vocab + chunk - 1) // chunk
+    bounds = torch.searchsorted(owner[order], torch.arange(n_chunks + 1, device=target.device)).tolist()
+    return [order[bounds[c] : bounds[c + 1]] for c in range(n_chunks)]
+
+
+def _logit_tiles(backbone, hidden: torch.Tensor, chunk: int):
+    """(first vocabulary id, float32 logits of every row for `chunk` ids) for each chunk of the vocabulary.
+    A float32 head without bias writes every tile into one reused buffer (no allocation per chunk); the
+    caller may overwrite a tile in place."""
     head = backbone.lm.get_output_embeddings()
     weight, bias = head.weight, getattr(head, "bias", None)
-    vocab = weight.shape[0]
-    row_index = torch.tensor(rows, device=hidden.device)
-    target = torch.tensor(targets, device=hidden.device)
-    out = torch.empty(len(rows), dtype=torch.float32, device=hidden.device)
-    step_rows = max(1, LOGIT_ELEMENTS // MIN_VOCAB_CHUNK)
-    for r0 in range(0, len(hidden), step_rows):
-        block = hidden[r0 : r0 + step_rows]
-        chunk = max(MIN_VOCAB_CHUNK, LOGIT_ELEMENTS // len(block))
-        # The pairs whose hidden row is in this block; their target logits are picked as the chunks pass by.
-        in_block = (row_index >= r0) & (row_index < r0 + len(block))
-        local_rows, local_targets = row_index[in_block] - r0, target[in_block]
-        target_chunk = torch.div(local_targets, chunk, rounding_mode="floor").tolist()
-        by_chunk: dict[int, list[int]] = {}
-        for k, c in enumerate(target_chunk):
-            by_chunk.setdefault(c, []).append(k)
-        target_logit = torch.empty(len(local_rows), dtype=torch.float32, device=hidden.device)
-        running_max = torch.full((len(block),), -float("inf"), dtype=torch.float32, device=hidden.device)
-        running_sum = torch.zeros(len(block), dtype=torch.float32, device=hidden.device)
-        for c, v0 in enumerate(range(0, vocab, chunk)):
-            logits = F.linear(block, weight[v0 : v0 + chunk], None if bias is None else bias[v0 : v0 + chunk])
-            # The model's own final-logit transforms (scale, soft-capping) are elementwise: exact per chunk.
-            logits = backbone.finish_logits(logits).float()
-            if c in by_chunk:
-                k = torch.tensor(by_chunk[c], device=hidden.device)
-                target_logit[k] = logits[local_rows[k], local_targets[k] - v0]
-            new_max = torch.maximum(running_max, logits.amax(dim=-1))
-            # exp(-inf - -inf) would be nan: a row whose max is still -inf has a zero sum, rescaled by anything
-            scale = torch.exp(running_max - new_max).nan_to_num_(1.0)
-            running_sum.mul_(scale).add_(logits.sub_(new_max[:, None]).exp_().sum(dim=-1))
-            running_max = new_max
-        lse = running_max + running_sum.log()
-        out[in_block] = target_logit - lse[local_rows]
-    return out.tolist()
+    buffer = None
+    if weight.dtype == torch.float32 and bias is None:
+        buffer = torch.empty((len(hidden), chunk), dtype=torch.float32, device=hidden.device)
+    for v0 in range(0, weight.shape[0], chunk):
+        part = weight[v0 : v0 + chunk]
+        if buffer is not None:
+            logits = torch.mm(hidden, part.t(), out=buffer[:, : len(part)])
+        else:
+            logits = F.linear(hidden, part, None if bias is None else bias[v0 : v0 + chunk])
+        # The model's own final-logit transforms (scale, soft-capping) are elementwise: exact per chunk.
+        yield v0, backbone.finish_logits(logits).float()
 
 
 _PLAIN_HEAD: "weakref.WeakKeyDictionary[torch.nn.Module, bool]" = weakref.WeakKeyDictionary()
@@ -411,5 +489,6 @@ def check_plain_head(backbone) -> None:
     ours = backbone.logits(backbone.hidden_states(backbone.embed(ids), mask)).float()
     if reference.shape != ours.shape or not torch.allclose(ours, reference, atol=1e-4, rtol=1e-3):
         raise ConfigError(f"{type(lm).__name__}: its logits are not a plain projection of the last hidden state "
-                          "(soft-capping or scaling?); the chunked zero-shot scorer cannot reproduce them")
+                          "(followed by the architecture table's elementwise transforms); the chunked "
+                          "log-likelihood scorer cannot reproduce them")
     _PLAIN_HEAD[lm] = True

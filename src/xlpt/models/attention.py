@@ -52,20 +52,27 @@ if _XGLMAttention is not None:
             if key_value_states is not None:  # XGLM as a cross-attending decoder: never used by causal LMs here
                 return super().forward(hidden_states, key_value_states=key_value_states, cache=cache,
                                        attention_mask=attention_mask, **kwargs)
-            batch, length, _ = hidden_states.shape
+            return self.attend(hidden_states, hidden_states, attention_mask, cache), None
+
+        def attend(self, queries: torch.Tensor, context: torch.Tensor, attention_mask, cache) -> torch.Tensor:
+            """Self-attention output (B, Tq, d) for the positions of `queries`, over the keys and values of
+            every position of `context` (B, T, d) (after any cached ones). `forward` is attend(x, x); with
+            `queries` some rows of `context` and the matching rows of the mask, it gives those rows of
+            forward's output (up to float rounding): what models/answer_layer.py runs the last layer with."""
+            batch = queries.shape[0]
 
             def heads(states: torch.Tensor) -> torch.Tensor:  # (B, T, d) -> (B, H, T, head_dim)
-                return states.view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
+                return states.view(batch, states.shape[1], self.num_heads, self.head_dim).transpose(1, 2)
 
-            query = heads(self.q_proj(hidden_states))
-            key, value = heads(self.k_proj(hidden_states)), heads(self.v_proj(hidden_states))
+            query = heads(self.q_proj(queries))
+            key, value = heads(self.k_proj(context)), heads(self.v_proj(context))
             if cache is not None:  # cached past keys/values (a prefix, a shared prompt) come first
                 key, value = cache.update(key, value, self.layer_idx)
             output = F.scaled_dot_product_attention(
                 query, key, value, attn_mask=attention_mask, scale=self.scaling,
                 dropout_p=self.dropout if self.training else 0.0)
-            output = output.transpose(1, 2).reshape(batch, length, self.embed_dim)
-            return self.out_proj(output), None
+            output = output.transpose(1, 2).reshape(batch, queries.shape[1], self.embed_dim)
+            return self.out_proj(output)
 else:  # pragma: no cover
     SdpaXGLMAttention = None
 

@@ -150,8 +150,12 @@ class Backbone(nn.Module):
         return embeds if self.embed_multiplier == 1.0 else embeds * self.embed_multiplier
 
     def hidden_states(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor,
-                      position_ids: torch.Tensor | None = None, past_key_values=None) -> torch.Tensor:
-        """Last-layer hidden states (after the final layer norm), shape (B, T, d).
+                      position_ids: torch.Tensor | None = None, past_key_values=None,
+                      at: torch.Tensor | None = None) -> torch.Tensor:
+        """Last-layer hidden states (after the final layer norm), shape (B, T, d); with `at` ((B,) one
+        position per row of this call's input), only those states, (B, d). When scoring (eval mode, no
+        gradient) XGLM then runs its last layer at those positions only (models/answer_layer.py): the same
+        states up to float rounding.
 
         A given `past_key_values` cache is read and extended in place with this call's keys/values."""
         kwargs = dict(inputs_embeds=inputs_embeds, attention_mask=attention_mask,
@@ -160,7 +164,13 @@ class Backbone(nn.Module):
             kwargs[self._cache_argument] = past_key_values
         if position_ids is not None and self._accepts_position_ids:
             kwargs["position_ids"] = position_ids
-        return self.decoder(**kwargs).last_hidden_state
+        if at is None:
+            return self.decoder(**kwargs).last_hidden_state
+        from xlpt.models.answer_layer import answer_positions
+
+        with answer_positions(self.decoder, at) as only_there:
+            hidden = self.decoder(**kwargs).last_hidden_state
+        return hidden[:, 0] if only_there else hidden[torch.arange(hidden.shape[0], device=hidden.device), at]
 
     def finish_logits(self, logits: torch.Tensor) -> torch.Tensor:
         """What the model does to LM-head outputs before returning them: Granite/Cohere's logit scale, Gemma-2's

@@ -97,14 +97,19 @@ def compute_shared_prefix(model, token_ids: Sequence[int], track_versions: bool)
                         [layer.values for layer in layers], hidden, versions)
 
 
-def hidden_after_prefix(model, shared: SharedPrefix, input_ids: torch.Tensor,
-                        attention_mask: torch.Tensor) -> torch.Tensor:
-    """The plain path's hidden states (B, L, d), running only the positions after the shared ones."""
+def hidden_after_prefix(model, shared: SharedPrefix, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                        at: torch.Tensor | None = None) -> torch.Tensor:
+    """The plain path's hidden states (B, L, d), running only the positions after the shared ones; with
+    `at` ((B,) positions of the assembled sequence), only those states (B, d) (Backbone.hidden_states)."""
     k, batch = shared.token_ids.numel(), input_ids.shape[0]
     rest_ids, rest_mask = input_ids[:, k:], attention_mask[:, k:]
     before = shared.offset + shared.positions
     mask = torch.cat([rest_mask.new_ones(batch, before), rest_mask], dim=1)
     positions = torch.arange(before, before + rest_ids.shape[1], device=input_ids.device).unsqueeze(0).expand(batch, -1)
+    if at is not None and bool((at >= shared.positions).all()):  # a classifier's answer slots: after the shared part
+        return model.backbone.hidden_states(model.backbone.embed(rest_ids), mask, positions,
+                                            past_key_values=shared.cache(batch), at=at - shared.positions)
     rest = model.backbone.hidden_states(model.backbone.embed(rest_ids), mask, positions,
                                         past_key_values=shared.cache(batch))
-    return torch.cat([shared.hidden.expand(batch, -1, -1).to(rest.dtype), rest], dim=1)
+    hidden = torch.cat([shared.hidden.expand(batch, -1, -1).to(rest.dtype), rest], dim=1)
+    return hidden if at is None else hidden[torch.arange(batch, device=hidden.device), at]

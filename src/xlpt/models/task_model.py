@@ -91,23 +91,27 @@ class TaskModel(nn.Module):
         positions = torch.arange(embeds.shape[1], device=embeds.device).unsqueeze(0).expand(embeds.shape[0], -1)
         return embeds, attention_mask, positions
 
-    def hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Hidden states (B, L, d) of the assembled sequence; a prefix, if any, yields no states of its own."""
+    def hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+               at: torch.Tensor | None = None) -> torch.Tensor:
+        """Hidden states (B, L, d) of the assembled sequence; a prefix, if any, yields no states of its own.
+        With `at` ((B,) one position of the assembled sequence per row), only those states, (B, d): when
+        scoring, the backbone then computes no more than they need (Backbone.hidden_states)."""
         shared = self._shared_for(input_ids, attention_mask)
         if shared is not None:
-            return hidden_after_prefix(self, shared, input_ids, attention_mask)
-        return self.plain_hidden(input_ids, attention_mask)
+            return hidden_after_prefix(self, shared, input_ids, attention_mask, at)
+        return self.plain_hidden(input_ids, attention_mask, at)
 
-    def plain_hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def plain_hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                     at: torch.Tensor | None = None) -> torch.Tensor:
         """`hidden` computed for every position of every row (the reference for the shared-prefix paths)."""
         embeds, mask, positions = self.assemble(input_ids, attention_mask)
         if self.prefix is None:
-            return self.backbone.hidden_states(embeds, mask, positions)
+            return self.backbone.hidden_states(embeds, mask, positions, at=at)
         # The prefix acts as P cached virtual tokens: always attended, and the sequence continues after them.
         length, batch = self.prefix.length, embeds.shape[0]
         mask = torch.cat([mask.new_ones(batch, length), mask], dim=1)
         return self.backbone.hidden_states(embeds, mask, positions + length,
-                                           past_key_values=self.prefix.cache(batch, embeds.dtype))
+                                           past_key_values=self.prefix.cache(batch, embeds.dtype), at=at)
 
     @contextmanager
     def shared_prefix(self, sequences: Sequence[Sequence[int]]):
@@ -163,9 +167,7 @@ class SequenceClassifier(TaskModel):
             return self.head.scores(self, input_ids, attention_mask, last_index)
         groups = self._row_groups(last_index)
         if groups is None:
-            hidden = self.hidden(input_ids, attention_mask)
-            rows = torch.arange(hidden.shape[0], device=hidden.device)
-            return self.head(hidden[rows, self.text_to_full_index(last_index)])
+            return self.head(self.hidden(input_ids, attention_mask, at=self.text_to_full_index(last_index)))
         return self.head(self.answer_states(input_ids, attention_mask, last_index, groups))
 
     def answer_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, last_index: torch.Tensor,

@@ -15,6 +15,14 @@ the runs' own training language leaves every average "without source", family an
 each language used and marks capped evaluations.
 """
 
-from xlpt.reporting.report import Report, ReportOptions, build_report
-
 __all__ = ["Report", "ReportOptions", "build_report"]
+
+
+def __getattr__(name: str):
+    """The report's entry points load on first use: they bring matplotlib and scipy (seconds), which
+    importing any other part of the package (reporting.console, for `xlpt evaluate`'s table) must not."""
+    if name in __all__:
+        from xlpt.reporting import report
+
+        return getattr(report, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -50,9 +50,11 @@ GPU-hours = that time / 3600 per GPU x the GPUs it runs on. `describe_assumption
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 from xlpt.errors import ConfigError
 from xlpt.models.published import PUBLISHED
@@ -77,17 +79,12 @@ DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 # works offline for them: hub name -> the transformers config's model_type and the keys that size it. A preset
 # whose model is missing here needs its config.json in the local Hugging Face cache (tests/test_registrations.py
 # requires every preset here, with a model_type the architecture table knows).
-KNOWN_MODELS = {
-    "facebook/xglm-564M": ("xglm", dict(num_layers=24, d_model=1024, attention_heads=16, ffn_dim=4096,
-                                        vocab_size=256008, max_position_embeddings=2048)),
-    "facebook/xglm-1.7B": ("xglm", dict(num_layers=24, d_model=2048, attention_heads=16, ffn_dim=8192,
-                                        vocab_size=256008, max_position_embeddings=2048)),
-    "facebook/xglm-2.9B": ("xglm", dict(num_layers=48, d_model=2048, attention_heads=16, ffn_dim=8192,
-                                        vocab_size=256008, max_position_embeddings=2048)),
-    "facebook/xglm-7.5B": ("xglm", dict(num_layers=32, d_model=4096, attention_heads=32, ffn_dim=16384,
-                                        vocab_size=256008, max_position_embeddings=2048)),
-}
-KNOWN_MODELS.update({name: (m.model_type, m.sizes) for name, m in PUBLISHED.items()})  # the presets' (H1)
+KNOWN_MODELS = {name: (m.model_type, m.sizes) for name, m in PUBLISHED.items()}
+KNOWN_SHAPES_FILE = Path(__file__).resolve().parents[1] / "models" / "published_shapes.json"
+"""The ModelShape of every KNOWN_MODELS entry as `shape_of` builds it, so that a dry run for a preset imports
+neither torch nor transformers (~4 s of a 5 s sweep preview). Written by `python -m xlpt.sweeps.planner
+--write-known-shapes`; tests/sweeps/test_planner.py rebuilds every entry on the meta device with the installed
+transformers and fails, naming that command, when one differs."""
 _ATTENTION = ("q_proj", "k_proj", "v_proj", "query_key_value", "c_attn")
 _CONTEXT = ("out_proj", "o_proj", "dense", "c_proj")
 _FFN_IN = ("fc1", "up_proj", "gate_proj", "dense_h_to_4h", "c_fc")
@@ -150,8 +147,44 @@ def _config(name: str):
 
 @lru_cache(maxsize=None)
 def model_shape(name: str) -> ModelShape:
-    """The shape of the model `name` (a local folder, the Hugging Face cache, or one of KNOWN_MODELS)."""
+    """The shape of the model `name`: a local folder's or the Hugging Face cache's config.json when there is
+    one (what will be loaded), else the stored shape of one of KNOWN_MODELS (no torch import)."""
+    if name in KNOWN_MODELS and not Path(name).is_dir() and not _in_hub_cache(name):
+        stored = known_shapes().get(name)
+        if stored is not None:
+            return stored
     return shape_of(_config(name), name)
+
+
+def _in_hub_cache(name: str) -> bool:
+    """Whether the local Hugging Face cache holds this model's config.json (it then wins over KNOWN_MODELS)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(name, "config.json"), str)
+
+
+@lru_cache(maxsize=1)
+def known_shapes() -> dict[str, ModelShape]:
+    """KNOWN_SHAPES_FILE, read once: {hub name: ModelShape} (empty where the file is missing)."""
+    if not KNOWN_SHAPES_FILE.is_file():
+        return {}
+    stored = json.loads(KNOWN_SHAPES_FILE.read_text(encoding="utf-8"))["shapes"]
+    return {name: _shape_from_json(fields) for name, fields in stored.items()}
+
+
+def _shape_from_json(fields: dict) -> ModelShape:
+    return ModelShape(**{**fields, "linear_shapes": tuple(tuple(row) for row in fields["linear_shapes"])})
+
+
+def write_known_shapes(path: Path = KNOWN_SHAPES_FILE) -> dict:
+    """Build every KNOWN_MODELS shape on the meta device and store them (see KNOWN_SHAPES_FILE)."""
+    import transformers
+
+    shapes = {name: asdict(shape_of(known_config(name), name)) for name in sorted(KNOWN_MODELS)}
+    payload = {"written_by": "python -m xlpt.sweeps.planner --write-known-shapes",
+               "transformers": transformers.__version__, "shapes": shapes}
+    path.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+    return payload
 
 
 def shape_of(config, name: str = "") -> ModelShape:
@@ -381,8 +414,11 @@ class Plan:
     tokens_per_micro_batch: float = 0.0
     efficiency: float = 1.0
     """Small-batch efficiency applied to the MFU (1 at SATURATION_TOKENS tokens per micro-batch and above)."""
-    bound: str = "FLOPs"
-    """What bounds the run: "FLOPs" or "overhead" (kernel launches)."""
+
+    @property
+    def bound(self) -> str:
+        """What bounds the run: "FLOPs" or "overhead" (kernel launches), whichever takes longer."""
+        return "overhead" if self.overhead_seconds > self.flop_seconds else "FLOPs"
 
 
 def describe_assumptions(gpu: str = GPU, gpu_memory_gb: float = GPU_MEMORY_GB, mfu: float = MFU) -> str:
@@ -477,9 +513,8 @@ def plan(cfg, task, train_tokens: int, selection_tokens: int, eval_tokens: int,
                                                   eval_tokens_per_batch, mfu, peak)
     flop_s, overhead_s = flop_s + eval_flop_s, overhead_s + eval_overhead_s
     seconds = max(flop_s, overhead_s)
-    bound = "overhead" if overhead_s > flop_s else "FLOPs"
     notes = []
-    if bound == "overhead":
+    if overhead_s > flop_s:  # Plan.bound says the same
         notes.append(f"bound by kernel launches, not FLOPs: {kernels} kernels per micro-batch x "
                      f"{LAUNCH_SECONDS * 1e6:g} us = {overhead_s:.3g} s against {flop_s:.3g} s of FLOPs "
                      f"({tokens_per_micro:.0f} tokens per micro-batch); larger micro-batches or model.compile "
@@ -506,4 +541,13 @@ def plan(cfg, task, train_tokens: int, selection_tokens: int, eval_tokens: int,
     return Plan(cfg.model.name, cfg.method.name, mem.as_gb(), n, sharded, fits, flops,
                 seconds * gpus / 3600, gpu, gpu_memory_gb, mfu, notes, flop_seconds=flop_s,
                 overhead_seconds=overhead_s, kernels_per_step=kernels, tokens_per_micro_batch=tokens_per_micro,
-                efficiency=efficiency, bound=bound)
+                efficiency=efficiency)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Store the shapes of the preset models for torch-free dry runs.")
+    parser.add_argument("--write-known-shapes", action="store_true", help=f"rewrite {KNOWN_SHAPES_FILE.name}")
+    if parser.parse_args().write_known_shapes:
+        print(f"wrote {len(write_known_shapes()['shapes'])} shapes to {KNOWN_SHAPES_FILE}")

@@ -14,13 +14,13 @@ from xlpt.tasks.word_alignment import IGNORE, Window
 
 
 def pad_right(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(ids, attention_mask), right padded."""
-    width = max(len(s) for s in sequences)
-    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(sequences), width), dtype=torch.long)
-    for row, seq in enumerate(sequences):
-        ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
-        mask[row, : len(seq)] = 1
+    """(ids, attention_mask), right padded: one tensor built from the padded lists (a tensor and a copy
+    per row cost the tiny model's XNLI evaluation over a second)."""
+    lengths = [len(s) for s in sequences]
+    width = max(lengths)
+    ids = torch.tensor([[*seq, *[pad_id] * (width - length)] for seq, length in zip(sequences, lengths)],
+                       dtype=torch.long)
+    mask = (torch.arange(width).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)).long()
     return ids, mask
 
 

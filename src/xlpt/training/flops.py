@@ -9,8 +9,11 @@ label-word rows only, for classification heads: negligible). Attention score FLO
 
 from __future__ import annotations
 
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # torch is imported where it is used: the planner reads PEAK_FLOPS without it
+    import torch
+    from torch import nn
 
 # Dense bf16 peak FLOP/s of common accelerators (vendor datasheets, without sparsity).
 PEAK_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L40S": 362e12, "A10G": 125e12, "V100": 125e12}
@@ -18,6 +21,8 @@ PEAK_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L40S": 362e12, "A
 
 def matmul_params(lm: nn.Module) -> int:
     """Weights of the model's Linear layers that every token passes through (no embedding tables)."""
+    from torch import nn
+
     head = lm.get_output_embeddings()
     return sum(m.weight.numel() for m in lm.modules() if isinstance(m, nn.Linear) and m is not head)
 
