@@ -96,7 +96,7 @@ def read_tiny_eval(data: dict) -> dict:
 
 
 ROWS = [
-    Row("eval", "fine-tuned classification eval, 32 XNLI en (564M)",
+    Row("eval", "fine-tuned classification eval, first 32 XNLI en test (564M)",
         ["bench/bench_eval.py", "--shape", "564m", "--examples", "32", "--peers", "same"], "≥ 1.8x", read_eval),
     Row("zero_shot", "zero-shot scoring, 16 XNLI en dev (564M)",
         ["bench/bench_zero_shot.py", "--layers", "24", "--n", "16", "--rounds", "3", "--lm-eval-batch-sizes", "8,16"],
